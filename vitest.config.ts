@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` (pure code, no I/O, runs in seconds) and `integration`
+// (real PostgreSQL, real Temporal, real HTTP; its global setup starts a
+// throwaway embedded PostgreSQL and an in-memory Temporal dev server once).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Integration files share one PostgreSQL and one Temporal server; each file
+          // uses its own task queue and entity names, but running them one at a time
+          // keeps the 2-core machine's timings sane.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
