@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 // throwaway embedded PostgreSQL and an in-memory Temporal dev server once).
 export default defineConfig({
   test: {
+    // The JSON report is what .ci/run reads to print its `N passed, N failed` line.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.syncflow/test-results.json' },
     projects: [
       {
         test: {

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities/index.ts';
+import { installWorkerRuntime } from './runtime.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -17,6 +18,7 @@ export interface WorkerConfig {
 
 /** A worker with every SyncFlow workflow and activity on one task queue. */
 export async function createWorker(config: WorkerConfig): Promise<Worker> {
+  installWorkerRuntime();
   const { address, tls, apiKey } = config.connectionOptions;
   const connection = await NativeConnection.connect({
     address,

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import './provided.ts';
 import { createPrisma, type Prisma } from '../../db/prisma.ts';
 import { createWorker } from '../../worker/create-worker.ts';
+import { installWorkerRuntime } from '../../worker/runtime.ts';
 
 /**
  * Per-file access to the run's real PostgreSQL and Temporal: a Prisma client,
@@ -21,14 +22,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-let runtimeInstalled = false;
-
 export async function createHarness(name: string): Promise<Harness> {
-  if (!runtimeInstalled) {
-    // The SDK logs every worker state change at INFO: keep test output readable.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
+  installWorkerRuntime();
   const databaseUrl = inject('databaseUrl');
   const address = inject('temporalAddress');
   const namespace = inject('temporalNamespace');

@@ -1,0 +1,23 @@
+import { Client, Connection } from '@temporalio/client';
+import { createApp } from '../api/app.ts';
+import { listen } from '../api/serve.ts';
+import { createPrisma } from '../db/prisma.ts';
+import { runMain } from './lifecycle.ts';
+import { connectToExisting } from './standalone.ts';
+
+/** `npm run start:api`: the control API alone. */
+await runMain(async (onShutdown) => {
+  const { env, databaseUrl, temporal } = await connectToExisting('API');
+  const prisma = createPrisma(databaseUrl);
+  onShutdown(() => prisma.$disconnect());
+  const connection = await Connection.connect(temporal.connectionOptions);
+  onShutdown(() => connection.close());
+  const client = new Client({ connection, namespace: temporal.namespace });
+  const server = await listen(
+    createApp({ prisma, temporal: client, taskQueue: env.TEMPORAL_TASK_QUEUE }),
+    env.HOST,
+    env.PORT,
+  );
+  onShutdown(() => server.close());
+  console.log(`SyncFlow API on ${server.url}/api/v1 (docs: ${server.url}/api/v1/docs).`);
+});

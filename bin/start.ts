@@ -1,0 +1,56 @@
+import { Client, Connection } from '@temporalio/client';
+import { createApp } from '../api/app.ts';
+import { listen } from '../api/serve.ts';
+import { loadEnv } from '../config/env.ts';
+import { createPrisma } from '../db/prisma.ts';
+import { startInfrastructure } from '../infra/index.ts';
+import { createWorker } from '../worker/create-worker.ts';
+import { runMain } from './lifecycle.ts';
+
+/**
+ * `npm start`: SyncFlow in one process tree on its embedded defaults:
+ * PostgreSQL, the Temporal dev server (with its Web UI), one worker and the API.
+ */
+await runMain(async (onShutdown) => {
+  const env = loadEnv();
+  console.log('Starting SyncFlow…');
+  const infra = await startInfrastructure({ env, log: (m) => console.log(`  ${m}`) });
+  onShutdown(() => infra.stop());
+
+  const prisma = createPrisma(infra.database.url);
+  onShutdown(() => prisma.$disconnect());
+  const connection = await Connection.connect(infra.temporal.connectionOptions);
+  onShutdown(() => connection.close());
+  const temporal = new Client({ connection, namespace: infra.temporal.namespace });
+
+  const worker = await createWorker({
+    connectionOptions: infra.temporal.connectionOptions,
+    namespace: infra.temporal.namespace,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    deps: { prisma, databaseUrl: infra.database.url },
+  });
+  const workerDone = worker.run();
+  onShutdown(async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await workerDone;
+  });
+
+  const app = createApp({ prisma, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE, temporalUiUrl: infra.temporal.uiUrl });
+  const server = await listen(app, env.HOST, env.PORT);
+  onShutdown(() => server.close());
+
+  console.log(`
+SyncFlow is up.
+  API              ${server.url}/api/v1
+  API docs         ${server.url}/api/v1/docs
+  Temporal Web UI  ${infra.temporal.uiUrl ?? '(external cluster: use its own UI)'}
+  Temporal         ${infra.temporal.address} (namespace ${infra.temporal.namespace}, task queue ${env.TEMPORAL_TASK_QUEUE})
+  PostgreSQL       ${infra.database.embedded ? `embedded, ${redactUrl(infra.database.url)}` : redactUrl(infra.database.url)}
+Press Ctrl-C to stop.`);
+});
+
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
