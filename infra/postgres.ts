@@ -159,6 +159,13 @@ async function assertTraversable(dir: string, as: RunAs): Promise<void> {
 async function startEmbedded(options: DatabaseOptions): Promise<Database> {
   const log = options.log ?? (() => {});
   const bins = await loadBinaries();
+  const port = options.port === 0 ? await freePort() : (options.port ?? 54329);
+  if (!(await isPortFree(port))) {
+    throw new InfraError(
+      `Port ${port}, where the embedded PostgreSQL listens, is taken by another program.`,
+      'Stop that program, or set SYNCFLOW_PG_PORT to a free port (or DATABASE_URL to use an existing PostgreSQL).',
+    );
+  }
   const as = await postgresUser();
   const base = options.throwaway
     ? await fs.mkdtemp(path.join(os.tmpdir(), 'syncflow-pg-'))
@@ -210,13 +217,6 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
     await stopStaleServer(bins, pgdata, spawnAs, log);
   }
 
-  const port = options.port === 0 ? await freePort() : (options.port ?? 54329);
-  if (!(await isPortFree(port))) {
-    throw new InfraError(
-      `Port ${port}, where the embedded PostgreSQL listens, is taken by another program.`,
-      'Stop that program, or set SYNCFLOW_PG_PORT to a free port (or DATABASE_URL to use an existing PostgreSQL).',
-    );
-  }
   const serverOptions = [
     `-p ${port}`,
     "-c listen_addresses='127.0.0.1'",
