@@ -7,13 +7,15 @@ import { InfraError } from '../infra/errors.ts';
  */
 export async function runMain(main: (onShutdown: (stop: () => Promise<void>) => void) => Promise<void>) {
   const stops: Array<() => Promise<void>> = [];
-  let shuttingDown = false;
+  let shutdownStartedAt = 0;
   const shutdown = async (signal: string) => {
-    if (shuttingDown) {
+    if (shutdownStartedAt) {
+      // Ctrl-C reaches both npm/tsx and this process, and tsx relays it: the same keypress can arrive twice.
+      if (Date.now() - shutdownStartedAt < 2_000) return;
       console.error(`\n${signal} again: exiting now.`);
       process.exit(130);
     }
-    shuttingDown = true;
+    shutdownStartedAt = Date.now();
     console.log(`\n${signal}: shutting down…`);
     for (const stop of stops.reverse()) {
       try {

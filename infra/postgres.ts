@@ -159,13 +159,7 @@ async function assertTraversable(dir: string, as: RunAs): Promise<void> {
 async function startEmbedded(options: DatabaseOptions): Promise<Database> {
   const log = options.log ?? (() => {});
   const bins = await loadBinaries();
-  const port = options.port === 0 ? await freePort() : (options.port ?? 54329);
-  if (!(await isPortFree(port))) {
-    throw new InfraError(
-      `Port ${port}, where the embedded PostgreSQL listens, is taken by another program.`,
-      'Stop that program, or set SYNCFLOW_PG_PORT to a free port (or DATABASE_URL to use an existing PostgreSQL).',
-    );
-  }
+  if (options.throwaway && options.port) await assertPortFree(options.port);
   const as = await postgresUser();
   const base = options.throwaway
     ? await fs.mkdtemp(path.join(os.tmpdir(), 'syncflow-pg-'))
@@ -217,6 +211,9 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
     await stopStaleServer(bins, pgdata, spawnAs, log);
   }
 
+  const port = options.port === 0 ? await freePort() : (options.port ?? 54329);
+  await assertPortFree(port);
+
   const serverOptions = [
     `-p ${port}`,
     "-c listen_addresses='127.0.0.1'",
@@ -255,6 +252,14 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
       if (options.throwaway) await fs.rm(base, { recursive: true, force: true });
     },
   };
+}
+
+async function assertPortFree(port: number): Promise<void> {
+  if (await isPortFree(port)) return;
+  throw new InfraError(
+    `Port ${port}, where the embedded PostgreSQL listens, is taken by another program.`,
+    'Stop that program, or set SYNCFLOW_PG_PORT to a free port (or DATABASE_URL to use an existing PostgreSQL).',
+  );
 }
 
 /** A server left running by a killed `npm start` still holds the cluster: stop it cleanly first. */

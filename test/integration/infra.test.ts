@@ -62,7 +62,7 @@ describe('GET /api/v1/health over the real database and Temporal', () => {
     const app = createApp({ prisma, temporal: new Client({ connection }), taskQueue: 'q' });
     const response = await app.request('/api/v1/health');
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = (await response.json()) as { status: string; database: { ok: boolean }; temporal: { ok: boolean } };
     expect(body).toMatchObject({ status: 'healthy', database: { ok: true }, temporal: { ok: true } });
   });
 
@@ -72,7 +72,7 @@ describe('GET /api/v1/health over the real database and Temporal', () => {
     const app = createApp({ prisma: deadPrisma, temporal: new Client({ connection }), taskQueue: 'q' });
     const response = await app.request('/api/v1/health');
     expect(response.status).toBe(503);
-    const body = await response.json();
+    const body = (await response.json()) as { status: string; database: { ok: boolean }; temporal: { ok: boolean } };
     expect(body.database.ok).toBe(false);
     expect(body.temporal.ok).toBe(true);
     await deadPrisma.$disconnect();
