@@ -1,3 +1,4 @@
+import { createBatchActivities } from './batch.ts';
 import type { ActivityDeps } from './deps.ts';
 import { createSmokeActivities } from './smoke.ts';
 
@@ -7,5 +8,6 @@ export type { ActivityDeps } from './deps.ts';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
+    ...createBatchActivities(deps),
   };
 }

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import type { Prisma } from './prisma.ts';
+
+/**
+ * The event log (sync_events): the API's poll and SSE streams read it by id,
+ * so a client that reconnects with its last id misses nothing.
+ */
+export const eventTypes = [
+  'sync.started',
+  'sync.page_completed',
+  'sync.paused',
+  'sync.resumed',
+  'sync.completed',
+  'sync.failed',
+  'sync.cancelled',
+  'record.quarantined',
+  'child.released',
+  'circuit.opened',
+] as const;
+export const eventTypeSchema = z.enum(eventTypes);
+export type EventType = z.infer<typeof eventTypeSchema>;
+
+export interface SyncEventInput {
+  type: EventType;
+  entityName?: string | undefined;
+  batchUid?: string | undefined;
+  payload?: Record<string, unknown>;
+}
+
+export async function recordEvent(prisma: Prisma, event: SyncEventInput): Promise<bigint> {
+  const row = await prisma.syncEvent.create({
+    data: {
+      type: event.type,
+      entityName: event.entityName ?? null,
+      batchUid: event.batchUid ?? null,
+      payload: (event.payload ?? {}) as object,
+    },
+    select: { id: true },
+  });
+  return row.id;
+}
+
+/** Events after `sinceId`, oldest first (the poll endpoint and SSE catch-up). */
+export function eventsSince(prisma: Prisma, sinceId: bigint, options: { limit?: number; entityName?: string } = {}) {
+  return prisma.syncEvent.findMany({
+    where: { id: { gt: sinceId }, ...(options.entityName ? { entityName: options.entityName } : {}) },
+    orderBy: { id: 'asc' },
+    take: options.limit ?? 100,
+  });
+}
