@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../infra/paths.ts';
+import { freePort } from '../../infra/ports.ts';
+import { isProcessAlive } from '../../infra/process.ts';
+
+/**
+ * `npm start` as an operator meets it: its own data folder and ports, killed
+ * with SIGKILL and started again, then stopped with SIGTERM leaving nothing.
+ */
+describe('npm start: the embedded stack', () => {
+  let dataDir: string;
+  const children: ChildProcess[] = [];
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(env: NodeJS.ProcessEnv) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (c) => {
+      output += c;
+    });
+    child.stderr!.on('data', (c) => {
+      output += c;
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${output}`)), 90_000);
+      const check = () => {
+        if (output.includes('SyncFlow is up.')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', check);
+      child.once('exit', () => reject(new Error(`npm start exited early:\n${output}`)));
+    });
+    return { child, output: () => output };
+  }
+
+  const exitsWithin = async (pid: number, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (!isProcessAlive(pid) || (await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).includes(') Z')) {
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  };
+
+  const pidsOf = async (dir: string) => {
+    const temporalPid = Number(await fs.readFile(path.join(dir, 'temporal.pid'), 'utf8').catch(() => '0'));
+    const pgPid = Number(
+      (await fs.readFile(path.join(dir, 'postgres', 'data', 'postmaster.pid'), 'utf8').catch(() => '0')).split('\n')[0],
+    );
+    return { temporalPid, pgPid };
+  };
+
+  it('recovers after SIGKILL and shuts down cleanly on SIGTERM', async () => {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'syncflow-start-'));
+    await fs.chmod(dataDir, 0o755);
+    const env = {
+      SYNCFLOW_DATA_DIR: dataDir,
+      SYNCFLOW_PG_PORT: String(await freePort()),
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      PORT: String(await freePort()),
+      DATABASE_URL: '',
+      TEMPORAL_ADDRESS: '',
+    };
+    const first = await start(env);
+    const health = await fetch(`http://127.0.0.1:${env.PORT}/api/v1/health`);
+    expect(health.status).toBe(200);
+    const before = await pidsOf(dataDir);
+    expect(isProcessAlive(before.temporalPid) && isProcessAlive(before.pgPid)).toBe(true);
+
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    // The servers outlive a SIGKILLed parent; the next start must deal with them.
+    expect(isProcessAlive(before.pgPid)).toBe(true);
+
+    const second = await start(env);
+    expect(second.output()).toContain('left running by an earlier start');
+    const again = await fetch(`http://127.0.0.1:${env.PORT}/api/v1/health`);
+    expect(again.status).toBe(200);
+    const ui = await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`);
+    expect(ui.status).toBe(200);
+    const after = await pidsOf(dataDir);
+
+    second.child.kill('SIGTERM');
+    const code = await new Promise((r) => second.child.once('exit', r));
+    expect(code).toBe(0);
+    // Gone, not merely signalled (an orphan's exit is reaped by PID 1 a moment later).
+    expect(await exitsWithin(after.temporalPid, 5_000)).toBe(true);
+    expect(await exitsWithin(after.pgPid, 5_000)).toBe(true);
+    await expect(fs.access(path.join(dataDir, 'postgres', 'data', 'postmaster.pid'))).rejects.toThrow();
+    await expect(fs.access(path.join(dataDir, 'temporal.pid'))).rejects.toThrow();
+  });
+});
