@@ -159,7 +159,9 @@ async function assertTraversable(dir: string, as: RunAs): Promise<void> {
 async function startEmbedded(options: DatabaseOptions): Promise<Database> {
   const log = options.log ?? (() => {});
   const bins = await loadBinaries();
-  if (options.throwaway && options.port) await assertPortFree(options.port);
+  const port = options.port === 0 ? await freePort() : (options.port ?? 54329);
+  // A throwaway cluster checks first, before creating anything; a persistent one after stopping its own stale server.
+  if (options.throwaway) await assertPortFree(port);
   const as = await postgresUser();
   const base = options.throwaway
     ? await fs.mkdtemp(path.join(os.tmpdir(), 'syncflow-pg-'))
@@ -211,8 +213,7 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
     await stopStaleServer(bins, pgdata, spawnAs, log);
   }
 
-  const port = options.port === 0 ? await freePort() : (options.port ?? 54329);
-  await assertPortFree(port);
+  if (!options.throwaway) await assertPortFree(port);
 
   const serverOptions = [
     `-p ${port}`,
