@@ -17,6 +17,9 @@ const identifier = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a SQL identifier: letters, digits and _, not starting with a digit');
 
+/** What a column of a type SyncFlow does not know becomes: read as a string (SPEC default) or a describe() error. */
+const unknownTypesSchema = z.enum(['as_string', 'error']).default('as_string');
+
 /** A PostgreSQL connection; when omitted, SyncFlow's own database (DATABASE_URL) is used. */
 export const postgresConnectionSchema = z.object({ url: secretSchema }).strict();
 
@@ -29,6 +32,7 @@ export const postgresSourceSchema = z
     table: identifier.optional(),
     /** A SELECT whose result is read as a relation (wrapped in a sub-query for keyset paging). */
     query: z.string().min(1).optional(),
+    unknownTypes: unknownTypesSchema,
   })
   .strict()
   .refine((s) => (s.table === undefined) !== (s.query === undefined), {
@@ -54,6 +58,7 @@ export const apismithSourceSchema = z
     apiSlug: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
     /** Extra parameters passed to every execution. */
     params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    unknownTypes: unknownTypesSchema,
   })
   .strict();
 
@@ -64,6 +69,10 @@ export const fileSourceSchema = z
     format: z.enum(['csv', 'jsonl']),
     delimiter: z.string().length(1).default(','),
     encoding: z.enum(['utf8', 'latin1']).default('utf8'),
+    /** Declared type per column (CSV has none: every column is `string` unless named here). */
+    columnTypes: z.record(z.string(), z.string()).default({}),
+    /** JSON Lines: how many leading records describe() samples to list the fields. */
+    sampleSize: z.number().int().min(1).max(10_000).default(100),
   })
   .strict();
 

@@ -1,0 +1,50 @@
+/**
+ * A requests-per-minute cap as a token bucket: `perMinute` tokens refill
+ * evenly over a minute, at most `burst` saved up. Each request takes one
+ * token, waiting for it when the bucket is empty. Waiters are served in order.
+ */
+export interface TokenBucketOptions {
+  perMinute: number;
+  /** Default: one second's worth of requests (at least 1). */
+  burst?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class TokenBucket {
+  private readonly ratePerMs: number;
+  private readonly capacity: number;
+  private tokens: number;
+  private updatedAt: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(options: TokenBucketOptions) {
+    this.ratePerMs = options.perMinute / 60_000;
+    this.capacity = Math.max(1, options.burst ?? Math.ceil(options.perMinute / 60));
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.tokens = this.capacity;
+    this.updatedAt = this.now();
+  }
+
+  /** Takes a token now if one is there and returns 0, else reserves the next one and returns how long to wait for it. */
+  reserve(): number {
+    const now = this.now();
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.updatedAt) * this.ratePerMs);
+    this.updatedAt = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil(-this.tokens / this.ratePerMs);
+  }
+
+  /** Resolves when the caller may send its request. */
+  take(): Promise<void> {
+    const turn = this.queue.then(async () => {
+      const wait = this.reserve();
+      if (wait > 0) await this.sleep(wait);
+    });
+    this.queue = turn.catch(() => {});
+    return turn;
+  }
+}

@@ -1,0 +1,190 @@
+import type pg from 'pg';
+import { ConnectorError } from '../errors.ts';
+import { probe } from '../health.ts';
+import type { ConnectorLogger } from '../logger.ts';
+import type {
+  ApplyBatch,
+  ApplyOptions,
+  ApplyResult,
+  EnsureResult,
+  RecordError,
+  StoredRecord,
+  Target,
+  TargetField,
+} from '../types.ts';
+import { bisectFailures } from './bisect.ts';
+import { databaseError, isRowLevelError, sqlState } from './errors.ts';
+import { qualified, quoteIdent } from './pool.ts';
+import { copyIntoStage, createStageSql, encodeStagedRows, type StagedRow, stageName } from './staging.ts';
+import { type DataColumn, ensureTable, isSystemColumn, readDataColumns } from './target-schema.ts';
+import { planBatch } from './batch-plan.ts';
+
+export interface PostgresTargetOptions {
+  pool: pg.Pool;
+  schema: string;
+  table: string;
+  logger: ConnectorLogger;
+  ownsPool: boolean;
+}
+
+const CONNECTOR = 'postgres';
+
+/**
+ * A table keyed by bk_hash, written in bulk: each batch is COPYed into a
+ * staging table, then ONE `INSERT … ON CONFLICT (erp_key_hash) DO UPDATE` and
+ * ONE `DELETE` (or soft-delete UPDATE) apply it, in one transaction. A row the
+ * database refuses (bad value, constraint) is found by bisection and reported
+ * on its own record; the rest of the batch still lands.
+ */
+export class PostgresTarget implements Target {
+  readonly kind = 'postgres' as const;
+  private columns: DataColumn[] | null = null;
+  private readonly table: string;
+
+  constructor(private readonly options: PostgresTargetOptions) {
+    this.table = qualified(options.schema, options.table);
+  }
+
+  async ensure(fields: TargetField[]): Promise<EnsureResult> {
+    try {
+      const result = await ensureTable(this.options.pool, this.options.schema, this.options.table, fields);
+      this.columns = null;
+      if (result.created || result.addedFields.length > 0) {
+        this.options.logger.info(`postgres target ${this.options.schema}.${this.options.table} ensured`, { ...result });
+      }
+      return result;
+    } catch (error) {
+      throw databaseError(error, CONNECTOR, 'ensure');
+    }
+  }
+
+  async apply(batch: ApplyBatch, options: ApplyOptions = {}): Promise<ApplyResult[]> {
+    const columns = await this.dataColumns();
+    const plan = planBatch(batch, new Set(columns.map((c) => c.name)));
+    if (plan.staged.length > 0) {
+      const failures = await this.write(plan.staged, plan.upsertCount, columns, options.softDelete === true);
+      for (const [seq, error] of failures) plan.failStaged(seq, recordError(error));
+    }
+    return plan.results();
+  }
+
+  async fetchByBkHash(bkHashes: string[]): Promise<StoredRecord[]> {
+    if (bkHashes.length === 0) return [];
+    try {
+      const { rows } = await this.options.pool.query(`SELECT * FROM ${this.table} WHERE erp_key_hash = ANY($1::text[])`, [bkHashes]);
+      return rows.map((row: Record<string, unknown>) => ({
+        bkHash: row.erp_key_hash as string,
+        dataHash: (row.erp_data_hash as string | null) ?? null,
+        rowversion: (row.erp_rowversion as string | null) ?? null,
+        refStr: (row.erp_ref_str as string | null) ?? null,
+        targetUid: row.erp_key_hash as string,
+        deletedAt: (row.erp_deleted_at as string | null) ?? null,
+        data: Object.fromEntries(Object.entries(row).filter(([name]) => !isSystemColumn(name))),
+      }));
+    } catch (error) {
+      throw databaseError(error, CONNECTOR, 'fetch by bk_hash');
+    }
+  }
+
+  health() {
+    return probe(async () => {
+      const { rows } = await this.options.pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [this.table]);
+      if (!rows[0]?.t) throw new Error(`${this.options.schema}.${this.options.table} does not exist yet (ensure creates it)`);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.options.ownsPool) await this.options.pool.end();
+  }
+
+  private async dataColumns(): Promise<DataColumn[]> {
+    if (this.columns) return this.columns;
+    const columns = await readDataColumns(this.options.pool, this.options.schema, this.options.table).catch((error) => {
+      throw databaseError(error, CONNECTOR, 'apply');
+    });
+    if (!columns) {
+      throw new ConnectorError(`${this.options.schema}.${this.options.table} does not exist: call ensure(fields) first`, {
+        connector: CONNECTOR,
+        operation: 'apply',
+        code: 'config',
+        transient: false,
+      });
+    }
+    this.columns = columns;
+    return columns;
+  }
+
+  /** One transaction: COPY to stage, upsert, delete. Returns the staged rows the database refused, by seq. */
+  private async write(staged: StagedRow[], upsertCount: number, columns: DataColumn[], softDelete: boolean) {
+    const stage = stageName(this.table, columns);
+    const stageRef = quoteIdent(stage);
+    const client = await this.options.pool.connect().catch((error) => {
+      throw databaseError(error, CONNECTOR, 'apply');
+    });
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await client.query(createStageSql(stage, columns));
+      const lines = encodeStagedRows(staged, columns);
+      const inSavepoint = async (work: () => Promise<unknown>) => {
+        await client.query('SAVEPOINT sf_rows');
+        try {
+          await work();
+          await client.query('RELEASE SAVEPOINT sf_rows');
+        } catch (error) {
+          await client.query('ROLLBACK TO SAVEPOINT sf_rows');
+          throw error;
+        }
+      };
+      const failures = await bisectFailures(0, staged.length - 1, (lo, hi) => inSavepoint(() => copyIntoStage(client, stage, columns, lines, lo, hi)), isRowLevelError);
+      const upsertSql = this.upsertSql(stageRef, columns);
+      const upsertFailures = await bisectFailures(0, upsertCount - 1, (lo, hi) => inSavepoint(() => client.query(upsertSql, [lo, hi])), isRowLevelError);
+      const deleteSql = softDelete ? this.softDeleteSql(stageRef) : this.deleteSql(stageRef);
+      const deleteFailures = await bisectFailures(upsertCount, staged.length - 1, (lo, hi) => inSavepoint(() => client.query(deleteSql, [lo, hi])), isRowLevelError);
+      await client.query('COMMIT');
+      return new Map([...failures, ...upsertFailures, ...deleteFailures]);
+    } catch (error) {
+      broken = true;
+      await client.query('ROLLBACK').catch(() => {});
+      throw databaseError(error, CONNECTOR, 'apply');
+    } finally {
+      client.release(broken ? true : undefined);
+    }
+  }
+
+  private upsertSql(stage: string, columns: DataColumn[]): string {
+    const names = columns.map((c) => quoteIdent(c.name));
+    const set = names.map((n) => `${n} = EXCLUDED.${n}`);
+    return `INSERT INTO ${this.table} AS t (erp_key_hash, ${[...names, 'erp_data_hash', 'erp_rowversion', 'erp_ref_str', 'synced_at', 'erp_deleted_at'].join(', ')})
+      SELECT bk_hash, ${[...names, 'data_hash', 'rowversion', 'ref_str', 'now()', 'NULL::timestamptz'].join(', ')}
+        FROM ${stage} WHERE op = 'u' AND seq BETWEEN $1 AND $2
+      ON CONFLICT (erp_key_hash) DO UPDATE SET ${[...set, 'erp_data_hash = EXCLUDED.erp_data_hash', 'erp_rowversion = EXCLUDED.erp_rowversion', 'erp_ref_str = EXCLUDED.erp_ref_str', 'synced_at = EXCLUDED.synced_at', 'erp_deleted_at = NULL'].join(', ')}
+      -- Unchanged records are left alone: a replayed batch writes nothing (idempotent, no dead tuples).
+      WHERE t.erp_data_hash IS DISTINCT FROM EXCLUDED.erp_data_hash
+         OR t.erp_rowversion IS DISTINCT FROM EXCLUDED.erp_rowversion
+         OR t.erp_ref_str IS DISTINCT FROM EXCLUDED.erp_ref_str
+         OR t.erp_deleted_at IS NOT NULL`;
+  }
+
+  private deleteSql(stage: string): string {
+    return `DELETE FROM ${this.table} AS t USING ${stage} AS s
+      WHERE s.op = 'd' AND s.seq BETWEEN $1 AND $2 AND t.erp_key_hash = s.bk_hash`;
+  }
+
+  private softDeleteSql(stage: string): string {
+    return `UPDATE ${this.table} AS t SET erp_deleted_at = now(), synced_at = now() FROM ${stage} AS s
+      WHERE s.op = 'd' AND s.seq BETWEEN $1 AND $2 AND t.erp_key_hash = s.bk_hash AND t.erp_deleted_at IS NULL`;
+  }
+}
+
+function recordError(error: unknown): RecordError {
+  const state = sqlState(error) ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = (error as { detail?: string }).detail;
+  if (state === '23503') {
+    // The referenced row may arrive later (a parent in a later batch): worth retrying.
+    return { type: 'foreign_key_violation', message, permanent: false };
+  }
+  const type = state.startsWith('23') ? 'constraint_violation' : 'invalid_value';
+  return { type, message: detail ? `${message} (${detail})` : message, permanent: true };
+}

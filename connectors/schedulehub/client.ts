@@ -1,0 +1,148 @@
+import { ConnectorError } from '../errors.ts';
+import { attachTokenAuth, type Credentials } from '../http/auth-protocol.ts';
+import { JsonHttpClient } from '../http/json-client.ts';
+import { TokenBucket } from '../http/token-bucket.ts';
+import type { ConnectorLogger } from '../logger.ts';
+import type { HttpTuning } from '../types.ts';
+import {
+  type BatchResponse,
+  batchResponseSchema,
+  healthSchema,
+  MAX_LOOKUP,
+  type RecordInput,
+  recordListSchema,
+  recordSchema,
+  type StoredWireRecord,
+} from './protocol.ts';
+
+export interface SchedulehubClientOptions {
+  baseUrl: string;
+  credentials: Credentials;
+  rpmCap: number;
+  logger: ConnectorLogger;
+  tuning?: HttpTuning;
+}
+
+const CONNECTOR = 'schedulehub';
+const BATCH_TIMEOUT_MS = 120_000;
+
+/** Answer of a single-record write: the record, or why ScheduleHub refused it. */
+export type SingleOutcome =
+  | { ok: true; record: StoredWireRecord | null }
+  | { ok: false; status: number; code: string; message: string };
+
+
+/** The ScheduleHub planning API, call by call, behind a requests-per-minute cap. */
+export class SchedulehubClient {
+  private readonly http: JsonHttpClient;
+  private readonly batchTimeoutMs: number;
+
+  constructor(options: SchedulehubClientOptions) {
+    const tuning = options.tuning ?? {};
+    this.http = new JsonHttpClient({
+      connector: CONNECTOR,
+      baseUrl: options.baseUrl,
+      logger: options.logger,
+      retry: tuning.retry,
+      timeoutMs: tuning.timeoutMs,
+      onRetry: tuning.onRetry,
+      rateLimiter: new TokenBucket({ perMinute: options.rpmCap }),
+    });
+    this.batchTimeoutMs = tuning.batchTimeoutMs ?? BATCH_TIMEOUT_MS;
+    attachTokenAuth(this.http, options.credentials, { refreshSkewMs: tuning.refreshSkewMs, onRenew: tuning.onTokenRenew });
+  }
+
+  health() {
+    return this.http.request({ operation: 'health', method: 'GET', path: '/api/v1/health', schema: healthSchema, auth: false });
+  }
+
+  async getByBkHash(resource: string, bkHash: string): Promise<StoredWireRecord | null> {
+    const response = await this.http.send({
+      operation: `get ${resource} record`,
+      method: 'GET',
+      path: `${base(resource)}/records/by-bk-hash/${bkHash}`,
+      schema: recordSchema,
+      expectStatuses: [404],
+    });
+    return response.ok ? response.body : null;
+  }
+
+  /** Any number of bk_hashes, looked up in chunks the server accepts. */
+  async getManyByBkHash(resource: string, bkHashes: string[]): Promise<StoredWireRecord[]> {
+    const found: StoredWireRecord[] = [];
+    for (let i = 0; i < bkHashes.length; i += MAX_LOOKUP) {
+      const chunk = bkHashes.slice(i, i + MAX_LOOKUP);
+      const page = await this.http.request({
+        operation: `get ${resource} records`,
+        method: 'GET',
+        path: `${base(resource)}/records`,
+        query: { bk_hash: chunk.join(',') },
+        schema: recordListSchema,
+      });
+      found.push(...page.items);
+    }
+    return found;
+  }
+
+  insert(resource: string, record: RecordInput): Promise<SingleOutcome> {
+    return this.single(`insert ${resource} record`, 'POST', `${base(resource)}/records`, record);
+  }
+
+  update(resource: string, uid: string, record: RecordInput): Promise<SingleOutcome> {
+    return this.single(`update ${resource} record`, 'PATCH', `${base(resource)}/records/${encodeURIComponent(uid)}`, record);
+  }
+
+  remove(resource: string, uid: string): Promise<SingleOutcome> {
+    return this.single(`delete ${resource} record`, 'DELETE', `${base(resource)}/records/${encodeURIComponent(uid)}`);
+  }
+
+  batchInsert(resource: string, records: RecordInput[]) {
+    return this.batch(resource, 'insert', { records });
+  }
+
+  batchUpdate(resource: string, records: RecordInput[]) {
+    return this.batch(resource, 'update', { records });
+  }
+
+  batchDelete(resource: string, bkHashes: string[]) {
+    return this.batch(resource, 'delete', { bk_hashes: bkHashes });
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  /** A batch call answers one outcome per record; a reply that does not is a contract breach, not a partial success. */
+  private async batch(resource: string, op: 'insert' | 'update' | 'delete', body: { records: RecordInput[] } | { bk_hashes: string[] }): Promise<BatchResponse> {
+    const operation = `batch ${op} ${resource}`;
+    const response = await this.http.request({
+      operation,
+      method: 'POST',
+      path: `${base(resource)}/batch/${op}`,
+      body,
+      schema: batchResponseSchema,
+      timeoutMs: this.batchTimeoutMs,
+    });
+    const expected = 'records' in body ? body.records.length : body.bk_hashes.length;
+    const indexes = new Set(response.results.map((r) => r.index));
+    if (response.results.length !== expected || indexes.size !== expected || [...indexes].some((i) => i >= expected)) {
+      throw new ConnectorError(`expected one outcome per record (${expected}), got ${response.results.length}`, {
+        connector: CONNECTOR,
+        operation,
+        code: 'schema_mismatch',
+        transient: false,
+      });
+    }
+    return response;
+  }
+
+  private async single(operation: string, method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: RecordInput): Promise<SingleOutcome> {
+    const response = await this.http.send({ operation, method, path, body, schema: recordSchema.nullable(), expectStatuses: [404, 409, 422] });
+    if (response.ok) return { ok: true, record: response.body };
+    const error = (response.body as { error?: { code?: string; message?: string } } | null)?.error;
+    return { ok: false, status: response.status, code: error?.code ?? String(response.status), message: error?.message ?? `HTTP ${response.status}` };
+  }
+}
+
+const base = (resource: string) => `/api/v1/resources/${encodeURIComponent(resource)}`;
+

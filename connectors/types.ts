@@ -1,0 +1,177 @@
+import type { DeclaredKind } from '../pipeline/declared-type.ts';
+import type { RetryPolicy } from './http/backoff.ts';
+import type { RetryEvent } from './http/json-client.ts';
+import type { ConnectorLogger } from './logger.ts';
+
+/**
+ * The contracts between SyncFlow's pipeline and the systems it reads from and
+ * writes to. Every call is safe to retry: the sync workflow calls these from
+ * Temporal activities, which may run twice.
+ */
+
+/** One column as the source declares it. */
+export interface ColumnMeta {
+  name: string;
+  /** The source's own type name (`VARCHAR2(40)`, `numeric(12,2)`, `string`...). */
+  sourceType: string;
+  /** What normalization coerces by (pipeline/declared-type.ts). */
+  kind: DeclaredKind;
+  /** False when SyncFlow does not recognise `sourceType` (the value is then read as a string). */
+  knownType: boolean;
+  nullable?: boolean;
+}
+
+export type Row = Record<string, unknown>;
+
+export interface FetchPageRequest {
+  /** full: every row ordered by `keyColumns`; incremental: rows with rowversion > watermark, ordered by (rowversion, keys). */
+  mode: 'full' | 'incremental';
+  /** Columns that order rows uniquely (business or primary key). File sources keep file order and ignore them. */
+  keyColumns: string[];
+  /** Required for incremental reads. */
+  rowversionColumn?: string;
+  /** null for the first page; then the previous page's `nextCursor`. */
+  cursor: string | null;
+  /** Incremental only: the last fully accounted rowversion (null = from the beginning). */
+  watermark?: string | null;
+  pageSize: number;
+}
+
+export interface Page {
+  rows: Row[];
+  /** Hand back to read the next page; null when `done`. The same cursor always gives the same page. */
+  nextCursor: string | null;
+  done: boolean;
+}
+
+export interface StreamProgress {
+  pages: number;
+  rows: number;
+  /** Rows held in memory right now (the current page plus the read-ahead buffer). */
+  rowsHeld: number;
+  peakRowsHeld: number;
+}
+
+export interface StreamRequest extends Omit<FetchPageRequest, 'cursor'> {
+  cursor?: string | null;
+  /** Called after each page is yielded (for progress bars and memory checks). */
+  onProgress?: (progress: StreamProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface HealthStatus {
+  ok: boolean;
+  latencyMs: number;
+  detail?: string;
+}
+
+export interface Source {
+  readonly kind: 'postgres' | 'apismith' | 'file';
+  describe(): Promise<ColumnMeta[]>;
+  fetchPage(request: FetchPageRequest): Promise<Page>;
+  /** All pages from `cursor` (or the start) in one streamed read; memory bounded by the page size. */
+  stream(request: StreamRequest): AsyncIterable<Page>;
+  /** A cheap estimate (planner statistics, file size...), null when the source cannot tell. */
+  estimateRowCount(): Promise<number | null>;
+  health(): Promise<HealthStatus>;
+  close(): Promise<void>;
+}
+
+/** One mapped field the target must hold. */
+export interface TargetField {
+  name: string;
+  kind: DeclaredKind;
+  /** Informational: targets never reject nulls themselves unless their schema says so. */
+  required?: boolean;
+}
+
+export interface EnsureResult {
+  created: boolean;
+  addedFields: string[];
+}
+
+/** A record ready for a target: identity computed by the pipeline, data already mapped. */
+export interface TargetRecord {
+  bkHash: string;
+  dataHash: string;
+  rowversion: string | null;
+  refStr: string;
+  data: Row;
+}
+
+export interface ApplyBatch {
+  inserts: TargetRecord[];
+  updates: TargetRecord[];
+  /** Only the bk_hash and refStr matter for deletes. */
+  deletes: Array<Pick<TargetRecord, 'bkHash' | 'refStr'>>;
+}
+
+export interface ApplyOptions {
+  /** Mark deleted records (erp_deleted_at / a soft-delete flag) instead of removing them. */
+  softDelete?: boolean;
+}
+
+export type ApplyOperation = 'insert' | 'update' | 'delete';
+
+export interface RecordError {
+  /** e.g. `validation_failed`, `constraint_violation`, `unknown_field`, `server_error`. */
+  type: string;
+  message: string;
+  /** true: retrying the same record will fail again (goes to the DLQ); false: retry later. */
+  permanent: boolean;
+}
+
+export interface ApplyResult {
+  bkHash: string;
+  op: ApplyOperation;
+  ok: boolean;
+  /** The target's own id for the record (ScheduleHub uid; the bk_hash for PostgreSQL). */
+  targetUid?: string;
+  error?: RecordError;
+}
+
+/** What a target holds for a bk_hash (reconciliation, delta against the target itself). */
+export interface StoredRecord {
+  bkHash: string;
+  dataHash: string | null;
+  rowversion: string | null;
+  refStr: string | null;
+  targetUid: string;
+  data: Row;
+  deletedAt: string | null;
+}
+
+export interface Target {
+  readonly kind: 'postgres' | 'schedulehub';
+  /** Creates the target's schema for the entity's fields, or checks (and extends) an existing one. */
+  ensure(fields: TargetField[]): Promise<EnsureResult>;
+  /** One result per input record, in input order: inserts, then updates, then deletes. Idempotent. */
+  apply(batch: ApplyBatch, options?: ApplyOptions): Promise<ApplyResult[]>;
+  fetchByBkHash(bkHashes: string[]): Promise<StoredRecord[]>;
+  health(): Promise<HealthStatus>;
+  close(): Promise<void>;
+}
+
+export interface ConnectorContext {
+  /** SyncFlow's own DATABASE_URL, used when a postgres connector omits `connection`. */
+  databaseUrl?: string;
+  logger?: ConnectorLogger;
+  /** Where `{ env: NAME }` secrets are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** HTTP connectors only: tuning (tests use small backoffs) and observation hooks. */
+  http?: HttpTuning;
+}
+
+export interface HttpTuning {
+  retry?: Partial<RetryPolicy>;
+  /** Default deadline per request (30 s). */
+  timeoutMs?: number;
+  /** Deadline for data calls: APISmith execute (60 s). */
+  dataTimeoutMs?: number;
+  /** Deadline for ScheduleHub batch calls (120 s). */
+  batchTimeoutMs?: number;
+  /** Renew tokens this long before expiry (30 s, capped at half the lifetime). */
+  refreshSkewMs?: number;
+  onRetry?: (event: RetryEvent) => void;
+  onTokenRenew?: (how: 'login' | 'refresh') => void;
+}
