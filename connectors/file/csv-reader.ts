@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream';
 import { parse, type Options } from 'csv-parse';
 import { columnMeta } from '../columns.ts';
 import { ConnectorError } from '../errors.ts';
@@ -72,7 +73,8 @@ export class CsvReader implements RecordReader {
 
   private async *parseFrom(offset: number): AsyncGenerator<ParsedRecord> {
     const file = createReadStream(this.options.path, { start: offset });
-    const parser = file.pipe(parse(csvParserOptions(this.options)));
+    // pipeline (not pipe) so a read error such as ENOENT reaches the parser and ends the loop below.
+    const parser = pipeline(file, parse(csvParserOptions(this.options)), () => {});
     try {
       for await (const parsed of parser) yield parsed as ParsedRecord;
     } catch (error) {

@@ -47,6 +47,5 @@ export function contractDocument(parts: Pick<SandboxParts, 'title' | 'descriptio
   return {
     openapi: '3.1.0',
     info: { title: parts.title, version: '1.0.0', description: parts.description },
-    servers: [{ url: API_BASE, description: 'relative to the deployment\'s base URL' }],
   };
 }
