@@ -4,7 +4,13 @@ import type { ColumnMeta } from './types.ts';
 
 /** Column metadata from a source type name: its kind, and whether SyncFlow knows the type at all. */
 export function columnMeta(name: string, sourceType: string, nullable?: boolean): ColumnMeta {
-  return { name, sourceType, kind: resolveDeclaredType(sourceType), knownType: isKnownSourceType(sourceType), nullable };
+  return {
+    name,
+    sourceType,
+    kind: resolveDeclaredType(sourceType),
+    knownType: isKnownSourceType(sourceType),
+    nullable,
+  };
 }
 
 /**

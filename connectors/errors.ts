@@ -61,7 +61,8 @@ export class ConnectorError extends Error {
       transient: this.transient,
       status: this.status,
       message: this.message,
-      cause: this.cause instanceof Error ? this.cause.message : this.cause === undefined ? undefined : String(this.cause),
+      cause:
+        this.cause instanceof Error ? this.cause.message : this.cause === undefined ? undefined : String(this.cause),
     };
   }
 }

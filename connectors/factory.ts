@@ -26,13 +26,23 @@ function secrets(ctx: ConnectorContext, connector: string) {
       resolved.push(value);
       return value;
     } catch (cause) {
-      throw new ConnectorError((cause as Error).message, { connector, operation: 'configure', code: 'config', transient: false, cause });
+      throw new ConnectorError((cause as Error).message, {
+        connector,
+        operation: 'configure',
+        code: 'config',
+        transient: false,
+        cause,
+      });
     }
   };
   return { read, logger: () => redactingLogger(ctx.logger ?? silentLogger, resolved) };
 }
 
-function connectionUrl(connection: { url: Secret } | undefined, ctx: ConnectorContext, read: (s: Secret) => string): string {
+function connectionUrl(
+  connection: { url: Secret } | undefined,
+  ctx: ConnectorContext,
+  read: (s: Secret) => string,
+): string {
   if (connection) return read(connection.url);
   if (!ctx.databaseUrl) {
     throw new ConnectorError('no connection given and no default database URL in the context', {
@@ -64,13 +74,29 @@ export function createSource(config: SourceConfig, ctx: ConnectorContext = {}): 
       const credentials = { username: read(config.auth.username), password: read(config.auth.password) };
       const log = logger();
       const client = new ApismithClient({ baseUrl: config.baseUrl, credentials, logger: log, tuning: ctx.http });
-      return new ApismithSource({ client, apiSlug: config.apiSlug, params: config.params, unknownTypes: config.unknownTypes, logger: log });
+      return new ApismithSource({
+        client,
+        apiSlug: config.apiSlug,
+        params: config.params,
+        unknownTypes: config.unknownTypes,
+        logger: log,
+      });
     }
     case 'file': {
       const reader =
         config.format === 'csv'
-          ? new CsvReader({ path: config.path, delimiter: config.delimiter, encoding: config.encoding, columnTypes: config.columnTypes })
-          : new JsonlReader({ path: config.path, encoding: config.encoding, columnTypes: config.columnTypes, sampleSize: config.sampleSize });
+          ? new CsvReader({
+              path: config.path,
+              delimiter: config.delimiter,
+              encoding: config.encoding,
+              columnTypes: config.columnTypes,
+            })
+          : new JsonlReader({
+              path: config.path,
+              encoding: config.encoding,
+              columnTypes: config.columnTypes,
+              sampleSize: config.sampleSize,
+            });
       return new FileSource(config.path, reader);
     }
   }
@@ -81,12 +107,24 @@ export function createTarget(config: TargetConfig, ctx: ConnectorContext = {}): 
   switch (config.type) {
     case 'postgres': {
       const url = connectionUrl(config.connection, ctx, read);
-      return new PostgresTarget({ pool: createPool(url), schema: config.schema, table: config.table, logger: logger(), ownsPool: true });
+      return new PostgresTarget({
+        pool: createPool(url),
+        schema: config.schema,
+        table: config.table,
+        logger: logger(),
+        ownsPool: true,
+      });
     }
     case 'schedulehub': {
       const credentials = { username: read(config.auth.username), password: read(config.auth.password) };
       const log = logger();
-      const client = new SchedulehubClient({ baseUrl: config.baseUrl, credentials, rpmCap: config.rpmCap, logger: log, tuning: ctx.http });
+      const client = new SchedulehubClient({
+        baseUrl: config.baseUrl,
+        credentials,
+        rpmCap: config.rpmCap,
+        logger: log,
+        tuning: ctx.http,
+      });
       return new SchedulehubTarget({ client, resource: config.resource, batchSize: config.batchSize, logger: log });
     }
   }

@@ -22,7 +22,12 @@ export function consoleLogger(name: string, level = process.env.SYNCFLOW_LOG_LEV
   const write = (lvl: string) => (message: string, fields?: Record<string, unknown>) => {
     console.error(JSON.stringify({ time: new Date().toISOString(), level: lvl, logger: name, message, ...fields }));
   };
-  return { debug: level === 'debug' ? write('debug') : () => {}, info: write('info'), warn: write('warn'), error: write('error') };
+  return {
+    debug: level === 'debug' ? write('debug') : () => {},
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+  };
 }
 
 const MASK = '***';
@@ -50,9 +55,7 @@ function scrubValue(value: unknown, secrets: readonly string[]): unknown {
 /** Wraps a logger so the given secret values never reach it. */
 export function redactingLogger(base: ConnectorLogger, secrets: readonly string[]): ConnectorLogger {
   const active = secrets.filter((s) => s.length > 0);
-  const wrap =
-    (fn: ConnectorLogger['info']) =>
-    (message: string, fields?: Record<string, unknown>) =>
-      fn(scrubSecrets(message, active), fields && (scrubValue(fields, active) as Record<string, unknown>));
+  const wrap = (fn: ConnectorLogger['info']) => (message: string, fields?: Record<string, unknown>) =>
+    fn(scrubSecrets(message, active), fields && (scrubValue(fields, active) as Record<string, unknown>));
   return { debug: wrap(base.debug), info: wrap(base.info), warn: wrap(base.warn), error: wrap(base.error) };
 }

@@ -39,19 +39,37 @@ export class ApismithClient {
       onRetry: tuning.onRetry,
     });
     this.dataTimeoutMs = tuning.dataTimeoutMs ?? DATA_TIMEOUT_MS;
-    attachTokenAuth(this.http, options.credentials, { refreshSkewMs: tuning.refreshSkewMs, onRenew: tuning.onTokenRenew });
+    attachTokenAuth(this.http, options.credentials, {
+      refreshSkewMs: tuning.refreshSkewMs,
+      onRenew: tuning.onTokenRenew,
+    });
   }
 
   health() {
-    return this.http.request({ operation: 'health', method: 'GET', path: '/api/v1/health', schema: healthSchema, auth: false });
+    return this.http.request({
+      operation: 'health',
+      method: 'GET',
+      path: '/api/v1/health',
+      schema: healthSchema,
+      auth: false,
+    });
   }
 
   async listConnectors() {
-    return (await this.http.request({ operation: 'list connectors', method: 'GET', path: '/api/v1/connectors', schema: connectorListSchema })).items;
+    return (
+      await this.http.request({
+        operation: 'list connectors',
+        method: 'GET',
+        path: '/api/v1/connectors',
+        schema: connectorListSchema,
+      })
+    ).items;
   }
 
   async listApis() {
-    return (await this.http.request({ operation: 'list APIs', method: 'GET', path: '/api/v1/apis', schema: apiListSchema })).items;
+    return (
+      await this.http.request({ operation: 'list APIs', method: 'GET', path: '/api/v1/apis', schema: apiListSchema })
+    ).items;
   }
 
   getApi(slug: string) {
@@ -78,14 +96,22 @@ export class ApismithClient {
     if (more && (next === null || next === request.cursor)) {
       throw new ConnectorError(
         next === null ? 'has_more is true but next_cursor is null' : 'the page repeats the cursor it was asked for',
-        { connector: CONNECTOR, operation, code: next === null ? 'schema_mismatch' : 'repeated_cursor', transient: false },
+        {
+          connector: CONNECTOR,
+          operation,
+          code: next === null ? 'schema_mismatch' : 'repeated_cursor',
+          transient: false,
+        },
       );
     }
     return page;
   }
 
   /** Every page from the first to the last, refusing a cursor seen before (a server looping would never end). */
-  async *executeAll(slug: string, request: Omit<ExecuteRequest, 'cursor'> & { cursor?: string | null }): AsyncGenerator<ExecuteResponse> {
+  async *executeAll(
+    slug: string,
+    request: Omit<ExecuteRequest, 'cursor'> & { cursor?: string | null },
+  ): AsyncGenerator<ExecuteResponse> {
     const seen = new Set<string>();
     let cursor = request.cursor ?? null;
     if (cursor) seen.add(cursor);
@@ -95,7 +121,7 @@ export class ApismithClient {
       if (!page.pagination.has_more) return;
       const next = page.pagination.next_cursor!;
       if (seen.has(next)) {
-        throw new ConnectorError('a page repeated a previous page\'s cursor', {
+        throw new ConnectorError("a page repeated a previous page's cursor", {
           connector: CONNECTOR,
           operation: `execute ${slug}`,
           code: 'repeated_cursor',

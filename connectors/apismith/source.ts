@@ -1,5 +1,5 @@
-import { ConnectorError } from '../errors.ts';
 import { checkColumnTypes, columnMeta } from '../columns.ts';
+import { ConnectorError } from '../errors.ts';
 import { probe } from '../health.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import { pagesWithProgress } from '../stream-progress.ts';

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
-import { parse, type Options } from 'csv-parse';
+import { type Options, parse } from 'csv-parse';
 import { columnMeta } from '../columns.ts';
 import { ConnectorError } from '../errors.ts';
 import type { ColumnMeta } from '../types.ts';
@@ -48,7 +48,10 @@ export class CsvReader implements RecordReader {
     const { names } = await this.readHeader();
     for await (const parsed of this.parseFrom(offset)) {
       if (parsed.record.length !== names.length) {
-        throw this.malformed(`a record has ${parsed.record.length} fields, the header ${names.length}`, offset + parsed.info.bytes);
+        throw this.malformed(
+          `a record has ${parsed.record.length} fields, the header ${names.length}`,
+          offset + parsed.info.bytes,
+        );
       }
       const row: Record<string, unknown> = {};
       for (let i = 0; i < names.length; i++) row[names[i]!] = parsed.record[i];
@@ -81,7 +84,13 @@ export class CsvReader implements RecordReader {
       if (error instanceof ConnectorError) throw error;
       const code = (error as { code?: string }).code;
       if (code === 'ENOENT' || code === 'EACCES') {
-        throw new ConnectorError(`cannot open ${this.options.path}: ${code}`, { connector: 'file', operation: 'read', code: 'config', transient: false, cause: error });
+        throw new ConnectorError(`cannot open ${this.options.path}: ${code}`, {
+          connector: 'file',
+          operation: 'read',
+          code: 'config',
+          transient: false,
+          cause: error,
+        });
       }
       throw this.malformed((error as Error).message, offset, error);
     } finally {

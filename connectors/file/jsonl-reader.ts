@@ -45,7 +45,8 @@ export class JsonlReader implements RecordReader {
         } catch (cause) {
           throw this.malformed('not valid JSON', line.offset, cause);
         }
-        if (!value || typeof value !== 'object' || Array.isArray(value)) throw this.malformed('not a JSON object', line.offset);
+        if (!value || typeof value !== 'object' || Array.isArray(value))
+          throw this.malformed('not a JSON object', line.offset);
         yield { row: value as Record<string, unknown>, nextOffset: line.nextOffset };
       }
     } catch (error) {

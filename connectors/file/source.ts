@@ -97,7 +97,13 @@ export class FileSource implements Source {
       if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new Error('not an offset');
       return offset;
     } catch (cause) {
-      throw new ConnectorError('the cursor is not one this source made', { connector: 'file', operation: 'fetch page', code: 'config', transient: false, cause });
+      throw new ConnectorError('the cursor is not one this source made', {
+        connector: 'file',
+        operation: 'fetch page',
+        code: 'config',
+        transient: false,
+        cause,
+      });
     }
   }
 
@@ -105,10 +111,16 @@ export class FileSource implements Source {
   private async *matching(offset: number, request: Omit<FetchPageRequest, 'cursor'>): AsyncGenerator<FileRecord> {
     const { mode, rowversionColumn, watermark } = request;
     if (mode === 'incremental' && !rowversionColumn) {
-      throw new ConnectorError('incremental reads need a rowversion column', { connector: 'file', operation: 'fetch page', code: 'config', transient: false });
+      throw new ConnectorError('incremental reads need a rowversion column', {
+        connector: 'file',
+        operation: 'fetch page',
+        code: 'config',
+        transient: false,
+      });
     }
     for await (const record of this.reader.read(offset)) {
-      if (mode === 'incremental' && watermark != null && !rowversionAbove(record.row[rowversionColumn!], watermark)) continue;
+      if (mode === 'incremental' && watermark != null && !rowversionAbove(record.row[rowversionColumn!], watermark))
+        continue;
       yield record;
     }
   }

@@ -29,18 +29,30 @@ export function errorForStatus(
 ): ConnectorError {
   const base = { connector, operation, status };
   if (status === 429) {
-    return new ConnectorError(`rate limited (429)${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''}`, {
+    return new ConnectorError(
+      `rate limited (429)${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''}`,
+      {
+        ...base,
+        code: 'rate_limited',
+        transient: true,
+        retryAfterMs,
+      },
+    );
+  }
+  if (status >= 500 || status === 408) {
+    return new ConnectorError(`server error ${status}: ${detail}`, {
       ...base,
-      code: 'rate_limited',
+      code: 'server_error',
       transient: true,
       retryAfterMs,
     });
   }
-  if (status >= 500 || status === 408) {
-    return new ConnectorError(`server error ${status}: ${detail}`, { ...base, code: 'server_error', transient: true, retryAfterMs });
-  }
   if (status === 401 || status === 403) {
     return new ConnectorError(`not authorised (${status}): ${detail}`, { ...base, code: 'auth', transient: false });
   }
-  return new ConnectorError(`request refused (${status}): ${detail}`, { ...base, code: 'client_error', transient: false });
+  return new ConnectorError(`request refused (${status}): ${detail}`, {
+    ...base,
+    code: 'client_error',
+    transient: false,
+  });
 }

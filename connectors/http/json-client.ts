@@ -84,7 +84,13 @@ export class JsonHttpClient {
   async request<T>(request: JsonRequest<T>): Promise<T> {
     const response = await this.send(request);
     if (!response.ok) {
-      throw errorForStatus(response.status, describeBody(response.body), this.options.connector, request.operation, undefined);
+      throw errorForStatus(
+        response.status,
+        describeBody(response.body),
+        this.options.connector,
+        request.operation,
+        undefined,
+      );
     }
     return response.body;
   }

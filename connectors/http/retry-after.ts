@@ -3,7 +3,10 @@
  * HTTP date. Returns milliseconds to wait, or undefined when absent/unreadable
  * (the caller then falls back to its own backoff).
  */
-export function parseRetryAfter(value: string | string[] | undefined | null, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | undefined | null,
+  now: number = Date.now(),
+): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
   if (raw === undefined || raw === null) return undefined;
   const text = raw.trim();

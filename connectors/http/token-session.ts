@@ -76,7 +76,11 @@ export class TokenSession {
     }
     const lifetimeMs = issued.expiresIn * 1000;
     const skew = Math.min(this.options.refreshSkewMs ?? 30_000, lifetimeMs / 2);
-    this.held = { accessToken: issued.accessToken, refreshToken: issued.refreshToken, renewAt: this.now() + lifetimeMs - skew };
+    this.held = {
+      accessToken: issued.accessToken,
+      refreshToken: issued.refreshToken,
+      renewAt: this.now() + lifetimeMs - skew,
+    };
     return this.held;
   }
 }

@@ -28,16 +28,31 @@ export function planBatch(batch: ApplyBatch, knownColumns: Set<string>): BatchPl
   const stagedErrors = new Map<number, RecordError>();
   const upsertSeq = new Map<string, number>();
 
-  for (const [op, records] of [['insert', batch.inserts], ['update', batch.updates]] as const) {
+  for (const [op, records] of [
+    ['insert', batch.inserts],
+    ['update', batch.updates],
+  ] as const) {
     for (const record of records) {
       const slot: Slot = { bkHash: record.bkHash, op };
       slots.push(slot);
       const unknown = Object.keys(record.data).filter((name) => !knownColumns.has(name));
       if (unknown.length > 0) {
-        slot.error = { type: 'unknown_field', message: `the target table has no column for: ${unknown.join(', ')}`, permanent: true };
+        slot.error = {
+          type: 'unknown_field',
+          message: `the target table has no column for: ${unknown.join(', ')}`,
+          permanent: true,
+        };
         continue;
       }
-      const row: StagedRow = { seq: 0, op: 'u', bkHash: record.bkHash, dataHash: record.dataHash, rowversion: record.rowversion, refStr: record.refStr, data: record.data };
+      const row: StagedRow = {
+        seq: 0,
+        op: 'u',
+        bkHash: record.bkHash,
+        dataHash: record.dataHash,
+        rowversion: record.rowversion,
+        refStr: record.refStr,
+        data: record.data,
+      };
       const existing = upsertSeq.get(record.bkHash);
       if (existing !== undefined) {
         staged[existing] = { ...row, seq: existing };
@@ -59,7 +74,15 @@ export function planBatch(batch: ApplyBatch, knownColumns: Set<string>): BatchPl
     if (seq === undefined) {
       seq = staged.length;
       deleteSeq.set(record.bkHash, seq);
-      staged.push({ seq, op: 'd', bkHash: record.bkHash, dataHash: null, rowversion: null, refStr: record.refStr, data: null });
+      staged.push({
+        seq,
+        op: 'd',
+        bkHash: record.bkHash,
+        dataHash: null,
+        rowversion: null,
+        refStr: record.refStr,
+        data: null,
+      });
     }
     slot.seq = seq;
   }

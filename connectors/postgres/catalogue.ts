@@ -3,7 +3,11 @@ import { columnMeta } from '../columns.ts';
 import type { ColumnMeta } from '../types.ts';
 
 /** Columns of a table or view as the catalogue declares them (format_type: `numeric(12,2)`, `character varying(40)`...). */
-export async function describeRelation(db: pg.Pool | pg.PoolClient, schema: string, table: string): Promise<ColumnMeta[]> {
+export async function describeRelation(
+  db: pg.Pool | pg.PoolClient,
+  schema: string,
+  table: string,
+): Promise<ColumnMeta[]> {
   const { rows } = await db.query<{ name: string; type: string; not_null: boolean }>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null
        FROM pg_attribute a

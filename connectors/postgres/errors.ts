@@ -18,7 +18,10 @@ export function databaseError(error: unknown, connector: string, operation: stri
   if (error instanceof ConnectorError) return error;
   const state = sqlState(error);
   const message = error instanceof Error ? error.message : String(error);
-  const transient = state === undefined ? /ECONN|ETIMEDOUT|EPIPE|terminat|Connection/i.test(message) : TRANSIENT_CLASSES.includes(state.slice(0, 2));
+  const transient =
+    state === undefined
+      ? /ECONN|ETIMEDOUT|EPIPE|terminat|Connection/i.test(message)
+      : TRANSIENT_CLASSES.includes(state.slice(0, 2));
   return new ConnectorError(`${message}${state ? ` (SQLSTATE ${state})` : ''}`, {
     connector,
     operation,

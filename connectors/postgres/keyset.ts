@@ -58,7 +58,8 @@ export function buildKeysetQuery(spec: KeysetSpec): { text: string; values: unkn
 
 /** The text form of a key value as read back (exact for bigint/numeric/dates, which arrive as text). */
 export function keyText(value: unknown): string {
-  if (value === null || value === undefined) throw new Error('a key or rowversion column holds NULL: keyset paging needs non-null keys');
+  if (value === null || value === undefined)
+    throw new Error('a key or rowversion column holds NULL: keyset paging needs non-null keys');
   if (value instanceof Date) return value.toISOString();
   if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`;
   if (typeof value === 'object') return JSON.stringify(value);

@@ -49,7 +49,9 @@ export class PostgresSource implements Source {
           transient: false,
         });
       }
-      this.columns = checkColumnTypes(columns, this.options.unknownTypes, CONNECTOR, (m) => this.options.logger.warn(m));
+      this.columns = checkColumnTypes(columns, this.options.unknownTypes, CONNECTOR, (m) =>
+        this.options.logger.warn(m),
+      );
       return this.columns;
     } catch (error) {
       throw databaseError(error, CONNECTOR, 'describe');
@@ -93,11 +95,7 @@ export class PostgresSource implements Source {
     try {
       client.query(rowsStream);
       const order = orderColumns(request);
-      yield* pagesWithProgress(
-        pagesOf(rowsStream, request.pageSize, order),
-        request,
-        () => rowsStream.readableLength,
-      );
+      yield* pagesWithProgress(pagesOf(rowsStream, request.pageSize, order), request, () => rowsStream.readableLength);
       clean = true;
     } catch (error) {
       throw databaseError(error, CONNECTOR, operation);
@@ -131,13 +129,30 @@ export class PostgresSource implements Source {
     const columnTypes = new Map(columns.map((c) => [c.name, c.sourceType]));
     for (const name of orderColumns(request)) {
       if (!columnTypes.has(name)) {
-        throw new ConnectorError(`no column "${name}" to order by`, { connector: CONNECTOR, operation, code: 'config', transient: false });
+        throw new ConnectorError(`no column "${name}" to order by`, {
+          connector: CONNECTOR,
+          operation,
+          code: 'config',
+          transient: false,
+        });
       }
     }
     if (request.mode === 'incremental' && !request.rowversionColumn) {
-      throw new ConnectorError('incremental reads need a rowversion column', { connector: CONNECTOR, operation, code: 'config', transient: false });
+      throw new ConnectorError('incremental reads need a rowversion column', {
+        connector: CONNECTOR,
+        operation,
+        code: 'config',
+        transient: false,
+      });
     }
-    return { relation: this.relation, mode: request.mode, keyColumns: request.keyColumns, rowversionColumn: request.rowversionColumn, columnTypes, watermark: request.watermark };
+    return {
+      relation: this.relation,
+      mode: request.mode,
+      keyColumns: request.keyColumns,
+      rowversionColumn: request.rowversionColumn,
+      columnTypes,
+      watermark: request.watermark,
+    };
   }
 
   private readCursor(cursor: string | null, operation: string): string[] | null {
@@ -147,7 +162,13 @@ export class PostgresSource implements Source {
       if (!Array.isArray(after) || !after.every((v) => typeof v === 'string')) throw new Error('not a key list');
       return after;
     } catch (cause) {
-      throw new ConnectorError('the cursor is not one this source made', { connector: CONNECTOR, operation, code: 'config', transient: false, cause });
+      throw new ConnectorError('the cursor is not one this source made', {
+        connector: CONNECTOR,
+        operation,
+        code: 'config',
+        transient: false,
+        cause,
+      });
     }
   }
 }

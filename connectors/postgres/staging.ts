@@ -45,7 +45,13 @@ export function createStageSql(name: string, columns: DataColumn[]): string {
 
 /** Encodes every staged row once; bisection then re-sends slices of these lines. */
 export function encodeStagedRows(rows: StagedRow[], columns: DataColumn[]): string[] {
-  const encoders: CopyEncoder[] = [String, String, String, ...[0, 0, 0].map(() => encoderFor('string')), ...columns.map((c) => encoderFor(c.kind))];
+  const encoders: CopyEncoder[] = [
+    String,
+    String,
+    String,
+    ...[0, 0, 0].map(() => encoderFor('string')),
+    ...columns.map((c) => encoderFor(c.kind)),
+  ];
   const values: unknown[] = new Array(encoders.length);
   return rows.map((row) => {
     values[0] = row.seq;
@@ -68,7 +74,14 @@ function* chunks(lines: string[], lo: number, hi: number): Generator<string> {
 }
 
 /** COPYs lines lo..hi into the stage (text format), with the writes' backpressure respected. */
-export async function copyIntoStage(client: pg.PoolClient, name: string, columns: DataColumn[], lines: string[], lo: number, hi: number) {
+export async function copyIntoStage(
+  client: pg.PoolClient,
+  name: string,
+  columns: DataColumn[],
+  lines: string[],
+  lo: number,
+  hi: number,
+) {
   const columnList = [...STAGE_HEAD, ...columns.map((c) => c.name)].map(quoteIdent).join(', ');
   const sink = client.query(copyFrom(`COPY ${quoteIdent(name)} (${columnList}) FROM STDIN`));
   await pipeline(Readable.from(chunks(lines, lo, hi)), sink);

@@ -38,7 +38,11 @@ export interface DataColumn {
 const CONNECTOR = 'postgres';
 
 /** Reads the table's data columns (everything but the system columns); empty when the table does not exist. */
-export async function readDataColumns(db: pg.Pool | pg.PoolClient, schema: string, table: string): Promise<DataColumn[] | null> {
+export async function readDataColumns(
+  db: pg.Pool | pg.PoolClient,
+  schema: string,
+  table: string,
+): Promise<DataColumn[] | null> {
   const columns = await describeRelation(db, schema, table);
   if (columns.length === 0) return null;
   const missing = Object.keys(SYSTEM_COLUMNS).filter((name) => !columns.some((c) => c.name === name));
@@ -50,7 +54,9 @@ export async function readDataColumns(db: pg.Pool | pg.PoolClient, schema: strin
       transient: false,
     });
   }
-  return columns.filter((c) => !isSystemColumn(c.name)).map((c) => ({ name: c.name, type: c.sourceType, kind: c.kind }));
+  return columns
+    .filter((c) => !isSystemColumn(c.name))
+    .map((c) => ({ name: c.name, type: c.sourceType, kind: c.kind }));
 }
 
 /**
@@ -58,7 +64,12 @@ export async function readDataColumns(db: pg.Pool | pg.PoolClient, schema: strin
  * missing fields are added (additive, never destructive), a field whose
  * existing column has another kind is a schema conflict.
  */
-export async function ensureTable(pool: pg.Pool, schema: string, table: string, fields: TargetField[]): Promise<EnsureResult> {
+export async function ensureTable(
+  pool: pg.Pool,
+  schema: string,
+  table: string,
+  fields: TargetField[],
+): Promise<EnsureResult> {
   const clash = fields.find((f) => isSystemColumn(f.name));
   if (clash) {
     throw new ConnectorError(`field "${clash.name}" collides with a SyncFlow system column`, {
@@ -89,7 +100,9 @@ export async function ensureTable(pool: pg.Pool, schema: string, table: string, 
     }
     const conflicts = fields.flatMap((f) => {
       const column = existing.find((c) => c.name === f.name);
-      return column && resolveDeclaredType(column.type) !== f.kind ? [`${f.name} is ${column.type}, the entity says ${f.kind}`] : [];
+      return column && resolveDeclaredType(column.type) !== f.kind
+        ? [`${f.name} is ${column.type}, the entity says ${f.kind}`]
+        : [];
     });
     if (conflicts.length > 0) {
       throw new ConnectorError(`${schema}.${table} does not match the entity: ${conflicts.join('; ')}`, {
@@ -101,7 +114,9 @@ export async function ensureTable(pool: pg.Pool, schema: string, table: string, 
     }
     const added = fields.filter((f) => !existing.some((c) => c.name === f.name));
     for (const field of added) {
-      await client.query(`ALTER TABLE ${qualified(schema, table)} ADD COLUMN ${quoteIdent(field.name)} ${COLUMN_TYPE[field.kind]}`);
+      await client.query(
+        `ALTER TABLE ${qualified(schema, table)} ADD COLUMN ${quoteIdent(field.name)} ${COLUMN_TYPE[field.kind]}`,
+      );
     }
     await client.query('COMMIT');
     return { created: false, addedFields: added.map((f) => f.name) };

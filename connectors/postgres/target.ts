@@ -12,12 +12,12 @@ import type {
   Target,
   TargetField,
 } from '../types.ts';
+import { planBatch } from './batch-plan.ts';
 import { bisectFailures } from './bisect.ts';
 import { databaseError, isRowLevelError, sqlState } from './errors.ts';
 import { qualified, quoteIdent } from './pool.ts';
 import { copyIntoStage, createStageSql, encodeStagedRows, type StagedRow, stageName } from './staging.ts';
 import { type DataColumn, ensureTable, isSystemColumn, readDataColumns } from './target-schema.ts';
-import { planBatch } from './batch-plan.ts';
 
 export interface PostgresTargetOptions {
   pool: pg.Pool;
@@ -71,7 +71,10 @@ export class PostgresTarget implements Target {
   async fetchByBkHash(bkHashes: string[]): Promise<StoredRecord[]> {
     if (bkHashes.length === 0) return [];
     try {
-      const { rows } = await this.options.pool.query(`SELECT * FROM ${this.table} WHERE erp_key_hash = ANY($1::text[])`, [bkHashes]);
+      const { rows } = await this.options.pool.query(
+        `SELECT * FROM ${this.table} WHERE erp_key_hash = ANY($1::text[])`,
+        [bkHashes],
+      );
       return rows.map((row: Record<string, unknown>) => ({
         bkHash: row.erp_key_hash as string,
         dataHash: (row.erp_data_hash as string | null) ?? null,
@@ -88,8 +91,11 @@ export class PostgresTarget implements Target {
 
   health() {
     return probe(async () => {
-      const { rows } = await this.options.pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [this.table]);
-      if (!rows[0]?.t) throw new Error(`${this.options.schema}.${this.options.table} does not exist yet (ensure creates it)`);
+      const { rows } = await this.options.pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
+        this.table,
+      ]);
+      if (!rows[0]?.t)
+        throw new Error(`${this.options.schema}.${this.options.table} does not exist yet (ensure creates it)`);
     });
   }
 
@@ -103,12 +109,15 @@ export class PostgresTarget implements Target {
       throw databaseError(error, CONNECTOR, 'apply');
     });
     if (!columns) {
-      throw new ConnectorError(`${this.options.schema}.${this.options.table} does not exist: call ensure(fields) first`, {
-        connector: CONNECTOR,
-        operation: 'apply',
-        code: 'config',
-        transient: false,
-      });
+      throw new ConnectorError(
+        `${this.options.schema}.${this.options.table} does not exist: call ensure(fields) first`,
+        {
+          connector: CONNECTOR,
+          operation: 'apply',
+          code: 'config',
+          transient: false,
+        },
+      );
     }
     this.columns = columns;
     return columns;
@@ -136,11 +145,26 @@ export class PostgresTarget implements Target {
           throw error;
         }
       };
-      const failures = await bisectFailures(0, staged.length - 1, (lo, hi) => inSavepoint(() => copyIntoStage(client, stage, columns, lines, lo, hi)), isRowLevelError);
+      const failures = await bisectFailures(
+        0,
+        staged.length - 1,
+        (lo, hi) => inSavepoint(() => copyIntoStage(client, stage, columns, lines, lo, hi)),
+        isRowLevelError,
+      );
       const upsertSql = this.upsertSql(stageRef, columns);
-      const upsertFailures = await bisectFailures(0, upsertCount - 1, (lo, hi) => inSavepoint(() => client.query(upsertSql, [lo, hi])), isRowLevelError);
+      const upsertFailures = await bisectFailures(
+        0,
+        upsertCount - 1,
+        (lo, hi) => inSavepoint(() => client.query(upsertSql, [lo, hi])),
+        isRowLevelError,
+      );
       const deleteSql = softDelete ? this.softDeleteSql(stageRef) : this.deleteSql(stageRef);
-      const deleteFailures = await bisectFailures(upsertCount, staged.length - 1, (lo, hi) => inSavepoint(() => client.query(deleteSql, [lo, hi])), isRowLevelError);
+      const deleteFailures = await bisectFailures(
+        upsertCount,
+        staged.length - 1,
+        (lo, hi) => inSavepoint(() => client.query(deleteSql, [lo, hi])),
+        isRowLevelError,
+      );
       await client.query('COMMIT');
       return new Map([...failures, ...upsertFailures, ...deleteFailures]);
     } catch (error) {

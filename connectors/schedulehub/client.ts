@@ -31,7 +31,6 @@ export type SingleOutcome =
   | { ok: true; record: StoredWireRecord | null }
   | { ok: false; status: number; code: string; message: string };
 
-
 /** The ScheduleHub planning API, call by call, behind a requests-per-minute cap. */
 export class SchedulehubClient {
   private readonly http: JsonHttpClient;
@@ -49,11 +48,20 @@ export class SchedulehubClient {
       rateLimiter: new TokenBucket({ perMinute: options.rpmCap }),
     });
     this.batchTimeoutMs = tuning.batchTimeoutMs ?? BATCH_TIMEOUT_MS;
-    attachTokenAuth(this.http, options.credentials, { refreshSkewMs: tuning.refreshSkewMs, onRenew: tuning.onTokenRenew });
+    attachTokenAuth(this.http, options.credentials, {
+      refreshSkewMs: tuning.refreshSkewMs,
+      onRenew: tuning.onTokenRenew,
+    });
   }
 
   health() {
-    return this.http.request({ operation: 'health', method: 'GET', path: '/api/v1/health', schema: healthSchema, auth: false });
+    return this.http.request({
+      operation: 'health',
+      method: 'GET',
+      path: '/api/v1/health',
+      schema: healthSchema,
+      auth: false,
+    });
   }
 
   async getByBkHash(resource: string, bkHash: string): Promise<StoredWireRecord | null> {
@@ -89,7 +97,12 @@ export class SchedulehubClient {
   }
 
   update(resource: string, uid: string, record: RecordInput): Promise<SingleOutcome> {
-    return this.single(`update ${resource} record`, 'PATCH', `${base(resource)}/records/${encodeURIComponent(uid)}`, record);
+    return this.single(
+      `update ${resource} record`,
+      'PATCH',
+      `${base(resource)}/records/${encodeURIComponent(uid)}`,
+      record,
+    );
   }
 
   remove(resource: string, uid: string): Promise<SingleOutcome> {
@@ -113,7 +126,11 @@ export class SchedulehubClient {
   }
 
   /** A batch call answers one outcome per record; a reply that does not is a contract breach, not a partial success. */
-  private async batch(resource: string, op: 'insert' | 'update' | 'delete', body: { records: RecordInput[] } | { bk_hashes: string[] }): Promise<BatchResponse> {
+  private async batch(
+    resource: string,
+    op: 'insert' | 'update' | 'delete',
+    body: { records: RecordInput[] } | { bk_hashes: string[] },
+  ): Promise<BatchResponse> {
     const operation = `batch ${op} ${resource}`;
     const response = await this.http.request({
       operation,
@@ -136,13 +153,29 @@ export class SchedulehubClient {
     return response;
   }
 
-  private async single(operation: string, method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: RecordInput): Promise<SingleOutcome> {
-    const response = await this.http.send({ operation, method, path, body, schema: recordSchema.nullable(), expectStatuses: [404, 409, 422] });
+  private async single(
+    operation: string,
+    method: 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: RecordInput,
+  ): Promise<SingleOutcome> {
+    const response = await this.http.send({
+      operation,
+      method,
+      path,
+      body,
+      schema: recordSchema.nullable(),
+      expectStatuses: [404, 409, 422],
+    });
     if (response.ok) return { ok: true, record: response.body };
     const error = (response.body as { error?: { code?: string; message?: string } } | null)?.error;
-    return { ok: false, status: response.status, code: error?.code ?? String(response.status), message: error?.message ?? `HTTP ${response.status}` };
+    return {
+      ok: false,
+      status: response.status,
+      code: error?.code ?? String(response.status),
+      message: error?.message ?? `HTTP ${response.status}`,
+    };
   }
 }
 
 const base = (resource: string) => `/api/v1/resources/${encodeURIComponent(resource)}`;
-

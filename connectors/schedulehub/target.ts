@@ -22,7 +22,13 @@ export interface SchedulehubTargetOptions {
   logger: ConnectorLogger;
 }
 
-const toInput = (r: TargetRecord): RecordInput => ({ bk_hash: r.bkHash, data_hash: r.dataHash, rowversion: r.rowversion, ref: r.refStr, data: r.data });
+const toInput = (r: TargetRecord): RecordInput => ({
+  bk_hash: r.bkHash,
+  data_hash: r.dataHash,
+  rowversion: r.rowversion,
+  ref: r.refStr,
+  data: r.data,
+});
 
 /**
  * Records of one ScheduleHub resource, written with the batch endpoints.
@@ -50,20 +56,49 @@ export class SchedulehubTarget implements Target {
       ...batch.deletes.map((record) => ({ op: 'delete' as const, record })),
     ];
     const slots = order.map((entry, index) => ({ ...entry, index }));
-    const writes = slots.filter((s) => s.op !== 'delete') as Array<{ op: ApplyOperation; record: TargetRecord; index: number }>;
+    const writes = slots.filter((s) => s.op !== 'delete') as Array<{
+      op: ApplyOperation;
+      record: TargetRecord;
+      index: number;
+    }>;
 
     // First pass as asked; second pass for the records that were not where the operation expected them.
-    const retryAsUpdate = await this.write('insert', writes.filter((s) => s.op === 'insert'), results);
-    const retryAsInsert = await this.write('update', [...writes.filter((s) => s.op === 'update'), ...retryAsUpdate], results);
+    const retryAsUpdate = await this.write(
+      'insert',
+      writes.filter((s) => s.op === 'insert'),
+      results,
+    );
+    const retryAsInsert = await this.write(
+      'update',
+      [...writes.filter((s) => s.op === 'update'), ...retryAsUpdate],
+      results,
+    );
     const stillMissing = await this.write('insert', retryAsInsert, results);
-    for (const slot of stillMissing) results.set(slot.index, failure(slot, 'conflict', 'the record changed between insert and update (concurrent writer?)', false));
+    for (const slot of stillMissing)
+      results.set(
+        slot.index,
+        failure(slot, 'conflict', 'the record changed between insert and update (concurrent writer?)', false),
+      );
 
     const deletes = slots.filter((s) => s.op === 'delete');
     for (const chunk of chunks(deletes, this.options.batchSize)) {
-      const outcomes = await this.guard(chunk, () => this.options.client.batchDelete(this.options.resource, chunk.map((s) => s.record.bkHash)), results);
+      const outcomes = await this.guard(
+        chunk,
+        () =>
+          this.options.client.batchDelete(
+            this.options.resource,
+            chunk.map((s) => s.record.bkHash),
+          ),
+        results,
+      );
       outcomes?.forEach((outcome, i) => {
         const slot = chunk[i]!;
-        results.set(slot.index, outcome.status === 'rejected' ? failure(slot, outcome.error?.code ?? 'rejected', outcome.error?.message ?? 'rejected', true) : success(slot, outcome.uid));
+        results.set(
+          slot.index,
+          outcome.status === 'rejected'
+            ? failure(slot, outcome.error?.code ?? 'rejected', outcome.error?.message ?? 'rejected', true)
+            : success(slot, outcome.uid),
+        );
       });
     }
     return slots.map((s) => results.get(s.index)!);
@@ -103,10 +138,15 @@ export class SchedulehubTarget implements Target {
     const { client, resource } = this.options;
     for (const chunk of chunks(slots, this.options.batchSize)) {
       const inputs = chunk.map((s) => toInput(s.record));
-      const outcomes = await this.guard(chunk, () => (as === 'insert' ? client.batchInsert(resource, inputs) : client.batchUpdate(resource, inputs)), results);
+      const outcomes = await this.guard(
+        chunk,
+        () => (as === 'insert' ? client.batchInsert(resource, inputs) : client.batchUpdate(resource, inputs)),
+        results,
+      );
       outcomes?.forEach((outcome, i) => {
         const slot = chunk[i]!;
-        if ((as === 'insert' && outcome.status === 'exists') || (as === 'update' && outcome.status === 'not_found')) redirected.push(slot);
+        if ((as === 'insert' && outcome.status === 'exists') || (as === 'update' && outcome.status === 'not_found'))
+          redirected.push(slot);
         else results.set(slot.index, toResult(slot, outcome));
       });
     }
@@ -146,7 +186,12 @@ function success(slot: { op: ApplyOperation; record: { bkHash: string } }, uid: 
   return { bkHash: slot.record.bkHash, op: slot.op, ok: true, targetUid: uid ?? undefined };
 }
 
-function failure(slot: { op: ApplyOperation; record: { bkHash: string } }, type: string, message: string, permanent: boolean): ApplyResult {
+function failure(
+  slot: { op: ApplyOperation; record: { bkHash: string } },
+  type: string,
+  message: string,
+  permanent: boolean,
+): ApplyResult {
   const error: RecordError = { type, message, permanent };
   return { bkHash: slot.record.bkHash, op: slot.op, ok: false, error };
 }

@@ -38,7 +38,12 @@ export type ErpRow = Record<string, unknown>;
 
 /** Every ERP table gets this column, bumped on every insert and update (like SQL Server rowversion / Oracle ORA_ROWSCN). */
 export const ROWVERSION_COLUMN = 'row_version';
-export const DEFAULT_CONNECTOR = { id: 'erp-sandbox', name: 'ERP (sandbox)', type: 'oracle', status: 'active' as const };
+export const DEFAULT_CONNECTOR = {
+  id: 'erp-sandbox',
+  name: 'ERP (sandbox)',
+  type: 'oracle',
+  status: 'active' as const,
+};
 
 /**
  * The APISmith sandbox's data, in PostgreSQL: ERP tables in `erpSchema`
@@ -78,7 +83,12 @@ export class ErpStore {
     await this.addConnector(DEFAULT_CONNECTOR);
   }
 
-  async addConnector(connector: { id: string; name: string; type: string; status: 'active' | 'inactive' }): Promise<void> {
+  async addConnector(connector: {
+    id: string;
+    name: string;
+    type: string;
+    status: 'active' | 'inactive';
+  }): Promise<void> {
     await this.pool.query(
       `INSERT INTO ${quoteIdent(this.catalogSchema)}.connectors (id, name, type, status) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, type = EXCLUDED.type, status = EXCLUDED.status`,
@@ -89,7 +99,9 @@ export class ErpStore {
   /** Creates (or re-creates, emptied) an ERP table with typed columns plus the rowversion column. */
   async createTable(definition: ErpTableDefinition): Promise<void> {
     const table = qualified(this.erpSchema, definition.name);
-    const columns = definition.columns.map((c) => `${quoteIdent(c.name)} ${storageType(c.type)}${c.nullable === false ? ' NOT NULL' : ''}`);
+    const columns = definition.columns.map(
+      (c) => `${quoteIdent(c.name)} ${storageType(c.type)}${c.nullable === false ? ' NOT NULL' : ''}`,
+    );
     const cat = quoteIdent(this.catalogSchema);
     const client = await this.pool.connect();
     try {
@@ -101,7 +113,9 @@ export class ErpStore {
            PRIMARY KEY (${definition.primaryKey.map(quoteIdent).join(', ')}))`,
       );
       await client.query(`CREATE INDEX ON ${table} (${ROWVERSION_COLUMN})`);
-      await client.query(`CREATE TRIGGER bump_rowversion BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${quoteIdent(this.erpSchema)}.bump_rowversion()`);
+      await client.query(
+        `CREATE TRIGGER bump_rowversion BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${quoteIdent(this.erpSchema)}.bump_rowversion()`,
+      );
       await client.query(`DELETE FROM ${cat}.columns WHERE table_name = $1`, [definition.name]);
       const all = [...definition.columns, { name: ROWVERSION_COLUMN, type: 'INTEGER', nullable: false }];
       await client.query(
@@ -146,7 +160,10 @@ export class ErpStore {
 
   async delete(table: string, where: ErpRow): Promise<number> {
     const conditions = Object.keys(where).map((c, i) => `${quoteIdent(c)} = $${i + 1}`);
-    const result = await this.pool.query(`DELETE FROM ${qualified(this.erpSchema, table)} WHERE ${conditions.join(' AND ')}`, Object.values(where));
+    const result = await this.pool.query(
+      `DELETE FROM ${qualified(this.erpSchema, table)} WHERE ${conditions.join(' AND ')}`,
+      Object.values(where),
+    );
     return result.rowCount ?? 0;
   }
 
@@ -160,7 +177,13 @@ export class ErpStore {
     await this.pool.query(
       `INSERT INTO ${cat}.apis (slug, name, connector_id, description, table_name) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name, connector_id = EXCLUDED.connector_id, description = EXCLUDED.description, table_name = EXCLUDED.table_name`,
-      [registration.slug, registration.name ?? registration.slug, registration.connectorId ?? DEFAULT_CONNECTOR.id, registration.description ?? null, registration.table],
+      [
+        registration.slug,
+        registration.name ?? registration.slug,
+        registration.connectorId ?? DEFAULT_CONNECTOR.id,
+        registration.description ?? null,
+        registration.table,
+      ],
     );
     const api = await this.api(registration.slug);
     if (!api) throw new Error(`API ${registration.slug} could not be registered`);
@@ -168,11 +191,19 @@ export class ErpStore {
   }
 
   async connectors() {
-    return (await this.pool.query(`SELECT id, name, type, status FROM ${quoteIdent(this.catalogSchema)}.connectors ORDER BY id`)).rows;
+    return (
+      await this.pool.query(
+        `SELECT id, name, type, status FROM ${quoteIdent(this.catalogSchema)}.connectors ORDER BY id`,
+      )
+    ).rows;
   }
 
   async apis(): Promise<Array<Pick<RegisteredApi, 'slug' | 'name' | 'connector_id' | 'description'>>> {
-    return (await this.pool.query(`SELECT slug, name, connector_id, description FROM ${quoteIdent(this.catalogSchema)}.apis ORDER BY slug`)).rows;
+    return (
+      await this.pool.query(
+        `SELECT slug, name, connector_id, description FROM ${quoteIdent(this.catalogSchema)}.apis ORDER BY slug`,
+      )
+    ).rows;
   }
 
   async api(slug: string): Promise<RegisteredApi | null> {
@@ -196,4 +227,3 @@ export class ErpStore {
     return this.pool.end();
   }
 }
-

@@ -28,12 +28,19 @@ function toWire(row: Record<string, unknown>): Record<string, unknown> {
  * key, or by (rowversion, ...) for incremental reads. The cursor is the last
  * row's order values, so the same cursor always answers the same page.
  */
-export async function executeApi(store: ErpStore, api: RegisteredApi, request: ExecuteRequest, repeatCursor: () => boolean): Promise<ExecuteResponse> {
+export async function executeApi(
+  store: ErpStore,
+  api: RegisteredApi,
+  request: ExecuteRequest,
+  repeatCursor: () => boolean,
+): Promise<ExecuteResponse> {
   const columnNames = new Set(api.columns.map((c) => c.name));
   for (const name of [...(request.order_by ?? []), ...Object.keys(request.params ?? {})]) {
     if (!columnNames.has(name)) throw new ExecuteError('unknown_column', `the API ${api.slug} has no column "${name}"`);
   }
-  const filters = Object.entries(request.params ?? {}).map(([name, value]) => `${quoteIdent(name)} = ${pg.escapeLiteral(String(value))}`);
+  const filters = Object.entries(request.params ?? {}).map(
+    ([name, value]) => `${quoteIdent(name)} = ${pg.escapeLiteral(String(value))}`,
+  );
   const table = qualified(store.erpSchema, api.table_name);
   const relation = filters.length ? `(SELECT * FROM ${table} WHERE ${filters.join(' AND ')}) AS q` : table;
   const keyColumns = [...(request.order_by ?? []), ...api.key_columns.filter((k) => !request.order_by?.includes(k))];

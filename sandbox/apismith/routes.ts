@@ -1,5 +1,11 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { apiDetailSchema, apiListSchema, connectorListSchema, executeRequestSchema, executeResponseSchema } from '../../connectors/apismith/protocol.ts';
+import {
+  apiDetailSchema,
+  apiListSchema,
+  connectorListSchema,
+  executeRequestSchema,
+  executeResponseSchema,
+} from '../../connectors/apismith/protocol.ts';
 import { errorBody, errorResponse, jsonBody, jsonResponse, validationHook } from '../common/errors.ts';
 import type { FaultInjector } from '../common/faults.ts';
 import type { ErpStore } from './erp-store.ts';
@@ -41,7 +47,7 @@ const execute = createRoute({
   method: 'post',
   path: '/runtime/{slug}/execute',
   tags: ['runtime'],
-  summary: 'One page of the API\'s rows (keyset pagination: pass next_cursor back until has_more is false)',
+  summary: "One page of the API's rows (keyset pagination: pass next_cursor back until has_more is false)",
   security,
   request: { params: slugParam, body: jsonBody(executeRequestSchema) },
   responses: {

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { ErpStore as ErpStoreType } from './erp-store.ts';
-import { ErpStore } from './erp-store.ts';
-import { apismithRoutes } from './routes.ts';
 import { composeSandbox } from '../common/compose.ts';
-import { type FaultInput, FaultInjector, type FaultSettings } from '../common/faults.ts';
+import { FaultInjector, type FaultInput, type FaultSettings } from '../common/faults.ts';
 import { sandboxBanner } from '../common/label.ts';
 import { serveOnPort } from '../common/serve.ts';
 import { type SandboxCredentials, TokenAuthority } from '../common/tokens.ts';
+import { ErpStore } from './erp-store.ts';
+import { apismithRoutes } from './routes.ts';
 
 export interface ApismithSandboxOptions {
   databaseUrl: string;
@@ -36,10 +35,16 @@ export interface ApismithSandbox {
 }
 
 export const APISMITH_SANDBOX_DESCRIPTION =
-  'The APISmith connector API as SyncFlow uses it: token auth, the catalogue of connectors and APIs, and paged execution of an API. Served by SyncFlow\'s APISmith SANDBOX for tests and the demo; a real APISmith deployment is checked against this document.';
+  "The APISmith connector API as SyncFlow uses it: token auth, the catalogue of connectors and APIs, and paged execution of an API. Served by SyncFlow's APISmith SANDBOX for tests and the demo; a real APISmith deployment is checked against this document.";
 
 export function createApismithApp(erp: ErpStore, authority: TokenAuthority, faults: FaultInjector) {
-  return composeSandbox({ title: 'APISmith (SyncFlow contract)', description: APISMITH_SANDBOX_DESCRIPTION, authority, faults, contract: apismithRoutes(erp, faults) });
+  return composeSandbox({
+    title: 'APISmith (SyncFlow contract)',
+    description: APISMITH_SANDBOX_DESCRIPTION,
+    authority,
+    faults,
+    contract: apismithRoutes(erp, faults),
+  });
 }
 
 /** Starts the APISmith sandbox over PostgreSQL. */
@@ -58,7 +63,10 @@ export async function startApismithSandbox(options: ApismithSandboxOptions): Pro
     erp,
     setFaults: (f) => faults.set(f),
     revokeTokens: () => authority.revokeAll(),
-    stats: () => ({ tokens: { issued: authority.issued, refreshed: authority.refreshed, rejected: authority.rejected }, faults: { ...faults.counters } }),
+    stats: () => ({
+      tokens: { issued: authority.issued, refreshed: authority.refreshed, rejected: authority.rejected },
+      faults: { ...faults.counters },
+    }),
     async stop() {
       await served.close();
       await erp.close();

@@ -8,7 +8,11 @@ import type { TokenAuthority } from './tokens.ts';
  * read/replace fault settings, revoke every token, change the token
  * lifetime, read counters.
  */
-export function adminRoutes(faults: FaultInjector, authority: TokenAuthority, extraStats: () => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({})) {
+export function adminRoutes(
+  faults: FaultInjector,
+  authority: TokenAuthority,
+  extraStats: () => Promise<Record<string, unknown>> | Record<string, unknown> = () => ({}),
+) {
   const app = new Hono();
   app.get('/faults', (c) => c.json(faults.settings));
   app.put('/faults', async (c) => {
@@ -22,7 +26,8 @@ export function adminRoutes(faults: FaultInjector, authority: TokenAuthority, ex
   });
   app.put('/tokens/ttl', async (c) => {
     const ttl = Number((await c.req.json().catch(() => ({})))?.ttlSeconds);
-    if (!Number.isInteger(ttl) || ttl < 1) return c.json(errorBody('validation_failed', 'ttlSeconds: a positive integer'), 400);
+    if (!Number.isInteger(ttl) || ttl < 1)
+      return c.json(errorBody('validation_failed', 'ttlSeconds: a positive integer'), 400);
     authority.ttlSeconds = ttl;
     return c.json({ ttlSeconds: ttl });
   });

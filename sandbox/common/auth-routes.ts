@@ -10,7 +10,11 @@ const tokenRoute = createRoute({
   tags: ['auth'],
   summary: 'Log in with username and password; answers a bearer token and a refresh token',
   request: { body: jsonBody(tokenRequestSchema) },
-  responses: { 200: jsonResponse('Tokens', tokenResponseSchema), 400: errorResponse('Invalid request'), 401: errorResponse('Wrong credentials') },
+  responses: {
+    200: jsonResponse('Tokens', tokenResponseSchema),
+    400: errorResponse('Invalid request'),
+    401: errorResponse('Wrong credentials'),
+  },
 });
 
 const refreshRoute = createRoute({
@@ -19,7 +23,11 @@ const refreshRoute = createRoute({
   tags: ['auth'],
   summary: 'Exchange a refresh token for new tokens',
   request: { body: jsonBody(refreshRequestSchema) },
-  responses: { 200: jsonResponse('Tokens', tokenResponseSchema), 400: errorResponse('Invalid request'), 401: errorResponse('Expired or revoked refresh token') },
+  responses: {
+    200: jsonResponse('Tokens', tokenResponseSchema),
+    400: errorResponse('Invalid request'),
+    401: errorResponse('Expired or revoked refresh token'),
+  },
 });
 
 const healthRoute = createRoute({
@@ -34,7 +42,8 @@ export function authRoutes(authority: TokenAuthority) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.openapi(tokenRoute, async (c) => {
     const { username, password } = c.req.valid('json');
-    if (!authority.checkPassword(username, password)) return c.json(errorBody('invalid_credentials', 'wrong username or password'), 401);
+    if (!authority.checkPassword(username, password))
+      return c.json(errorBody('invalid_credentials', 'wrong username or password'), 401);
     return c.json(await authority.issue(username), 200);
   });
   app.openapi(refreshRoute, async (c) => {

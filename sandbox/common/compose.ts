@@ -29,7 +29,11 @@ export function composeSandbox(parts: SandboxParts) {
   app.use('*', labelAsSandbox);
   app.onError((error, c) => c.json(errorBody('internal', `sandbox error: ${error.message}`), 500));
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
   // Open routes first: the guarded sub-app's middleware below also matches their paths, and
   // Hono runs handlers in registration order, so these answer before auth is asked for.
   app.route(API_BASE, authRoutes(parts.authority));

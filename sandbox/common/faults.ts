@@ -43,9 +43,21 @@ export interface FaultCounters {
 
 export class FaultInjector {
   settings: FaultSettings;
-  readonly counters: FaultCounters = { delayed: 0, serverErrors: 0, rateLimited: 0, dropped: 0, malformed: 0, wrongContentType: 0, repeatedCursors: 0, rejected: 0 };
+  readonly counters: FaultCounters = {
+    delayed: 0,
+    serverErrors: 0,
+    rateLimited: 0,
+    dropped: 0,
+    malformed: 0,
+    wrongContentType: 0,
+    repeatedCursors: 0,
+    rejected: 0,
+  };
 
-  constructor(initial: FaultInput = {}, private readonly random: () => number = Math.random) {
+  constructor(
+    initial: FaultInput = {},
+    private readonly random: () => number = Math.random,
+  ) {
     this.settings = faultSettingsSchema.parse(initial);
   }
 
@@ -56,7 +68,16 @@ export class FaultInjector {
   }
 
   /** Consumes one of the next-N budget or rolls the rate. */
-  private fires(next: 'serverErrorNext' | 'rateLimitNext' | 'dropNext' | 'malformedNext' | 'wrongContentTypeNext' | 'repeatCursorNext', rate = 0): boolean {
+  private fires(
+    next:
+      | 'serverErrorNext'
+      | 'rateLimitNext'
+      | 'dropNext'
+      | 'malformedNext'
+      | 'wrongContentTypeNext'
+      | 'repeatCursorNext',
+    rate = 0,
+  ): boolean {
     if (this.settings[next] > 0) {
       this.settings[next] -= 1;
       return true;
@@ -104,10 +125,16 @@ export class FaultInjector {
       if (this.fires('malformedNext')) {
         this.counters.malformed += 1;
         const text = await c.res.text();
-        c.res = new Response(text.slice(0, Math.max(1, Math.floor(text.length / 2))), { status: 200, headers: { 'content-type': 'application/json' } });
+        c.res = new Response(text.slice(0, Math.max(1, Math.floor(text.length / 2))), {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+        });
       } else if (this.fires('wrongContentTypeNext')) {
         this.counters.wrongContentType += 1;
-        c.res = new Response('<html><body>sandbox fault: not JSON</body></html>', { status: 200, headers: { 'content-type': 'text/html' } });
+        c.res = new Response('<html><body>sandbox fault: not JSON</body></html>', {
+          status: 200,
+          headers: { 'content-type': 'text/html' },
+        });
       }
     };
   }

@@ -44,10 +44,16 @@ export class TokenAuthority {
     const now = Math.floor(Date.now() / 1000);
     const claims = { sub: subject, gen: this.generation, iat: now };
     return {
-      access_token: await sign({ ...claims, typ: 'access', exp: now + this.ttlSeconds, jti: randomBytes(6).toString('hex') }, this.secret),
+      access_token: await sign(
+        { ...claims, typ: 'access', exp: now + this.ttlSeconds, jti: randomBytes(6).toString('hex') },
+        this.secret,
+      ),
       token_type: 'Bearer',
       expires_in: this.ttlSeconds,
-      refresh_token: await sign({ ...claims, typ: 'refresh', exp: now + this.ttlSeconds * 10, jti: randomBytes(6).toString('hex') }, this.secret),
+      refresh_token: await sign(
+        { ...claims, typ: 'refresh', exp: now + this.ttlSeconds * 10, jti: randomBytes(6).toString('hex') },
+        this.secret,
+      ),
     };
   }
 
@@ -69,7 +75,9 @@ export class TokenAuthority {
       const token = header.startsWith('Bearer ') ? header.slice(7) : '';
       if (!token || !(await this.check(token, 'access'))) {
         this.rejected += 1;
-        return c.json({ error: { code: 'unauthorized', message: 'missing, expired or revoked token' } }, 401, { 'www-authenticate': 'Bearer' });
+        return c.json({ error: { code: 'unauthorized', message: 'missing, expired or revoked token' } }, 401, {
+          'www-authenticate': 'Bearer',
+        });
       }
       await next();
     };

@@ -15,10 +15,24 @@ import type { PlanningStore } from './store.ts';
 import { type ResourceRules, validateRecord } from './validation.ts';
 
 const security = [{ bearer: [] }];
-const resourceParam = z.object({ resource: z.string().regex(/^[a-z][a-z0-9_-]*$/).openapi({ param: { name: 'resource', in: 'path' }, example: 'items' }) });
+const resourceParam = z.object({
+  resource: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/)
+    .openapi({ param: { name: 'resource', in: 'path' }, example: 'items' }),
+});
 const uidParams = resourceParam.extend({ uid: z.string().openapi({ param: { name: 'uid', in: 'path' } }) });
-const bkParams = resourceParam.extend({ bk_hash: z.string().regex(/^[0-9a-f]{8,64}$/).openapi({ param: { name: 'bk_hash', in: 'path' } }) });
-const common = { 401: errorResponse('Missing, expired or revoked token'), 429: errorResponse('Too many requests (see Retry-After)'), 503: errorResponse('Temporarily unavailable') };
+const bkParams = resourceParam.extend({
+  bk_hash: z
+    .string()
+    .regex(/^[0-9a-f]{8,64}$/)
+    .openapi({ param: { name: 'bk_hash', in: 'path' } }),
+});
+const common = {
+  401: errorResponse('Missing, expired or revoked token'),
+  429: errorResponse('Too many requests (see Retry-After)'),
+  503: errorResponse('Temporarily unavailable'),
+};
 const base = '/resources/{resource}';
 
 const lookup = createRoute({
@@ -27,8 +41,15 @@ const lookup = createRoute({
   tags: ['records'],
   summary: `Records by bk_hash (comma-separated, at most ${MAX_LOOKUP})`,
   security,
-  request: { params: resourceParam, query: z.object({ bk_hash: z.string().openapi({ example: 'a1b2c3d4,e5f6a7b8' }) }) },
-  responses: { 200: jsonResponse('Found records (absent ones are left out)', recordListSchema), 400: errorResponse('Invalid request'), ...common },
+  request: {
+    params: resourceParam,
+    query: z.object({ bk_hash: z.string().openapi({ example: 'a1b2c3d4,e5f6a7b8' }) }),
+  },
+  responses: {
+    200: jsonResponse('Found records (absent ones are left out)', recordListSchema),
+    400: errorResponse('Invalid request'),
+    ...common,
+  },
 });
 const getOne = createRoute({
   method: 'get',
@@ -46,7 +67,13 @@ const insertOne = createRoute({
   summary: 'Insert one record',
   security,
   request: { params: resourceParam, body: jsonBody(recordInputSchema) },
-  responses: { 201: jsonResponse('Created', recordSchema), 409: errorResponse('A record with this bk_hash exists (details.uid)'), 422: errorResponse('Invalid record'), 400: errorResponse('Invalid request'), ...common },
+  responses: {
+    201: jsonResponse('Created', recordSchema),
+    409: errorResponse('A record with this bk_hash exists (details.uid)'),
+    422: errorResponse('Invalid record'),
+    400: errorResponse('Invalid request'),
+    ...common,
+  },
 });
 const updateOne = createRoute({
   method: 'patch',
@@ -55,7 +82,13 @@ const updateOne = createRoute({
   summary: 'Update one record by uid',
   security,
   request: { params: uidParams, body: jsonBody(recordInputSchema) },
-  responses: { 200: jsonResponse('Updated', recordSchema), 404: errorResponse('No such record'), 422: errorResponse('Invalid record'), 400: errorResponse('Invalid request'), ...common },
+  responses: {
+    200: jsonResponse('Updated', recordSchema),
+    404: errorResponse('No such record'),
+    422: errorResponse('Invalid record'),
+    400: errorResponse('Invalid request'),
+    ...common,
+  },
 });
 const deleteOne = createRoute({
   method: 'delete',
@@ -73,8 +106,15 @@ const batchRoute = (op: 'insert' | 'update' | 'delete') =>
     tags: ['batch'],
     summary: `Batch ${op} (one outcome per record, in request order; clients allow 120 s)`,
     security,
-    request: { params: resourceParam, body: jsonBody(op === 'delete' ? batchDeleteRequestSchema : batchWriteRequestSchema) },
-    responses: { 200: jsonResponse('One outcome per record', batchResponseSchema), 400: errorResponse('Invalid request'), ...common },
+    request: {
+      params: resourceParam,
+      body: jsonBody(op === 'delete' ? batchDeleteRequestSchema : batchWriteRequestSchema),
+    },
+    responses: {
+      200: jsonResponse('One outcome per record', batchResponseSchema),
+      400: errorResponse('Invalid request'),
+      ...common,
+    },
   });
 
 /** The ScheduleHub contract routes (behind bearer auth and fault injection, mounted by compose.ts). */
@@ -82,7 +122,8 @@ export function schedulehubRoutes(store: PlanningStore, faults: FaultInjector, r
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.openapi(lookup, async (c) => {
     const hashes = c.req.valid('query').bk_hash.split(',').filter(Boolean);
-    if (hashes.length > MAX_LOOKUP) return c.json(errorBody('too_many', `at most ${MAX_LOOKUP} bk_hashes per lookup`), 400);
+    if (hashes.length > MAX_LOOKUP)
+      return c.json(errorBody('too_many', `at most ${MAX_LOOKUP} bk_hashes per lookup`), 400);
     return c.json({ items: await store.byBkHashes(c.req.valid('param').resource, hashes) }, 200);
   });
   app.openapi(getOne, async (c) => {
@@ -97,7 +138,8 @@ export function schedulehubRoutes(store: PlanningStore, faults: FaultInjector, r
     if (problem) return c.json(errorBody(problem.code, problem.message), 422);
     const created = await store.insert(resource, [input]);
     const [record] = await store.byBkHashes(resource, [input.bk_hash]);
-    if (!created.has(input.bk_hash)) return c.json(errorBody('exists', 'a record with this bk_hash exists', { uid: record?.uid }), 409);
+    if (!created.has(input.bk_hash))
+      return c.json(errorBody('exists', 'a record with this bk_hash exists', { uid: record?.uid }), 409);
     return c.json(record!, 201);
   });
   app.openapi(updateOne, async (c) => {
@@ -110,7 +152,9 @@ export function schedulehubRoutes(store: PlanningStore, faults: FaultInjector, r
   });
   app.openapi(deleteOne, async (c) => {
     const { resource, uid } = c.req.valid('param');
-    return (await store.deleteByUid(resource, uid)) ? c.body(null, 204) : c.json(errorBody('not_found', 'no record with this uid'), 404);
+    return (await store.deleteByUid(resource, uid))
+      ? c.body(null, 204)
+      : c.json(errorBody('not_found', 'no record with this uid'), 404);
   });
   for (const op of ['insert', 'update'] as const) {
     app.openapi(batchRoute(op), async (c) => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { composeSandbox } from '../common/compose.ts';
-import { type FaultInput, FaultInjector, type FaultSettings } from '../common/faults.ts';
+import { FaultInjector, type FaultInput, type FaultSettings } from '../common/faults.ts';
 import { sandboxBanner } from '../common/label.ts';
 import { serveOnPort } from '../common/serve.ts';
 import { type SandboxCredentials, TokenAuthority } from '../common/tokens.ts';
@@ -34,9 +34,14 @@ export interface SchedulehubSandbox {
 }
 
 export const SCHEDULEHUB_SANDBOX_DESCRIPTION =
-  'The ScheduleHub planning API as SyncFlow uses it: token auth, records per resource keyed by bk_hash, single and batch insert / update / delete with one outcome per record. Served by SyncFlow\'s ScheduleHub SANDBOX for tests and the demo; a real ScheduleHub deployment is checked against this document.';
+  "The ScheduleHub planning API as SyncFlow uses it: token auth, records per resource keyed by bk_hash, single and batch insert / update / delete with one outcome per record. Served by SyncFlow's ScheduleHub SANDBOX for tests and the demo; a real ScheduleHub deployment is checked against this document.";
 
-export function createSchedulehubApp(store: PlanningStore, authority: TokenAuthority, faults: FaultInjector, rules: Map<string, ResourceRules>) {
+export function createSchedulehubApp(
+  store: PlanningStore,
+  authority: TokenAuthority,
+  faults: FaultInjector,
+  rules: Map<string, ResourceRules>,
+) {
   return composeSandbox({
     title: 'ScheduleHub (SyncFlow contract)',
     description: SCHEDULEHUB_SANDBOX_DESCRIPTION,
@@ -63,7 +68,10 @@ export async function startSchedulehubSandbox(options: SchedulehubSandboxOptions
     setFaults: (f) => faults.set(f),
     setResourceRules: (resource, r) => void rules.set(resource, r),
     revokeTokens: () => authority.revokeAll(),
-    stats: () => ({ tokens: { issued: authority.issued, refreshed: authority.refreshed, rejected: authority.rejected }, faults: { ...faults.counters } }),
+    stats: () => ({
+      tokens: { issued: authority.issued, refreshed: authority.refreshed, rejected: authority.rejected },
+      faults: { ...faults.counters },
+    }),
     async stop() {
       await served.close();
       await store.close();

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { RecordInput, StoredWireRecord } from '../../connectors/schedulehub/protocol.ts';
 import { createPool, quoteIdent } from '../../connectors/postgres/pool.ts';
+import type { RecordInput, StoredWireRecord } from '../../connectors/schedulehub/protocol.ts';
 
 /**
  * ScheduleHub's planning records, in PostgreSQL (schema sandbox_schedulehub
@@ -34,12 +34,18 @@ export class PlanningStore {
   }
 
   async byBkHashes(resource: string, bkHashes: string[]): Promise<StoredWireRecord[]> {
-    const { rows } = await this.pool.query(`SELECT ${COLUMNS} FROM ${this.table} WHERE resource = $1 AND bk_hash = ANY($2::text[]) ORDER BY bk_hash`, [resource, bkHashes]);
+    const { rows } = await this.pool.query(
+      `SELECT ${COLUMNS} FROM ${this.table} WHERE resource = $1 AND bk_hash = ANY($2::text[]) ORDER BY bk_hash`,
+      [resource, bkHashes],
+    );
     return rows;
   }
 
   async byUid(resource: string, uid: string): Promise<StoredWireRecord | null> {
-    const { rows } = await this.pool.query(`SELECT ${COLUMNS} FROM ${this.table} WHERE resource = $1 AND uid::text = $2`, [resource, uid]);
+    const { rows } = await this.pool.query(
+      `SELECT ${COLUMNS} FROM ${this.table} WHERE resource = $1 AND uid::text = $2`,
+      [resource, uid],
+    );
     return rows[0] ?? null;
   }
 
@@ -76,22 +82,32 @@ export class PlanningStore {
   }
 
   async delete(resource: string, bkHashes: string[]): Promise<Map<string, string>> {
-    const { rows } = await this.pool.query(`DELETE FROM ${this.table} WHERE resource = $1 AND bk_hash = ANY($2::text[]) RETURNING bk_hash, uid::text AS uid`, [resource, bkHashes]);
+    const { rows } = await this.pool.query(
+      `DELETE FROM ${this.table} WHERE resource = $1 AND bk_hash = ANY($2::text[]) RETURNING bk_hash, uid::text AS uid`,
+      [resource, bkHashes],
+    );
     return new Map(rows.map((r) => [r.bk_hash, r.uid]));
   }
 
   async deleteByUid(resource: string, uid: string): Promise<boolean> {
-    const result = await this.pool.query(`DELETE FROM ${this.table} WHERE resource = $1 AND uid::text = $2`, [resource, uid]);
+    const result = await this.pool.query(`DELETE FROM ${this.table} WHERE resource = $1 AND uid::text = $2`, [
+      resource,
+      uid,
+    ]);
     return (result.rowCount ?? 0) > 0;
   }
 
   async count(resource: string): Promise<number> {
-    return Number((await this.pool.query(`SELECT count(*) AS n FROM ${this.table} WHERE resource = $1`, [resource])).rows[0].n);
+    return Number(
+      (await this.pool.query(`SELECT count(*) AS n FROM ${this.table} WHERE resource = $1`, [resource])).rows[0].n,
+    );
   }
 
   /** Every record of a resource, for assertions and the demo. */
   async all(resource: string): Promise<StoredWireRecord[]> {
-    return (await this.pool.query(`SELECT ${COLUMNS} FROM ${this.table} WHERE resource = $1 ORDER BY bk_hash`, [resource])).rows;
+    return (
+      await this.pool.query(`SELECT ${COLUMNS} FROM ${this.table} WHERE resource = $1 ORDER BY bk_hash`, [resource])
+    ).rows;
   }
 
   close(): Promise<void> {

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
 import { ApismithClient } from '../../../connectors/apismith/client.ts';
 import { createSource } from '../../../connectors/factory.ts';
@@ -29,7 +28,14 @@ const tuning: HttpTuning = {
 
 function source(overrides: Partial<HttpTuning> = {}): Source {
   return createSource(
-    { type: 'apismith', baseUrl: sandbox.url, apiSlug: 'erp-items', params: {}, unknownTypes: 'as_string', auth: { username: { value: sandbox.credentials.username }, password: { env: 'TEST_APISMITH_PASSWORD' } } },
+    {
+      type: 'apismith',
+      baseUrl: sandbox.url,
+      apiSlug: 'erp-items',
+      params: {},
+      unknownTypes: 'as_string',
+      auth: { username: { value: sandbox.credentials.username }, password: { env: 'TEST_APISMITH_PASSWORD' } },
+    },
     { logger, env: { TEST_APISMITH_PASSWORD: sandbox.credentials.password }, http: { ...tuning, ...overrides } },
   );
 }
@@ -46,7 +52,13 @@ async function readAll(src: Source, pageSize = 50) {
 }
 
 beforeAll(async () => {
-  sandbox = await startApismithSandbox({ databaseUrl, erpSchema: 'conn_as_erp', catalogSchema: 'conn_as_catalog', tokenTtlSeconds: 60, log: () => {} });
+  sandbox = await startApismithSandbox({
+    databaseUrl,
+    erpSchema: 'conn_as_erp',
+    catalogSchema: 'conn_as_catalog',
+    tokenTtlSeconds: 60,
+    log: () => {},
+  });
   await sandbox.erp.createTable({
     name: 'items',
     columns: [
@@ -61,7 +73,14 @@ beforeAll(async () => {
   });
   await sandbox.erp.insert(
     'items',
-    Array.from({ length: ROWS }, (_, i) => ({ item_no: `IT-${String(i).padStart(4, '0')}`, descr: ` Item ${i} `, unit_cost: i * 0.25, created: '2024-01-15', guid: '\\xcafe', shape: 'POINT' })),
+    Array.from({ length: ROWS }, (_, i) => ({
+      item_no: `IT-${String(i).padStart(4, '0')}`,
+      descr: ` Item ${i} `,
+      unit_cost: i * 0.25,
+      created: '2024-01-15',
+      guid: '\\xcafe',
+      shape: 'POINT',
+    })),
   );
   await sandbox.erp.registerApi({ slug: 'erp-items', table: 'items', name: 'Items', description: 'Item master' });
 });
@@ -84,7 +103,11 @@ describe('APISmith source against the sandbox', () => {
     await client.close();
     const src = source();
     const columns = await src.describe();
-    expect(columns.find((c) => c.name === 'unit_cost')).toMatchObject({ sourceType: 'NUMBER(12,2)', kind: 'number', knownType: true });
+    expect(columns.find((c) => c.name === 'unit_cost')).toMatchObject({
+      sourceType: 'NUMBER(12,2)',
+      kind: 'number',
+      knownType: true,
+    });
     expect(columns.find((c) => c.name === 'shape')).toMatchObject({ kind: 'string', knownType: false });
     expect(await src.estimateRowCount()).toBe(ROWS);
     expect((await src.health()).ok).toBe(true);
@@ -98,11 +121,22 @@ describe('APISmith source against the sandbox', () => {
     const keys = pages.flatMap((p) => p.rows.map((r) => r.item_no as string));
     expect(new Set(keys).size).toBe(ROWS);
     expect(keys).toEqual([...keys].sort());
-    expect(pages[0]!.rows[1]).toMatchObject({ descr: ' Item 1 ', unit_cost: '0.25', created: '2024-01-15', guid: 'cafe' });
-    const again = await src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: pages[2]!.nextCursor, pageSize: 50 });
+    expect(pages[0]!.rows[1]).toMatchObject({
+      descr: ' Item 1 ',
+      unit_cost: '0.25',
+      created: '2024-01-15',
+      guid: 'cafe',
+    });
+    const again = await src.fetchPage({
+      mode: 'full',
+      keyColumns: ['item_no'],
+      cursor: pages[2]!.nextCursor,
+      pageSize: 50,
+    });
     expect(again.rows).toEqual(pages[3]!.rows);
     const streamed: number[] = [];
-    for await (const page of src.stream({ mode: 'full', keyColumns: ['item_no'], pageSize: 100 })) streamed.push(page.rows.length);
+    for await (const page of src.stream({ mode: 'full', keyColumns: ['item_no'], pageSize: 100 }))
+      streamed.push(page.rows.length);
     expect(streamed).toEqual([100, 100, 30]);
     await src.close();
   });
@@ -112,8 +146,17 @@ describe('APISmith source against the sandbox', () => {
     const all = (await readAll(src, 500)).flatMap((p) => p.rows);
     const watermark = String(Math.max(...all.map((r) => Number(r.row_version))));
     await sandbox.erp.update('items', { item_no: 'IT-0007' }, { descr: 'changed' });
-    await sandbox.erp.insert('items', [{ item_no: 'IT-9999', descr: 'new', unit_cost: 1, created: '2024-02-01', guid: null, shape: null }]);
-    const page = await src.fetchPage({ mode: 'incremental', keyColumns: ['item_no'], rowversionColumn: 'row_version', watermark, cursor: null, pageSize: 10 });
+    await sandbox.erp.insert('items', [
+      { item_no: 'IT-9999', descr: 'new', unit_cost: 1, created: '2024-02-01', guid: null, shape: null },
+    ]);
+    const page = await src.fetchPage({
+      mode: 'incremental',
+      keyColumns: ['item_no'],
+      rowversionColumn: 'row_version',
+      watermark,
+      cursor: null,
+      pageSize: 10,
+    });
     expect(page.rows.map((r) => r.item_no)).toEqual(['IT-0007', 'IT-9999']);
     expect(page.done).toBe(true);
     await sandbox.erp.delete('items', { item_no: 'IT-9999' });
@@ -145,11 +188,24 @@ describe('APISmith source against the sandbox', () => {
 
   it('fails with a typed auth error on wrong credentials', async () => {
     const src = createSource(
-      { type: 'apismith', baseUrl: sandbox.url, apiSlug: 'erp-items', params: {}, unknownTypes: 'as_string', auth: { username: { value: 'syncflow' }, password: { value: 'wrong-password' } } },
+      {
+        type: 'apismith',
+        baseUrl: sandbox.url,
+        apiSlug: 'erp-items',
+        params: {},
+        unknownTypes: 'as_string',
+        auth: { username: { value: 'syncflow' }, password: { value: 'wrong-password' } },
+      },
       { logger, http: tuning },
     );
     const error = await src.describe().catch((e) => e);
-    expect(error).toMatchObject({ name: 'ConnectorError', connector: 'apismith', operation: 'login', code: 'auth', transient: false });
+    expect(error).toMatchObject({
+      name: 'ConnectorError',
+      connector: 'apismith',
+      operation: 'login',
+      code: 'auth',
+      transient: false,
+    });
     expect(JSON.stringify(error.toJSON())).not.toContain('wrong-password');
     await src.close();
   });
@@ -168,7 +224,9 @@ describe('APISmith source against the sandbox', () => {
   it('gives up with a transient typed error when 5xx persists', async () => {
     const src = source();
     sandbox.setFaults({ serverErrorNext: 10 });
-    await expect(src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 })).rejects.toMatchObject({
+    await expect(
+      src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 }),
+    ).rejects.toMatchObject({
       code: 'server_error',
       transient: true,
       status: 503,
@@ -183,12 +241,18 @@ describe('APISmith source against the sandbox', () => {
     const src = source({ retry: { maxAttempts: 1 } });
     await src.describe();
     sandbox.setFaults({ malformedNext: 1 });
-    await expect(src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 })).rejects.toMatchObject({ code: 'malformed_body', transient: true });
+    await expect(
+      src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 }),
+    ).rejects.toMatchObject({ code: 'malformed_body', transient: true });
     sandbox.setFaults({ wrongContentTypeNext: 1 });
-    await expect(src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 })).rejects.toMatchObject({ code: 'content_type', transient: false });
+    await expect(
+      src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 }),
+    ).rejects.toMatchObject({ code: 'content_type', transient: false });
     const first = await src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 });
     sandbox.setFaults({ repeatCursorNext: 1 });
-    await expect(src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: first.nextCursor, pageSize: 10 })).rejects.toMatchObject({ code: 'repeated_cursor', transient: false });
+    await expect(
+      src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: first.nextCursor, pageSize: 10 }),
+    ).rejects.toMatchObject({ code: 'repeated_cursor', transient: false });
     sandbox.setFaults({ repeatCursorNext: 1 });
     const streaming = async () => {
       for await (const _ of src.stream({ mode: 'full', keyColumns: ['item_no'], pageSize: 10 })) {
@@ -200,10 +264,19 @@ describe('APISmith source against the sandbox', () => {
 
   it('reports a refused connection as a transient typed error', async () => {
     const src = createSource(
-      { type: 'apismith', baseUrl: 'http://127.0.0.1:9', apiSlug: 'erp-items', params: {}, unknownTypes: 'as_string', auth: { username: { value: 'u' }, password: { value: 'p-secret' } } },
+      {
+        type: 'apismith',
+        baseUrl: 'http://127.0.0.1:9',
+        apiSlug: 'erp-items',
+        params: {},
+        unknownTypes: 'as_string',
+        auth: { username: { value: 'u' }, password: { value: 'p-secret' } },
+      },
       { logger, http: { ...tuning, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } } },
     );
-    await expect(src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 })).rejects.toMatchObject({ code: 'connection', transient: true });
+    await expect(
+      src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 }),
+    ).rejects.toMatchObject({ code: 'connection', transient: true });
     expect((await src.health()).ok).toBe(false);
     await src.close();
   });

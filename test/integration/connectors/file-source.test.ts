@@ -7,13 +7,32 @@ import type { Page, Row, Source, StreamProgress } from '../../../connectors/type
 
 const fixtures = path.resolve(import.meta.dirname, '../../fixtures/csv');
 const csv = (file: string, delimiter = ',') =>
-  createSource({ type: 'file', format: 'csv', path: path.join(fixtures, file), delimiter, encoding: 'utf8', columnTypes: { qty: 'integer' }, sampleSize: 100 });
+  createSource({
+    type: 'file',
+    format: 'csv',
+    path: path.join(fixtures, file),
+    delimiter,
+    encoding: 'utf8',
+    columnTypes: { qty: 'integer' },
+    sampleSize: 100,
+  });
 
-async function pages(source: Source, pageSize: number, extra: { mode?: 'full' | 'incremental'; watermark?: string } = {}) {
+async function pages(
+  source: Source,
+  pageSize: number,
+  extra: { mode?: 'full' | 'incremental'; watermark?: string } = {},
+) {
   const out: Page[] = [];
   let cursor: string | null = null;
   for (;;) {
-    const page = await source.fetchPage({ mode: extra.mode ?? 'full', keyColumns: [], rowversionColumn: 'rv', watermark: extra.watermark, cursor, pageSize });
+    const page = await source.fetchPage({
+      mode: extra.mode ?? 'full',
+      keyColumns: [],
+      rowversionColumn: 'rv',
+      watermark: extra.watermark,
+      cursor,
+      pageSize,
+    });
     out.push(page);
     if (page.done) return out;
     cursor = page.nextCursor;
@@ -44,7 +63,9 @@ describe('file source: CSV', () => {
     expect(paged.map((p) => p.rows.length)).toEqual([1, 1, 1, 1]);
     const again = await source.fetchPage({ mode: 'full', keyColumns: [], cursor: paged[1]!.nextCursor, pageSize: 1 });
     expect(again.rows).toEqual(paged[2]!.rows);
-    const newer = (await pages(source, 1, { mode: 'incremental', watermark: '2' })).flatMap((p) => p.rows.map((r) => r.part_no));
+    const newer = (await pages(source, 1, { mode: 'incremental', watermark: '2' })).flatMap((p) =>
+      p.rows.map((r) => r.part_no),
+    );
     expect(newer).toEqual(['P-3', 'P-4']);
   });
 
@@ -54,10 +75,23 @@ describe('file source: CSV', () => {
     const lines = ['id,name'];
     for (let i = 0; i < 5000; i++) lines.push(`${i},"name ${i}"`);
     await writeFile(file, lines.join('\n'));
-    const source = createSource({ type: 'file', format: 'csv', path: file, delimiter: ',', encoding: 'utf8', columnTypes: {}, sampleSize: 100 });
+    const source = createSource({
+      type: 'file',
+      format: 'csv',
+      path: file,
+      delimiter: ',',
+      encoding: 'utf8',
+      columnTypes: {},
+      sampleSize: 100,
+    });
     const progress: StreamProgress[] = [];
     let last: Row | undefined;
-    for await (const page of source.stream({ mode: 'full', keyColumns: [], pageSize: 300, onProgress: (p) => progress.push(p) })) {
+    for await (const page of source.stream({
+      mode: 'full',
+      keyColumns: [],
+      pageSize: 300,
+      onProgress: (p) => progress.push(p),
+    })) {
       expect(page.rows.length).toBeLessThanOrEqual(300);
       last = page.rows.at(-1) ?? last;
     }
@@ -73,9 +107,30 @@ describe('file source: CSV', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'syncflow-csv-'));
     const file = path.join(dir, 'bad.csv');
     await writeFile(file, 'a,b\n1,2\n3,"unterminated\n');
-    const source = createSource({ type: 'file', format: 'csv', path: file, delimiter: ',', encoding: 'utf8', columnTypes: {}, sampleSize: 100 });
-    await expect(pages(source, 10)).rejects.toMatchObject({ name: 'ConnectorError', connector: 'file', code: 'malformed_record', transient: false });
-    const missing = createSource({ type: 'file', format: 'csv', path: path.join(dir, 'nope.csv'), delimiter: ',', encoding: 'utf8', columnTypes: {}, sampleSize: 100 });
+    const source = createSource({
+      type: 'file',
+      format: 'csv',
+      path: file,
+      delimiter: ',',
+      encoding: 'utf8',
+      columnTypes: {},
+      sampleSize: 100,
+    });
+    await expect(pages(source, 10)).rejects.toMatchObject({
+      name: 'ConnectorError',
+      connector: 'file',
+      code: 'malformed_record',
+      transient: false,
+    });
+    const missing = createSource({
+      type: 'file',
+      format: 'csv',
+      path: path.join(dir, 'nope.csv'),
+      delimiter: ',',
+      encoding: 'utf8',
+      columnTypes: {},
+      sampleSize: 100,
+    });
     await expect(missing.describe()).rejects.toMatchObject({ code: 'config' });
     expect((await missing.health()).ok).toBe(false);
   });
@@ -83,7 +138,15 @@ describe('file source: CSV', () => {
 
 describe('file source: JSON Lines', () => {
   const jsonl = () =>
-    createSource({ type: 'file', format: 'jsonl', path: path.join(fixtures, 'firestore-export.jsonl'), delimiter: ',', encoding: 'utf8', columnTypes: { updated: 'timestamp' }, sampleSize: 100 });
+    createSource({
+      type: 'file',
+      format: 'jsonl',
+      path: path.join(fixtures, 'firestore-export.jsonl'),
+      delimiter: ',',
+      encoding: 'utf8',
+      columnTypes: { updated: 'timestamp' },
+      sampleSize: 100,
+    });
 
   it('reads a Firestore-style export with nested fields, skipping blank lines', async () => {
     const source = jsonl();
@@ -106,7 +169,18 @@ describe('file source: JSON Lines', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'syncflow-jsonl-'));
     const file = path.join(dir, 'bad.jsonl');
     await writeFile(file, '{"a":1}\n{"a":\n');
-    const source = createSource({ type: 'file', format: 'jsonl', path: file, delimiter: ',', encoding: 'utf8', columnTypes: {}, sampleSize: 100 });
-    await expect(pages(source, 10)).rejects.toMatchObject({ code: 'malformed_record', message: expect.stringContaining('byte 8') });
+    const source = createSource({
+      type: 'file',
+      format: 'jsonl',
+      path: file,
+      delimiter: ',',
+      encoding: 'utf8',
+      columnTypes: {},
+      sampleSize: 100,
+    });
+    await expect(pages(source, 10)).rejects.toMatchObject({
+      code: 'malformed_record',
+      message: expect.stringContaining('byte 8'),
+    });
   });
 });

@@ -1,9 +1,8 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
-import { createSource } from '../../../connectors/factory.ts';
 import { ConnectorError } from '../../../connectors/errors.ts';
+import { createSource } from '../../../connectors/factory.ts';
 import type { Page, Row, Source, StreamProgress } from '../../../connectors/types.ts';
 
 const databaseUrl = inject('databaseUrl');
@@ -57,21 +56,40 @@ describe('PostgreSQL source', () => {
   });
 
   it('pages a full read to the end in key order, exact values, same cursor same page', async () => {
-    const pages = await readAll((cursor) => source.fetchPage({ mode: 'full', keyColumns: ['plant', 'part_no'], cursor, pageSize: 500 }));
+    const pages = await readAll((cursor) =>
+      source.fetchPage({ mode: 'full', keyColumns: ['plant', 'part_no'], cursor, pageSize: 500 }),
+    );
     const rows = pages.flatMap((p) => p.rows);
     expect(rows).toHaveLength(TOTAL);
     expect(pages.map((p) => p.rows.length)).toEqual([500, 500, 500, 500, 345]);
     const keys = rows.map((r) => `${r.plant}|${r.part_no}`);
     expect(keys).toEqual([...keys].sort());
     const first = rows.find((r) => r.part_no === 'N-000001')!;
-    expect(first).toMatchObject({ qty: '1.500', made_on: '2024-01-02', changed_at: '2024-01-01 10:01:00.123456', rv: '1' });
-    const again = await source.fetchPage({ mode: 'full', keyColumns: ['plant', 'part_no'], cursor: pages[1]!.nextCursor, pageSize: 500 });
+    expect(first).toMatchObject({
+      qty: '1.500',
+      made_on: '2024-01-02',
+      changed_at: '2024-01-01 10:01:00.123456',
+      rv: '1',
+    });
+    const again = await source.fetchPage({
+      mode: 'full',
+      keyColumns: ['plant', 'part_no'],
+      cursor: pages[1]!.nextCursor,
+      pageSize: 500,
+    });
     expect(again.rows).toEqual(pages[2]!.rows);
   });
 
   it('reads incrementally above a watermark ordered by rowversion', async () => {
     const pages = await readAll((cursor) =>
-      source.fetchPage({ mode: 'incremental', keyColumns: ['plant', 'part_no'], rowversionColumn: 'rv', watermark: '2000', cursor, pageSize: 100 }),
+      source.fetchPage({
+        mode: 'incremental',
+        keyColumns: ['plant', 'part_no'],
+        rowversionColumn: 'rv',
+        watermark: '2000',
+        cursor,
+        pageSize: 100,
+      }),
     );
     const versions = pages.flatMap((p) => p.rows.map((r) => Number(r.rv)));
     expect(versions).toHaveLength(TOTAL - 2000);
@@ -81,12 +99,22 @@ describe('PostgreSQL source', () => {
 
   it('reads a query source with keyset paging', async () => {
     const query = createSource(
-      { type: 'postgres', schema, query: `SELECT part_no, qty FROM ${schema}.parts WHERE plant = 'P1';`, unknownTypes: 'as_string' },
+      {
+        type: 'postgres',
+        schema,
+        query: `SELECT part_no, qty FROM ${schema}.parts WHERE plant = 'P1';`,
+        unknownTypes: 'as_string',
+      },
       { databaseUrl },
     );
     const columns = await query.describe();
-    expect(columns.map((c) => [c.name, c.sourceType])).toEqual([['part_no', 'text'], ['qty', 'numeric(12,3)']]);
-    const pages = await readAll((cursor) => query.fetchPage({ mode: 'full', keyColumns: ['part_no'], cursor, pageSize: 300 }));
+    expect(columns.map((c) => [c.name, c.sourceType])).toEqual([
+      ['part_no', 'text'],
+      ['qty', 'numeric(12,3)'],
+    ]);
+    const pages = await readAll((cursor) =>
+      query.fetchPage({ mode: 'full', keyColumns: ['part_no'], cursor, pageSize: 300 }),
+    );
     expect(pages.flatMap((p) => p.rows)).toHaveLength(782);
     expect(await query.estimateRowCount()).toBeGreaterThan(0);
     await query.close();
@@ -96,7 +124,12 @@ describe('PostgreSQL source', () => {
     const progress: StreamProgress[] = [];
     const seen: Row[] = [];
     const pageSize = 200;
-    for await (const page of source.stream({ mode: 'full', keyColumns: ['plant', 'part_no'], pageSize, onProgress: (p) => progress.push(p) })) {
+    for await (const page of source.stream({
+      mode: 'full',
+      keyColumns: ['plant', 'part_no'],
+      pageSize,
+      onProgress: (p) => progress.push(p),
+    })) {
       expect(page.rows.length).toBeLessThanOrEqual(pageSize);
       seen.push(...page.rows.slice(0, 1));
     }
@@ -109,9 +142,20 @@ describe('PostgreSQL source', () => {
   });
 
   it('resumes a stream from a page cursor, matching fetchPage', async () => {
-    const first = await source.fetchPage({ mode: 'full', keyColumns: ['plant', 'part_no'], cursor: null, pageSize: 1000 });
+    const first = await source.fetchPage({
+      mode: 'full',
+      keyColumns: ['plant', 'part_no'],
+      cursor: null,
+      pageSize: 1000,
+    });
     const rest: Row[] = [];
-    for await (const page of source.stream({ mode: 'full', keyColumns: ['plant', 'part_no'], pageSize: 1000, cursor: first.nextCursor })) rest.push(...page.rows);
+    for await (const page of source.stream({
+      mode: 'full',
+      keyColumns: ['plant', 'part_no'],
+      pageSize: 1000,
+      cursor: first.nextCursor,
+    }))
+      rest.push(...page.rows);
     expect(first.rows.length + rest.length).toBe(TOTAL);
     expect(rest[0]).not.toEqual(first.rows[999]);
   });
@@ -119,9 +163,18 @@ describe('PostgreSQL source', () => {
   it('reports estimates, health, and a typed error for a bad cursor or a missing table', async () => {
     expect(await source.estimateRowCount()).toBeGreaterThan(1000);
     expect((await source.health()).ok).toBe(true);
-    await expect(source.fetchPage({ mode: 'full', keyColumns: ['plant', 'part_no'], cursor: 'garbage', pageSize: 5 })).rejects.toBeInstanceOf(ConnectorError);
-    const missing = createSource({ type: 'postgres', schema, table: 'nope', unknownTypes: 'as_string' }, { databaseUrl });
-    await expect(missing.describe()).rejects.toMatchObject({ connector: 'postgres', operation: 'describe', transient: false });
+    await expect(
+      source.fetchPage({ mode: 'full', keyColumns: ['plant', 'part_no'], cursor: 'garbage', pageSize: 5 }),
+    ).rejects.toBeInstanceOf(ConnectorError);
+    const missing = createSource(
+      { type: 'postgres', schema, table: 'nope', unknownTypes: 'as_string' },
+      { databaseUrl },
+    );
+    await expect(missing.describe()).rejects.toMatchObject({
+      connector: 'postgres',
+      operation: 'describe',
+      transient: false,
+    });
     expect((await missing.health()).ok).toBe(false);
     await missing.close();
   });

@@ -1,5 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
 import pg from 'pg';
 import { createTarget } from '../../../connectors/factory.ts';
@@ -23,14 +22,24 @@ function records(from: number, to: number, version: number): TargetRecord[] {
       dataHash: `${version}-${n}`,
       rowversion: String(version * 10_000_000 + n),
       refStr: `items[part_no=P-${n}]`,
-      data: { part_no: `P-${n}`, description: `Part number ${n} with a description`, qty: n % 1000, price: (n % 977) * 1.25, made_on: '2024-05-01', active: n % 3 === 0 },
+      data: {
+        part_no: `P-${n}`,
+        description: `Part number ${n} with a description`,
+        qty: n % 1000,
+        price: (n % 977) * 1.25,
+        made_on: '2024-05-01',
+        active: n % 3 === 0,
+      },
     });
   }
   return out;
 }
 
 describe('PostgreSQL target throughput', () => {
-  const target = createTarget({ type: 'postgres', name: 'bench', role: 'primary', schema, table: 'items' }, { databaseUrl });
+  const target = createTarget(
+    { type: 'postgres', name: 'bench', role: 'primary', schema, table: 'items' },
+    { databaseUrl },
+  );
   afterAll(async () => {
     await target.close();
     const admin = new pg.Client({ connectionString: databaseUrl });
@@ -53,11 +62,17 @@ describe('PostgreSQL target throughput', () => {
       let ok = 0;
       for (let from = 0; from < ROWS; from += BATCH) {
         const batch = records(from, Math.min(ROWS, from + BATCH), version);
-        const results = await target.apply({ inserts: as === 'inserts' ? batch : [], updates: as === 'updates' ? batch : [], deletes: [] });
+        const results = await target.apply({
+          inserts: as === 'inserts' ? batch : [],
+          updates: as === 'updates' ? batch : [],
+          deletes: [],
+        });
         ok += results.filter((r) => r.ok).length;
       }
       const seconds = (performance.now() - started) / 1000;
-      console.log(`[throughput] ${label}: ${ROWS} rows in ${seconds.toFixed(2)} s = ${Math.round(ROWS / seconds)} rows/s`);
+      console.log(
+        `[throughput] ${label}: ${ROWS} rows in ${seconds.toFixed(2)} s = ${Math.round(ROWS / seconds)} rows/s`,
+      );
       expect(ok).toBe(ROWS);
     };
     await run('insert', 1, 'inserts');

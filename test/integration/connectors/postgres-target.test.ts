@@ -1,6 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
 import { createTarget } from '../../../connectors/factory.ts';
 import { syncTypes } from '../../../connectors/postgres/pool.ts';
@@ -28,7 +27,16 @@ function record(n: number, overrides: Partial<TargetRecord['data']> = {}): Targe
     dataHash: `d${n}`,
     rowversion: String(n),
     refStr: `items[item_number=I-${n}]`,
-    data: { item_number: `I-${n}`, qty: n * 1.5, made_on: '2024-02-29', changed_at: '2024-03-01T10:00:00.000Z', active: n % 2 === 0, raw: 'beef', meta: { tags: ['a\tb', 'line\nbreak'], n }, ...overrides },
+    data: {
+      item_number: `I-${n}`,
+      qty: n * 1.5,
+      made_on: '2024-02-29',
+      changed_at: '2024-03-01T10:00:00.000Z',
+      active: n % 2 === 0,
+      raw: 'beef',
+      meta: { tags: ['a\tb', 'line\nbreak'], n },
+      ...overrides,
+    },
   };
 }
 
@@ -52,8 +60,14 @@ afterAll(async () => {
 describe('PostgreSQL target', () => {
   it('creates the table, then checks and extends it', async () => {
     expect(await target.ensure(fields)).toEqual({ created: true, addedFields: fields.map((f) => f.name) });
-    expect(await target.ensure([...fields, { name: 'note', kind: 'string' }])).toEqual({ created: false, addedFields: ['note'] });
-    await expect(target.ensure([{ name: 'qty', kind: 'boolean' }])).rejects.toMatchObject({ code: 'schema_conflict', transient: false });
+    expect(await target.ensure([...fields, { name: 'note', kind: 'string' }])).toEqual({
+      created: false,
+      addedFields: ['note'],
+    });
+    await expect(target.ensure([{ name: 'qty', kind: 'boolean' }])).rejects.toMatchObject({
+      code: 'schema_conflict',
+      transient: false,
+    });
     expect((await target.health()).ok).toBe(true);
   });
 
@@ -66,13 +80,28 @@ describe('PostgreSQL target', () => {
     expect(again.every((r) => r.ok)).toBe(true);
     expect(await snapshot()).toEqual(before); // same state, synced_at included: unchanged rows are not rewritten
     const row = before[0];
-    expect(row).toMatchObject({ item_number: 'I-1', qty: '1.5', made_on: '2024-02-29', active: false, erp_rowversion: '1', erp_deleted_at: null });
+    expect(row).toMatchObject({
+      item_number: 'I-1',
+      qty: '1.5',
+      made_on: '2024-02-29',
+      active: false,
+      erp_rowversion: '1',
+      erp_deleted_at: null,
+    });
     expect(row.raw).toEqual(Buffer.from('beef', 'hex'));
     expect(row.meta).toEqual({ tags: ['a\tb', 'line\nbreak'], n: 1 });
 
-    const mixed = { inserts: [record(5)], updates: [{ ...record(1, { item_number: 'I-1b' }), dataHash: 'changed' }], deletes: [{ bkHash: hash(2), refStr: 'x' }] };
+    const mixed = {
+      inserts: [record(5)],
+      updates: [{ ...record(1, { item_number: 'I-1b' }), dataHash: 'changed' }],
+      deletes: [{ bkHash: hash(2), refStr: 'x' }],
+    };
     const results = await target.apply(mixed);
-    expect(results.map((r) => [r.op, r.ok])).toEqual([['insert', true], ['update', true], ['delete', true]]);
+    expect(results.map((r) => [r.op, r.ok])).toEqual([
+      ['insert', true],
+      ['update', true],
+      ['delete', true],
+    ]);
     const afterMixed = await snapshot();
     expect(afterMixed.map((r) => r.item_number)).toEqual(['I-1b', 'I-3', 'I-4', 'I-5']);
     await target.apply(mixed);
@@ -85,14 +114,25 @@ describe('PostgreSQL target', () => {
     expect(stored?.deletedAt).not.toBeNull();
     await target.apply({ inserts: [record(3)], updates: [], deletes: [] });
     const [revived] = await target.fetchByBkHash([hash(3)]);
-    expect(revived).toMatchObject({ deletedAt: null, dataHash: 'd3', refStr: 'items[item_number=I-3]', targetUid: hash(3) });
+    expect(revived).toMatchObject({
+      deletedAt: null,
+      dataHash: 'd3',
+      refStr: 'items[item_number=I-3]',
+      targetUid: hash(3),
+    });
     expect(revived?.data.item_number).toBe('I-3');
   });
 
   it('reports rows the database refuses on their own record and writes the rest', async () => {
     await admin.query(`ALTER TABLE ${schema}.items ADD CONSTRAINT qty_positive CHECK (qty >= 0)`);
     const batch = {
-      inserts: [record(10), record(11, { qty: -1 }), record(12), record(13, { made_on: 'not a date' }), record(14, { surprise: 1 })],
+      inserts: [
+        record(10),
+        record(11, { qty: -1 }),
+        record(12),
+        record(13, { made_on: 'not a date' }),
+        record(14, { surprise: 1 }),
+      ],
       updates: [record(15), record(15, { item_number: 'I-15-last' })],
       deletes: [],
     };
@@ -107,8 +147,14 @@ describe('PostgreSQL target', () => {
   });
 
   it('throws a typed error when the table was never ensured', async () => {
-    const orphan = createTarget({ type: 'postgres', name: 'pg', role: 'primary', schema, table: 'missing' }, { databaseUrl });
-    await expect(orphan.apply({ inserts: [record(1)], updates: [], deletes: [] })).rejects.toMatchObject({ code: 'config', connector: 'postgres' });
+    const orphan = createTarget(
+      { type: 'postgres', name: 'pg', role: 'primary', schema, table: 'missing' },
+      { databaseUrl },
+    );
+    await expect(orphan.apply({ inserts: [record(1)], updates: [], deletes: [] })).rejects.toMatchObject({
+      code: 'config',
+      connector: 'postgres',
+    });
     expect((await orphan.health()).ok).toBe(false);
     await orphan.close();
   });

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
 import { createTarget } from '../../../connectors/factory.ts';
 import type { RetryEvent } from '../../../connectors/http/json-client.ts';
@@ -11,7 +10,12 @@ const databaseUrl = inject('databaseUrl');
 let sandbox: SchedulehubSandbox;
 const retries: RetryEvent[] = [];
 const renewals: string[] = [];
-const tuning: HttpTuning = { retry: { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 20 }, refreshSkewMs: 0, onRetry: (e) => retries.push(e), onTokenRenew: (h) => renewals.push(h) };
+const tuning: HttpTuning = {
+  retry: { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 20 },
+  refreshSkewMs: 0,
+  onRetry: (e) => retries.push(e),
+  onTokenRenew: (h) => renewals.push(h),
+};
 
 const hash = (n: number) => n.toString(16).padStart(32, '0');
 const record = (n: number, data: Record<string, unknown> = {}): TargetRecord => ({
@@ -39,11 +43,24 @@ function target(overrides: { batchSize?: number; rpmCap?: number; http?: Partial
 }
 
 async function state() {
-  return (await sandbox.store.all('items')).map(({ uid, bk_hash, data_hash, rowversion, ref, data }) => ({ uid, bk_hash, data_hash, rowversion, ref, data }));
+  return (await sandbox.store.all('items')).map(({ uid, bk_hash, data_hash, rowversion, ref, data }) => ({
+    uid,
+    bk_hash,
+    data_hash,
+    rowversion,
+    ref,
+    data,
+  }));
 }
 
 beforeAll(async () => {
-  sandbox = await startSchedulehubSandbox({ databaseUrl, schema: 'conn_sh_records', resources: { items: { required: ['item_number'] } }, tokenTtlSeconds: 60, log: () => {} });
+  sandbox = await startSchedulehubSandbox({
+    databaseUrl,
+    schema: 'conn_sh_records',
+    resources: { items: { required: ['item_number'] } },
+    tokenTtlSeconds: 60,
+    log: () => {},
+  });
 });
 afterAll(async () => {
   await sandbox.stop();
@@ -67,9 +84,22 @@ describe('ScheduleHub target against the sandbox', () => {
     expect(again.map((r) => r.targetUid)).toEqual(first.map((r) => r.targetUid));
     expect(await state()).toEqual(before);
 
-    const mixed = { inserts: [record(6)], updates: [record(1, { qty: 100 }), record(7)], deletes: [{ bkHash: hash(2), refStr: 'x' }, { bkHash: hash(99), refStr: 'y' }] };
+    const mixed = {
+      inserts: [record(6)],
+      updates: [record(1, { qty: 100 }), record(7)],
+      deletes: [
+        { bkHash: hash(2), refStr: 'x' },
+        { bkHash: hash(99), refStr: 'y' },
+      ],
+    };
     const results = await t.apply(mixed);
-    expect(results.map((r) => [r.op, r.ok])).toEqual([['insert', true], ['update', true], ['update', true], ['delete', true], ['delete', true]]);
+    expect(results.map((r) => [r.op, r.ok])).toEqual([
+      ['insert', true],
+      ['update', true],
+      ['update', true],
+      ['delete', true],
+      ['delete', true],
+    ]);
     const after = await state();
     await t.apply(mixed);
     expect(await state()).toEqual(after);
@@ -77,17 +107,29 @@ describe('ScheduleHub target against the sandbox', () => {
     expect(after[0]!.data.qty).toBe(100);
     const fetched = await t.fetchByBkHash([hash(1), hash(2), hash(7)]);
     expect(fetched.map((f) => f.bkHash).sort()).toEqual([hash(1), hash(7)]);
-    expect(fetched.find((f) => f.bkHash === hash(7))).toMatchObject({ dataHash: 'd7', refStr: 'items[item_number=I-7]', rowversion: '7' });
+    expect(fetched.find((f) => f.bkHash === hash(7))).toMatchObject({
+      dataHash: 'd7',
+      refStr: 'items[item_number=I-7]',
+      rowversion: '7',
+    });
     await t.close();
   });
 
   it('reports a permanent 4xx per record and writes the rest', async () => {
     const t = target();
     sandbox.setFaults({ rejectBkHashes: [hash(12)] });
-    const results = await t.apply({ inserts: [record(11), record(12), record(13, { item_number: '  ' })], updates: [], deletes: [] });
+    const results = await t.apply({
+      inserts: [record(11), record(12), record(13, { item_number: '  ' })],
+      updates: [],
+      deletes: [],
+    });
     expect(results.map((r) => r.ok)).toEqual([true, false, false]);
     expect(results[1]!.error).toMatchObject({ type: 'validation_failed', permanent: true });
-    expect(results[2]!.error).toMatchObject({ type: 'validation_failed', permanent: true, message: expect.stringContaining('item_number') });
+    expect(results[2]!.error).toMatchObject({
+      type: 'validation_failed',
+      permanent: true,
+      message: expect.stringContaining('item_number'),
+    });
     expect((await state()).map((r) => r.bk_hash)).toEqual([hash(11)]);
     await t.close();
   });
@@ -107,7 +149,11 @@ describe('ScheduleHub target against the sandbox', () => {
     await fetch(`${sandbox.url}/__sandbox/tokens/ttl`, { method: 'PUT', body: JSON.stringify({ ttlSeconds: 1 }) });
     const t = target({ batchSize: 2 });
     sandbox.setFaults({ latencyMs: 120 });
-    const results = await t.apply({ inserts: Array.from({ length: 24 }, (_, i) => record(100 + i)), updates: [], deletes: [] });
+    const results = await t.apply({
+      inserts: Array.from({ length: 24 }, (_, i) => record(100 + i)),
+      updates: [],
+      deletes: [],
+    });
     expect(results.every((r) => r.ok)).toBe(true);
     expect(renewals.length).toBeGreaterThan(1);
     await fetch(`${sandbox.url}/__sandbox/tokens/ttl`, { method: 'PUT', body: JSON.stringify({ ttlSeconds: 60 }) });
@@ -127,14 +173,26 @@ describe('ScheduleHub target against the sandbox', () => {
   });
 
   it('single-record calls answer 201 / 409 / 422 / 404 as outcomes', async () => {
-    const client = new SchedulehubClient({ baseUrl: sandbox.url, credentials: sandbox.credentials, rpmCap: 6000, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const client = new SchedulehubClient({
+      baseUrl: sandbox.url,
+      credentials: sandbox.credentials,
+      rpmCap: 6000,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
     const input = { bk_hash: hash(300), data_hash: 'd', rowversion: '1', ref: 'r', data: { item_number: 'X' } };
     const created = await client.insert('items', input);
     expect(created.ok).toBe(true);
     expect(await client.insert('items', input)).toMatchObject({ ok: false, status: 409, code: 'exists' });
-    expect(await client.insert('items', { ...input, bk_hash: hash(301), data: {} })).toMatchObject({ ok: false, status: 422, code: 'validation_failed' });
+    expect(await client.insert('items', { ...input, bk_hash: hash(301), data: {} })).toMatchObject({
+      ok: false,
+      status: 422,
+      code: 'validation_failed',
+    });
     const uid = created.ok ? created.record!.uid : '';
-    expect(await client.update('items', uid, { ...input, data: { item_number: 'Y' } })).toMatchObject({ ok: true, record: { data: { item_number: 'Y' } } });
+    expect(await client.update('items', uid, { ...input, data: { item_number: 'Y' } })).toMatchObject({
+      ok: true,
+      record: { data: { item_number: 'Y' } },
+    });
     expect((await client.getByBkHash('items', hash(300)))?.uid).toBe(uid);
     expect(await client.remove('items', uid)).toEqual({ ok: true, record: null });
     expect(await client.remove('items', uid)).toMatchObject({ ok: false, status: 404 });
