@@ -7,6 +7,7 @@ export type { ApiRegistration, ErpColumn, ErpRow, ErpTableDefinition } from './a
 export { ROWVERSION_COLUMN } from './apismith/erp-store.ts';
 export { type ApismithSandbox, type ApismithSandboxOptions, startApismithSandbox } from './apismith/start.ts';
 export type { FaultInput, FaultSettings } from './common/faults.ts';
+export type { SandboxHandle, SandboxStats } from './common/handle.ts';
 export { SANDBOX_HEADER } from './common/label.ts';
 export {
   type SchedulehubSandbox,

@@ -1,6 +1,6 @@
 import { ConnectorError } from '../errors.ts';
-import { attachTokenAuth, type Credentials } from '../http/auth-protocol.ts';
-import { JsonHttpClient } from '../http/json-client.ts';
+import { authenticatedClient, type Credentials, healthCheck } from '../http/auth-protocol.ts';
+import type { JsonHttpClient } from '../http/json-client.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import type { HttpTuning } from '../types.ts';
 import {
@@ -29,30 +29,12 @@ export class ApismithClient {
   private readonly dataTimeoutMs: number;
 
   constructor(options: ApismithClientOptions) {
-    const tuning = options.tuning ?? {};
-    this.http = new JsonHttpClient({
-      connector: CONNECTOR,
-      baseUrl: options.baseUrl,
-      logger: options.logger,
-      retry: tuning.retry,
-      timeoutMs: tuning.timeoutMs,
-      onRetry: tuning.onRetry,
-    });
-    this.dataTimeoutMs = tuning.dataTimeoutMs ?? DATA_TIMEOUT_MS;
-    attachTokenAuth(this.http, options.credentials, {
-      refreshSkewMs: tuning.refreshSkewMs,
-      onRenew: tuning.onTokenRenew,
-    });
+    this.http = authenticatedClient({ ...options, connector: CONNECTOR });
+    this.dataTimeoutMs = options.tuning?.dataTimeoutMs ?? DATA_TIMEOUT_MS;
   }
 
   health() {
-    return this.http.request({
-      operation: 'health',
-      method: 'GET',
-      path: '/api/v1/health',
-      schema: healthSchema,
-      auth: false,
-    });
+    return healthCheck(this.http, healthSchema);
   }
 
   async listConnectors() {

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import type { JsonHttpClient } from './json-client.ts';
+import type { ConnectorLogger } from '../logger.ts';
+import type { HttpTuning } from '../types.ts';
+import { JsonHttpClient } from './json-client.ts';
+import type { TokenBucket } from './token-bucket.ts';
 import { type IssuedToken, TokenSession } from './token-session.ts';
 
 /**
@@ -63,4 +66,32 @@ export function attachTokenAuth(
   });
   http.useAuth(session);
   return session;
+}
+
+/** A JSON client for one of the token-protocol systems, tuned by the context and already authenticated. */
+export function authenticatedClient(options: {
+  connector: string;
+  baseUrl: string;
+  credentials: Credentials;
+  logger: ConnectorLogger;
+  tuning?: HttpTuning;
+  rateLimiter?: TokenBucket;
+}): JsonHttpClient {
+  const tuning = options.tuning ?? {};
+  const http = new JsonHttpClient({
+    connector: options.connector,
+    baseUrl: options.baseUrl,
+    logger: options.logger,
+    retry: tuning.retry,
+    timeoutMs: tuning.timeoutMs,
+    onRetry: tuning.onRetry,
+    rateLimiter: options.rateLimiter,
+  });
+  attachTokenAuth(http, options.credentials, { refreshSkewMs: tuning.refreshSkewMs, onRenew: tuning.onTokenRenew });
+  return http;
+}
+
+/** GET /api/v1/health, open on both systems. */
+export function healthCheck<T>(http: JsonHttpClient, schema: z.ZodType<T>): Promise<T> {
+  return http.request({ operation: 'health', method: 'GET', path: '/api/v1/health', schema, auth: false });
 }

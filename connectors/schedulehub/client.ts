@@ -1,6 +1,6 @@
 import { ConnectorError } from '../errors.ts';
-import { attachTokenAuth, type Credentials } from '../http/auth-protocol.ts';
-import { JsonHttpClient } from '../http/json-client.ts';
+import { authenticatedClient, type Credentials, healthCheck } from '../http/auth-protocol.ts';
+import type { JsonHttpClient } from '../http/json-client.ts';
 import { TokenBucket } from '../http/token-bucket.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import type { HttpTuning } from '../types.ts';
@@ -37,31 +37,16 @@ export class SchedulehubClient {
   private readonly batchTimeoutMs: number;
 
   constructor(options: SchedulehubClientOptions) {
-    const tuning = options.tuning ?? {};
-    this.http = new JsonHttpClient({
+    this.http = authenticatedClient({
+      ...options,
       connector: CONNECTOR,
-      baseUrl: options.baseUrl,
-      logger: options.logger,
-      retry: tuning.retry,
-      timeoutMs: tuning.timeoutMs,
-      onRetry: tuning.onRetry,
       rateLimiter: new TokenBucket({ perMinute: options.rpmCap }),
     });
-    this.batchTimeoutMs = tuning.batchTimeoutMs ?? BATCH_TIMEOUT_MS;
-    attachTokenAuth(this.http, options.credentials, {
-      refreshSkewMs: tuning.refreshSkewMs,
-      onRenew: tuning.onTokenRenew,
-    });
+    this.batchTimeoutMs = options.tuning?.batchTimeoutMs ?? BATCH_TIMEOUT_MS;
   }
 
   health() {
-    return this.http.request({
-      operation: 'health',
-      method: 'GET',
-      path: '/api/v1/health',
-      schema: healthSchema,
-      auth: false,
-    });
+    return healthCheck(this.http, healthSchema);
   }
 
   async getByBkHash(resource: string, bkHash: string): Promise<StoredWireRecord | null> {

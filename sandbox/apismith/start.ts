@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { composeSandbox } from '../common/compose.ts';
-import { FaultInjector, type FaultInput, type FaultSettings } from '../common/faults.ts';
-import { sandboxBanner } from '../common/label.ts';
+import { FaultInjector, type FaultInput } from '../common/faults.ts';
+import { type SandboxHandle, sandboxHandle, tokenAuthority } from '../common/handle.ts';
 import { serveOnPort } from '../common/serve.ts';
-import { type SandboxCredentials, TokenAuthority } from '../common/tokens.ts';
+import type { SandboxCredentials, TokenAuthority } from '../common/tokens.ts';
 import { ErpStore } from './erp-store.ts';
 import { apismithRoutes } from './routes.ts';
 
@@ -22,16 +21,9 @@ export interface ApismithSandboxOptions {
   log?: (line: string) => void;
 }
 
-export interface ApismithSandbox {
-  url: string;
-  credentials: SandboxCredentials;
+export interface ApismithSandbox extends SandboxHandle {
   /** Seed and change the ERP: create tables, insert/update/delete rows, register APIs. */
   erp: ErpStore;
-  setFaults(faults: FaultInput): FaultSettings;
-  /** Invalidates every token issued so far (the next call gets 401 and must renew). */
-  revokeTokens(): void;
-  stats(): { tokens: { issued: number; refreshed: number; rejected: number }; faults: FaultInjector['counters'] };
-  stop(): Promise<void>;
 }
 
 export const APISMITH_SANDBOX_DESCRIPTION =
@@ -51,25 +43,11 @@ export function createApismithApp(erp: ErpStore, authority: TokenAuthority, faul
 export async function startApismithSandbox(options: ApismithSandboxOptions): Promise<ApismithSandbox> {
   const erp = new ErpStore(options.databaseUrl, options.erpSchema, options.catalogSchema);
   await erp.init();
-  const credentials = options.credentials ?? { username: 'syncflow', password: randomBytes(12).toString('base64url') };
-  const authority = new TokenAuthority(credentials, options.tokenTtlSeconds ?? 300);
+  const authority = tokenAuthority(options);
   const faults = new FaultInjector(options.faults);
-  const app = createApismithApp(erp, authority, faults);
-  const served = await serveOnPort(app.fetch, options.port);
-  (options.log ?? console.log)(sandboxBanner('APISmith', served.url));
+  const served = await serveOnPort(createApismithApp(erp, authority, faults).fetch, options.port);
   return {
-    url: served.url,
-    credentials,
+    ...sandboxHandle('APISmith', { served, authority, faults, closeStore: () => erp.close(), log: options.log }),
     erp,
-    setFaults: (f) => faults.set(f),
-    revokeTokens: () => authority.revokeAll(),
-    stats: () => ({
-      tokens: { issued: authority.issued, refreshed: authority.refreshed, rejected: authority.rejected },
-      faults: { ...faults.counters },
-    }),
-    async stop() {
-      await served.close();
-      await erp.close();
-    },
   };
 }

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { composeSandbox } from '../common/compose.ts';
-import { FaultInjector, type FaultInput, type FaultSettings } from '../common/faults.ts';
-import { sandboxBanner } from '../common/label.ts';
+import { FaultInjector, type FaultInput } from '../common/faults.ts';
+import { type SandboxHandle, sandboxHandle, tokenAuthority } from '../common/handle.ts';
 import { serveOnPort } from '../common/serve.ts';
-import { type SandboxCredentials, TokenAuthority } from '../common/tokens.ts';
+import type { SandboxCredentials, TokenAuthority } from '../common/tokens.ts';
 import { schedulehubRoutes } from './routes.ts';
 import { PlanningStore } from './store.ts';
 import type { ResourceRules } from './validation.ts';
@@ -21,16 +20,10 @@ export interface SchedulehubSandboxOptions {
   log?: (line: string) => void;
 }
 
-export interface SchedulehubSandbox {
-  url: string;
-  credentials: SandboxCredentials;
+export interface SchedulehubSandbox extends SandboxHandle {
   /** Direct access to the stored records (assertions, the demo's report). */
   store: PlanningStore;
-  setFaults(faults: FaultInput): FaultSettings;
   setResourceRules(resource: string, rules: ResourceRules): void;
-  revokeTokens(): void;
-  stats(): { tokens: { issued: number; refreshed: number; rejected: number }; faults: FaultInjector['counters'] };
-  stop(): Promise<void>;
 }
 
 export const SCHEDULEHUB_SANDBOX_DESCRIPTION =
@@ -56,25 +49,12 @@ export async function startSchedulehubSandbox(options: SchedulehubSandboxOptions
   const store = new PlanningStore(options.databaseUrl, options.schema);
   await store.init();
   const rules = new Map(Object.entries(options.resources ?? {}));
-  const credentials = options.credentials ?? { username: 'syncflow', password: randomBytes(12).toString('base64url') };
-  const authority = new TokenAuthority(credentials, options.tokenTtlSeconds ?? 300);
+  const authority = tokenAuthority(options);
   const faults = new FaultInjector(options.faults);
   const served = await serveOnPort(createSchedulehubApp(store, authority, faults, rules).fetch, options.port);
-  (options.log ?? console.log)(sandboxBanner('ScheduleHub', served.url));
   return {
-    url: served.url,
-    credentials,
+    ...sandboxHandle('ScheduleHub', { served, authority, faults, closeStore: () => store.close(), log: options.log }),
     store,
-    setFaults: (f) => faults.set(f),
     setResourceRules: (resource, r) => void rules.set(resource, r),
-    revokeTokens: () => authority.revokeAll(),
-    stats: () => ({
-      tokens: { issued: authority.issued, refreshed: authority.refreshed, rejected: authority.rejected },
-      faults: { ...faults.counters },
-    }),
-    async stop() {
-      await served.close();
-      await store.close();
-    },
   };
 }

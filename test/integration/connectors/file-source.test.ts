@@ -6,16 +6,22 @@ import { createSource } from '../../../connectors/factory.ts';
 import type { Page, Row, Source, StreamProgress } from '../../../connectors/types.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../../fixtures/csv');
-const csv = (file: string, delimiter = ',') =>
+const fileSource = (
+  file: string,
+  format: 'csv' | 'jsonl',
+  options: { delimiter?: string; columnTypes?: Record<string, string> } = {},
+) =>
   createSource({
     type: 'file',
-    format: 'csv',
-    path: path.join(fixtures, file),
-    delimiter,
+    format,
+    path: file,
+    delimiter: options.delimiter ?? ',',
     encoding: 'utf8',
-    columnTypes: { qty: 'integer' },
+    columnTypes: options.columnTypes ?? {},
     sampleSize: 100,
   });
+const csv = (file: string, delimiter = ',') =>
+  fileSource(path.join(fixtures, file), 'csv', { delimiter, columnTypes: { qty: 'integer' } });
 
 async function pages(
   source: Source,
@@ -75,15 +81,7 @@ describe('file source: CSV', () => {
     const lines = ['id,name'];
     for (let i = 0; i < 5000; i++) lines.push(`${i},"name ${i}"`);
     await writeFile(file, lines.join('\n'));
-    const source = createSource({
-      type: 'file',
-      format: 'csv',
-      path: file,
-      delimiter: ',',
-      encoding: 'utf8',
-      columnTypes: {},
-      sampleSize: 100,
-    });
+    const source = fileSource(file, 'csv');
     const progress: StreamProgress[] = [];
     let last: Row | undefined;
     for await (const page of source.stream({
@@ -107,30 +105,14 @@ describe('file source: CSV', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'syncflow-csv-'));
     const file = path.join(dir, 'bad.csv');
     await writeFile(file, 'a,b\n1,2\n3,"unterminated\n');
-    const source = createSource({
-      type: 'file',
-      format: 'csv',
-      path: file,
-      delimiter: ',',
-      encoding: 'utf8',
-      columnTypes: {},
-      sampleSize: 100,
-    });
+    const source = fileSource(file, 'csv');
     await expect(pages(source, 10)).rejects.toMatchObject({
       name: 'ConnectorError',
       connector: 'file',
       code: 'malformed_record',
       transient: false,
     });
-    const missing = createSource({
-      type: 'file',
-      format: 'csv',
-      path: path.join(dir, 'nope.csv'),
-      delimiter: ',',
-      encoding: 'utf8',
-      columnTypes: {},
-      sampleSize: 100,
-    });
+    const missing = fileSource(path.join(dir, 'nope.csv'), 'csv');
     await expect(missing.describe()).rejects.toMatchObject({ code: 'config' });
     expect((await missing.health()).ok).toBe(false);
   });
@@ -138,15 +120,7 @@ describe('file source: CSV', () => {
 
 describe('file source: JSON Lines', () => {
   const jsonl = () =>
-    createSource({
-      type: 'file',
-      format: 'jsonl',
-      path: path.join(fixtures, 'firestore-export.jsonl'),
-      delimiter: ',',
-      encoding: 'utf8',
-      columnTypes: { updated: 'timestamp' },
-      sampleSize: 100,
-    });
+    fileSource(path.join(fixtures, 'firestore-export.jsonl'), 'jsonl', { columnTypes: { updated: 'timestamp' } });
 
   it('reads a Firestore-style export with nested fields, skipping blank lines', async () => {
     const source = jsonl();
@@ -169,15 +143,7 @@ describe('file source: JSON Lines', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'syncflow-jsonl-'));
     const file = path.join(dir, 'bad.jsonl');
     await writeFile(file, '{"a":1}\n{"a":\n');
-    const source = createSource({
-      type: 'file',
-      format: 'jsonl',
-      path: file,
-      delimiter: ',',
-      encoding: 'utf8',
-      columnTypes: {},
-      sampleSize: 100,
-    });
+    const source = fileSource(file, 'jsonl');
     await expect(pages(source, 10)).rejects.toMatchObject({
       code: 'malformed_record',
       message: expect.stringContaining('byte 8'),
