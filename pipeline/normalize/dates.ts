@@ -1,0 +1,85 @@
+import { Rejection, reject } from '../errors.js';
+import { type DateOrder, type DateTimeParts, isCalendarDate, parseDateText } from './date-text.js';
+import { zoneClock } from './zoned-time.js';
+
+/**
+ * Layer 4: dates and timestamps.
+ * - `timestamp` fields become ISO 8601 UTC with milliseconds
+ *   (`2025-12-08T09:30:00.000Z`): text with an offset is exact; naive text is
+ *   read in the entity's source time zone (see zoned-time.ts for DST gaps and
+ *   overlaps); a date without a time is midnight in that zone.
+ * - `date` fields stay `YYYY-MM-DD`: naive text keeps its calendar date (a
+ *   time of day, as Oracle DATE always carries, is dropped); text with an
+ *   offset and JS Date objects are instants, and take their calendar date in
+ *   the source time zone.
+ */
+
+const MINUTE = 60_000;
+const isoDate = /^(\d{4})-(\d{2})-(\d{2})$/;
+const isoUtc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Date.UTC, minus its two-digit-year quirk (years 0-99 would become 19xx). */
+function utcMillis(p: DateTimeParts): number {
+  if (p.year >= 100) return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second, p.millisecond);
+  const date = new Date(0);
+  date.setUTCFullYear(p.year, p.month - 1, p.day);
+  date.setUTCHours(p.hour, p.minute, p.second, p.millisecond);
+  return date.getTime();
+}
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+const pad4 = (n: number): string => (n >= 1000 ? String(n) : String(n).padStart(4, '0'));
+const formatDate = (year: number, month: number, day: number): string => `${pad4(year)}-${pad2(month)}-${pad2(day)}`;
+function calendarDateOf(instantAsUtc: number): string {
+  const d = new Date(instantAsUtc);
+  return formatDate(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
+}
+
+const FIRST_INSTANT = -62135596800000; // 0001-01-01T00:00:00Z
+const LAST_INSTANT = 253402300799999; // 9999-12-31T23:59:59.999Z
+const outOfRange = (value: unknown): Rejection =>
+  reject('out_of_range', `outside years 0001-9999 once in UTC: ${JSON.stringify(String(value))}`);
+
+export type TemporalInput = string | Date;
+
+export function createDateNormalizer(zone: string, order: DateOrder) {
+  const clock = zoneClock(zone);
+  return (input: TemporalInput): string | Rejection => {
+    if (input instanceof Date) {
+      const instant = input.getTime();
+      if (Number.isNaN(instant)) return reject('invalid_date', 'an invalid Date object');
+      return calendarDateOf(instant + clock.offsetAt(instant));
+    }
+    const fast = isoDate.exec(input);
+    if (fast && isCalendarDate(Number(fast[1]), Number(fast[2]), Number(fast[3]))) return input;
+    const parts = parseDateText(input, order);
+    if (parts instanceof Rejection) return parts;
+    if (parts.offsetMinutes === undefined) return formatDate(parts.year, parts.month, parts.day);
+    const instant = utcMillis(parts) - parts.offsetMinutes * MINUTE;
+    return calendarDateOf(instant + clock.offsetAt(instant));
+  };
+}
+
+export function createTimestampNormalizer(zone: string, order: DateOrder) {
+  const clock = zoneClock(zone);
+  return (input: TemporalInput): string | Rejection => {
+    let instant: number;
+    if (input instanceof Date) {
+      instant = input.getTime();
+      if (Number.isNaN(instant)) return reject('invalid_date', 'an invalid Date object');
+    } else {
+      // Fast path: our own output (and any exact ISO UTC text) reads back as itself.
+      if (isoUtc.test(input)) {
+        const parsed = Date.parse(input);
+        if (!Number.isNaN(parsed) && new Date(parsed).toISOString() === input) return input;
+      }
+      const parts = parseDateText(input, order);
+      if (parts instanceof Rejection) return parts;
+      const wallClock = utcMillis(parts);
+      instant =
+        parts.offsetMinutes === undefined ? clock.instantOf(wallClock) : wallClock - parts.offsetMinutes * MINUTE;
+    }
+    if (instant < FIRST_INSTANT || instant > LAST_INSTANT) return outOfRange(input);
+    return new Date(instant).toISOString();
+  };
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { parseNumberText } from '../../../pipeline/normalize/numbers.js';
+import { normalizeValue } from './entity.js';
+
+const num = (value: unknown, options = {}, field = {}) => normalizeValue({ type: 'NUMBER', ...field }, value, options);
+const comma = { decimalSeparator: ',' as const };
+
+describe('layer 3: numbers', () => {
+  it.each([
+    ['10,000', 10000],
+    ['1,234,567.89', 1234567.89],
+    ['(100)', -100],
+    ['(1,234.50)', -1234.5],
+    ['1e-3', 0.001],
+    ['1.5E3', 1500],
+    ['€ 10', 10],
+    ['$1,000.00', 1000],
+    ['-€10', -10],
+    ['£ -3.5', -3.5],
+    ["1'234.5", 1234.5],
+    ['10.00', 10],
+    ['007', 7],
+    ['-0', 0],
+    ['.5', 0.5],
+  ])('%s → %s', (text, expected) => {
+    expect(num(text)).toEqual({ value: expected });
+  });
+
+  it('reads decimal commas when the entity says so', () => {
+    expect(num('1.234,56', comma)).toEqual({ value: 1234.56 });
+    expect(num('(1.234,50)', comma)).toEqual({ value: -1234.5 });
+    expect(num('12,5', comma)).toEqual({ value: 12.5 });
+    expect(num('1 234,5', comma)).toEqual({ value: 1234.5 });
+  });
+
+  it.each(['--5', '+-5', '(-5)', '1,2', '1234,56', '12a', '1.2.3', '', 'e5', '--'])('rejects %j', (text) => {
+    const result = num(text);
+    if (text === '') expect(result).toEqual({ value: null });
+    else expect(result.errors?.[0]).toMatchObject({ field: 'v', layer: 'numbers', code: 'invalid_number' });
+  });
+
+  it('keeps digits a double would lose as exact decimal text', () => {
+    expect(num('12345678901234567890.12')).toEqual({ value: '12345678901234567890.12' });
+    expect(num('9007199254740993')).toEqual({ value: '9007199254740993' });
+    expect(num(12345678901234567890n)).toEqual({ value: '12345678901234567890' });
+    expect(num('0.1')).toEqual({ value: 0.1 });
+  });
+
+  it('reads its own exact output back under a comma separator (idempotence)', () => {
+    expect(parseNumberText('12345678901234567890.12', ',')).toBe('12345678901234567890.12');
+    expect(parseNumberText('1.234', ',')).toBe(1234);
+  });
+
+  it('takes JS numbers as they are, refusing NaN and Infinity', () => {
+    expect(num(42.5)).toEqual({ value: 42.5 });
+    expect(num(-0)).toEqual({ value: 0 });
+    expect(num(Number.NaN).errors?.[0]).toMatchObject({ layer: 'types', code: 'not_finite' });
+    expect(num(true).errors?.[0]).toMatchObject({ layer: 'types', code: 'invalid_type' });
+  });
+
+  it('validates ranges', () => {
+    expect(num('5', {}, { range: { min: 0, max: 10 } })).toEqual({ value: 5 });
+    expect(num('(5)', {}, { range: { min: 0 } }).errors?.[0]).toMatchObject({ layer: 'numbers', code: 'out_of_range' });
+    expect(num('11', {}, { range: { max: 10 } }).errors?.[0]).toMatchObject({ code: 'out_of_range' });
+  });
+
+  it('requires whole numbers for integer fields', () => {
+    expect(normalizeValue({ type: 'integer' }, '1,000')).toEqual({ value: 1000 });
+    expect(normalizeValue({ type: 'int8' }, '1.5').errors?.[0]).toMatchObject({ code: 'not_integer' });
+    expect(normalizeValue({ type: 'bigint' }, '123456789012345678901234')).toEqual({
+      value: '123456789012345678901234',
+    });
+  });
+
+  it('rejects absurd exponents instead of building huge text', () => {
+    expect(num('1e999999').errors?.[0]).toMatchObject({ code: 'out_of_range' });
+  });
+});
