@@ -3,7 +3,7 @@
  * contracts in docs/contracts/, for tests and the demo. Never production.
  */
 
-export type { ApiRegistration, ErpColumn, ErpRow, ErpTableDefinition } from './apismith/erp-store.ts';
+export type { ApiRegistration, ErpColumn, ErpRow, ErpStore, ErpTableDefinition } from './apismith/erp-store.ts';
 export { ROWVERSION_COLUMN } from './apismith/erp-store.ts';
 export { type ApismithSandbox, type ApismithSandboxOptions, startApismithSandbox } from './apismith/start.ts';
 export type { FaultInput, FaultSettings } from './common/faults.ts';
@@ -14,4 +14,5 @@ export {
   type SchedulehubSandboxOptions,
   startSchedulehubSandbox,
 } from './schedulehub/start.ts';
+export type { PlanningStore } from './schedulehub/store.ts';
 export type { ResourceRules } from './schedulehub/validation.ts';
