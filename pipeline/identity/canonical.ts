@@ -37,6 +37,8 @@ export function renderValue(value: unknown): string {
     case 'string':
       return escapeText(value);
     case 'number':
+      // Safe integers print without an exponent already (and V8 prints them fast).
+      if (Number.isSafeInteger(value)) return value === 0 ? '0' : String(value);
       return Number.isFinite(value) ? plainDecimalOf(value) : String(value);
     case 'boolean':
       return value ? 'true' : 'false';

@@ -1,5 +1,5 @@
 import { Rejection, reject } from '../errors.js';
-import { type DateOrder, type DateTimeParts, isCalendarDate, parseDateText } from './date-text.js';
+import { type DateOrder, type DateTimeParts, parseDateText } from './date-text.js';
 import { zoneClock } from './zoned-time.js';
 
 /**
@@ -15,7 +15,6 @@ import { zoneClock } from './zoned-time.js';
  */
 
 const MINUTE = 60_000;
-const isoDate = /^(\d{4})-(\d{2})-(\d{2})$/;
 const isoUtc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Date.UTC, minus its two-digit-year quirk (years 0-99 would become 19xx). */
@@ -50,8 +49,6 @@ export function createDateNormalizer(zone: string, order: DateOrder) {
       if (Number.isNaN(instant)) return reject('invalid_date', 'an invalid Date object');
       return calendarDateOf(instant + clock.offsetAt(instant));
     }
-    const fast = isoDate.exec(input);
-    if (fast && isCalendarDate(Number(fast[1]), Number(fast[2]), Number(fast[3]))) return input;
     const parts = parseDateText(input, order);
     if (parts instanceof Rejection) return parts;
     if (parts.offsetMinutes === undefined) return formatDate(parts.year, parts.month, parts.day);

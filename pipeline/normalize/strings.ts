@@ -13,6 +13,9 @@
 // Printable ASCII with no leading, trailing or doubled space: already clean.
 // Most values from a database are like this, so they skip every replace().
 const needsWork = /[^\x21-\x7e ]|^ | $| {2}/;
+// Printable ASCII and spaces only: trimming and collapsing spaces is all that can be needed.
+const spacedAscii = /^[\x20-\x7e]*$/;
+const spaceRuns = / {2,}/g;
 const lineBreaks = /\r\n?/g;
 const controlChars = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 const whitespaceRuns = /\s+/g;
@@ -21,6 +24,10 @@ const collapseRun = (run: string): string => (run.includes('\n') ? '\n' : ' ');
 export function cleanString(input: string): string | null {
   if (input.length === 0) return null;
   if (!needsWork.test(input)) return input;
+  if (spacedAscii.test(input)) {
+    const trimmed = input.trim();
+    return trimmed.length === 0 ? null : trimmed.includes('  ') ? trimmed.replace(spaceRuns, ' ') : trimmed;
+  }
   const cleaned = input
     .replace(lineBreaks, '\n')
     .replace(controlChars, '')
