@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { type EntityMode, getEntity } from '../db/entities.ts';
+import type { Prisma } from '../db/prisma.ts';
+import { orderParentsFirst } from '../pipeline/entity-order.ts';
+import {
+  PAUSE_SIGNAL,
+  PROGRESS_QUERY,
+  RESUME_SIGNAL,
+  SYNC_ENTITIES_WORKFLOW,
+  SYNC_ENTITY_WORKFLOW,
+  type SyncEntitiesInput,
+  type SyncEntityInput,
+  type SyncProgress,
+  type SyncType,
+  syncWorkflowId,
+} from '../workflows/contract.ts';
+import { SyncBatchId, SyncEntity, SyncType as SyncTypeKey } from '../workflows/search-attributes.ts';
+import { ControlError, unknownBatch, unknownEntity } from './errors.ts';
+
+/**
+ * Starting, watching and stopping syncs: the operations the API, the CLI and
+ * the demo share. A sync is a `syncEntity` workflow whose id is
+ * `sync-<entity>`, so Temporal itself guarantees one running sync per entity.
+ */
+export interface ControlDeps {
+  prisma: Prisma;
+  temporal: Client;
+  taskQueue: string;
+}
+
+const entityNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'an entity name (a-z, 0-9, _)');
+
+export const startSyncRequestSchema = z
+  .object({
+    /** One or more entities; related ones run parents first. */
+    entities: z.array(entityNameSchema).min(1).max(50),
+    syncType: z.enum(['full', 'incremental']).default('incremental'),
+    /** true writes to the targets; false is a dry run; absent: live entities write, dry-run entities do not. */
+    execute: z.boolean().optional(),
+  })
+  .strict();
+export type StartSyncRequest = z.input<typeof startSyncRequestSchema>;
+
+export interface StartedSync {
+  batchUid: string;
+  entityName: string;
+  workflowId: string;
+  syncType: SyncType;
+  dryRun: boolean;
+}
+
+export const isDryRun = (mode: EntityMode, execute: boolean | undefined) =>
+  execute === undefined ? mode !== 'live' : !execute;
+
+function searchAttributes(entityName: string, syncType: SyncType, batchUid: string) {
+  return [
+    { key: SyncEntity, value: entityName },
+    { key: SyncTypeKey, value: syncType },
+    { key: SyncBatchId, value: batchUid },
+  ];
+}
+
+async function isRunning(temporal: Client, workflowId: string): Promise<boolean> {
+  try {
+    const description = await temporal.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING';
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+const alreadyRunning = (entityName: string) =>
+  new ControlError(
+    409,
+    'sync_already_running',
+    `A sync of "${entityName}" is already running; stop it or wait for it to finish.`,
+    { entity: entityName },
+  );
+
+export async function startSync(deps: ControlDeps, input: StartSyncRequest): Promise<StartedSync[]> {
+  const request = startSyncRequestSchema.parse(input);
+  const names = [...new Set(request.entities)];
+  const stored = [];
+  for (const name of names) {
+    const entity = await getEntity(deps.prisma, name);
+    if (!entity) throw unknownEntity(name);
+    if (!entity.enabled) throw new ControlError(409, 'entity_disabled', `Entity "${name}" is disabled.`);
+    stored.push(entity);
+  }
+  let order: string[];
+  try {
+    order = orderParentsFirst(stored.map((e) => e.config));
+  } catch (error) {
+    throw new ControlError(400, 'parent_cycle', (error as Error).message);
+  }
+  const byName = new Map(stored.map((e) => [e.name, e]));
+  const syncs: StartedSync[] = order.map((name) => ({
+    batchUid: randomUUID(),
+    entityName: name,
+    workflowId: syncWorkflowId(name),
+    syncType: request.syncType,
+    dryRun: isDryRun(byName.get(name)!.mode, request.execute),
+  }));
+  for (const sync of syncs) if (await isRunning(deps.temporal, sync.workflowId)) throw alreadyRunning(sync.entityName);
+
+  await deps.prisma.syncBatch.createMany({
+    data: syncs.map((s) => ({
+      uid: s.batchUid,
+      entityName: s.entityName,
+      syncType: s.syncType,
+      dryRun: s.dryRun,
+      status: 'pending',
+      workflowId: s.workflowId,
+    })),
+    skipDuplicates: true,
+  });
+  try {
+    if (syncs.length === 1) {
+      const [sync] = syncs as [StartedSync];
+      const args: SyncEntityInput = {
+        batchUid: sync.batchUid,
+        entityName: sync.entityName,
+        syncType: sync.syncType,
+        dryRun: sync.dryRun,
+      };
+      await deps.temporal.workflow.start(SYNC_ENTITY_WORKFLOW, {
+        taskQueue: deps.taskQueue,
+        workflowId: sync.workflowId,
+        args: [args],
+        typedSearchAttributes: searchAttributes(sync.entityName, sync.syncType, sync.batchUid),
+      });
+    } else {
+      // Dry runs of several entities may still each differ (mode per entity): the group passes each batch's own flag.
+      const args: SyncEntitiesInput & { dryRunByEntity: Record<string, boolean> } = {
+        batches: syncs.map((s) => ({ batchUid: s.batchUid, entityName: s.entityName })),
+        syncType: request.syncType,
+        dryRun: syncs.every((s) => s.dryRun),
+        dryRunByEntity: Object.fromEntries(syncs.map((s) => [s.entityName, s.dryRun])),
+      };
+      await deps.temporal.workflow.start(SYNC_ENTITIES_WORKFLOW, {
+        taskQueue: deps.taskQueue,
+        workflowId: `sync-group-${randomUUID()}`,
+        args: [args],
+      });
+    }
+  } catch (error) {
+    await deps.prisma.syncBatch.updateMany({
+      where: { uid: { in: syncs.map((s) => s.batchUid) }, status: 'pending' },
+      data: { status: 'failed', errorMessage: 'the workflow could not be started', completedAt: new Date() },
+    });
+    if (error instanceof WorkflowExecutionAlreadyStartedError) throw alreadyRunning(syncs[0]!.entityName);
+    throw error;
+  }
+  return syncs;
+}
+
+async function runningBatch(deps: ControlDeps, batchUid: string) {
+  const batch = await deps.prisma.syncBatch.findUnique({ where: { uid: batchUid } });
+  if (!batch) throw unknownBatch(batchUid);
+  if (!['pending', 'running', 'paused'].includes(batch.status)) {
+    throw new ControlError(409, 'sync_not_running', `Batch ${batchUid} is ${batch.status}, not running.`);
+  }
+  return batch;
+}
+
+/** Stop = cancellation: the batch ends `cancelled`, its metrics kept, the watermark only from completed pages. */
+export async function stopSync(deps: ControlDeps, batchUid: string): Promise<void> {
+  const batch = await runningBatch(deps, batchUid);
+  await deps.temporal.workflow.getHandle(batch.workflowId ?? syncWorkflowId(batch.entityName)).cancel();
+}
+
+export async function pauseSync(deps: ControlDeps, batchUid: string): Promise<void> {
+  const batch = await runningBatch(deps, batchUid);
+  await deps.temporal.workflow.getHandle(batch.workflowId ?? syncWorkflowId(batch.entityName)).signal(PAUSE_SIGNAL);
+}
+
+export async function resumeSync(deps: ControlDeps, batchUid: string): Promise<void> {
+  const batch = await runningBatch(deps, batchUid);
+  await deps.temporal.workflow.getHandle(batch.workflowId ?? syncWorkflowId(batch.entityName)).signal(RESUME_SIGNAL);
+}
+
+export interface SyncStatus {
+  batchUid: string;
+  entityName: string;
+  syncType: string;
+  status: string;
+  dryRun: boolean;
+  workflowId: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  counts: {
+    fetched: number;
+    inserted: number;
+    updated: number;
+    skipped: number;
+    failed: number;
+    pending: number;
+    deleted: number;
+  };
+  pagesCompleted: number;
+  watermarkFrom: string | null;
+  watermarkTo: string | null;
+  metrics: unknown;
+  error: string | null;
+  /** Live progress from the workflow while it runs; null once it has ended. */
+  progress: SyncProgress | null;
+}
+
+export async function getSyncStatus(deps: ControlDeps, batchUid: string): Promise<SyncStatus> {
+  const batch = await deps.prisma.syncBatch.findUnique({ where: { uid: batchUid } });
+  if (!batch) throw unknownBatch(batchUid);
+  let progress: SyncProgress | null = null;
+  if (['pending', 'running', 'paused'].includes(batch.status) && batch.workflowId) {
+    try {
+      const live = await deps.temporal.workflow.getHandle(batch.workflowId).query<SyncProgress>(PROGRESS_QUERY);
+      if (live.batchUid === batchUid) progress = live;
+    } catch {
+      // Not started yet, or just finished: the database row is the answer.
+    }
+  }
+  return {
+    batchUid: batch.uid,
+    entityName: batch.entityName,
+    syncType: batch.syncType,
+    status: batch.status,
+    dryRun: batch.dryRun,
+    workflowId: batch.workflowId,
+    startedAt: batch.startedAt?.toISOString() ?? null,
+    completedAt: batch.completedAt?.toISOString() ?? null,
+    counts: {
+      fetched: Number(batch.totalFetched),
+      inserted: Number(batch.inserted),
+      updated: Number(batch.updated),
+      skipped: Number(batch.skipped),
+      failed: Number(batch.failed),
+      pending: Number(batch.pending),
+      deleted: Number(batch.deleted),
+    },
+    pagesCompleted: batch.pagesCompleted,
+    watermarkFrom: batch.watermarkFrom,
+    watermarkTo: batch.watermarkTo,
+    metrics: batch.metrics,
+    error: batch.errorMessage,
+    progress,
+  };
+}

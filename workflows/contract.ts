@@ -1,0 +1,79 @@
+/**
+ * The names and shapes shared by the sync workflows and the code that starts
+ * and watches them (control/, the API, the CLI). Types and constants only:
+ * safe to import from the workflow sandbox and from ordinary Node code.
+ */
+import type { RecordCounts } from '../pipeline/accounting.ts';
+
+export type SyncType = 'full' | 'incremental';
+export const stageNames = [
+  'fetch',
+  'normalize',
+  'validate',
+  'map',
+  'identity',
+  'delta',
+  'resolve',
+  'ingest',
+  'track',
+] as const;
+export type StageName = (typeof stageNames)[number];
+
+export interface SyncEntityInput {
+  batchUid: string;
+  entityName: string;
+  syncType: SyncType;
+  /** true: stages 1-7 only, nothing written to any target. */
+  dryRun: boolean;
+  /** Carried across continue-as-new; absent on the first run. */
+  resume?: SyncResumeState;
+}
+
+/** What one execution hands to the next when it continues as new. */
+export interface SyncResumeState {
+  cursor: string | null;
+  nextPage: number;
+  /** The watermark read at the start of the batch (incremental); pages above it are read. */
+  watermark: string | null;
+  stages: StageTotals;
+  startedAtMs: number;
+  paused: boolean;
+}
+
+/** Per-stage wall time (ms, summed over pages) and rows in / out. */
+export type StageTotals = Record<StageName, { ms: number; rowsIn: number; rowsOut: number }>;
+
+export interface SyncEntitiesInput {
+  /** One per entity, already ordered parents first by the starter. */
+  batches: Array<Pick<SyncEntityInput, 'batchUid' | 'entityName'>>;
+  syncType: SyncType;
+  dryRun: boolean;
+}
+
+export type SyncPhase = 'starting' | 'syncing' | 'deleting' | 'releasing_children' | 'finishing' | 'done';
+
+/** The `progress` query's answer. */
+export interface SyncProgress {
+  batchUid: string;
+  entityName: string;
+  syncType: SyncType;
+  dryRun: boolean;
+  phase: SyncPhase;
+  paused: boolean;
+  pagesCompleted: number;
+  pagesInFlight: number;
+  /** Source's row-count estimate, null when it cannot tell. */
+  estimatedRows: number | null;
+  counts: RecordCounts;
+  rowsPerSecond: number;
+  stages: StageTotals;
+}
+
+export const SYNC_ENTITY_WORKFLOW = 'syncEntity';
+export const SYNC_ENTITIES_WORKFLOW = 'syncEntities';
+export const PROGRESS_QUERY = 'progress';
+export const PAUSE_SIGNAL = 'pause';
+export const RESUME_SIGNAL = 'resume';
+
+/** One running sync per entity: Temporal refuses a second execution with the same id. */
+export const syncWorkflowId = (entityName: string) => `sync-${entityName}`;
