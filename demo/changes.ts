@@ -9,11 +9,13 @@ import { WORK_ORDER_STATUSES } from './vocabulary.ts';
 /**
  * What one round of "the ERP moved on" does to the source, as a pure plan
  * (seed.ts executes it). Round 1 also inserts the late parents, releasing the
- * children that arrived before them. Every round changes different values:
- * a price becomes its seeded value + round × 1.01 and a status moves `round`
- * steps along the status list, so no update of any round ever writes back
- * the value a row already holds, and a crashed round re-applied writes the
- * same values again.
+ * children that arrived before them. The rows to change are taken in turn
+ * from one fixed shuffled order of the clean rows, so a row is changed again
+ * only once every other clean row has been (one "pass"); a price becomes its
+ * seeded value + round × 1.01 and a status moves 1-4 steps from its seeded
+ * one, a different number of steps in each pass. So no update ever writes
+ * back the value a row already holds, and a crashed round applied again
+ * writes the same values again.
  */
 export const PRICE_CHANGES = 25;
 export const STATUS_CHANGES = 10;
@@ -52,23 +54,40 @@ export interface DemoChangePlan {
 
 const STATUS_ORDER = Object.keys(WORK_ORDER_STATUSES);
 
+/** The round's share of a fixed shuffled order: `perRound` rows, and which pass over the whole order this is. */
+function inTurn(indexes: number[], perRound: number, round: number, seed: number) {
+  const order = createRandom(seed).shuffle(indexes);
+  const roundsPerPass = Math.max(1, Math.floor(order.length / perRound));
+  const slot = (round - 1) % roundsPerPass;
+  return {
+    targets: order.slice(slot * perRound, (slot + 1) * perRound),
+    pass: Math.floor((round - 1) / roundsPerPass),
+  };
+}
+
 export function planDemoChanges(data: DemoErpData, round: number): DemoChangePlan {
   if (!Number.isInteger(round) || round < 1 || round > MAX_ROUND)
     throw new Error(`round must be 1-${MAX_ROUND} (got ${round})`);
   const random = createRandom(deriveSeed(data.options.seed, `changes-${round}`));
   const cleanIndexes = (roles: readonly string[]) => roles.flatMap((role, i) => (role === 'clean' ? [i] : []));
 
-  const priceTargets = random.shuffle(cleanIndexes(data.items.roles)).slice(0, PRICE_CHANGES);
-  const statusTargets = random.shuffle(cleanIndexes(data.work_orders.roles)).slice(0, STATUS_CHANGES);
+  const prices = inTurn(cleanIndexes(data.items.roles), PRICE_CHANGES, round, deriveSeed(data.options.seed, 'prices'));
+  const statuses = inTurn(
+    cleanIndexes(data.work_orders.roles),
+    STATUS_CHANGES,
+    round,
+    deriveSeed(data.options.seed, 'statuses'),
+  );
   const updates: RowUpdate[] = [
-    ...priceTargets.map((i) => ({
+    ...prices.targets.map((i) => ({
       table: 'items' as const,
       key: keyOf('items', data.items.rows[i]!),
       changes: { unit_price: formatPriceDot(data.items.priceCents[i]! + round * 101, random) },
     })),
-    ...statusTargets.map((j) => {
+    ...statuses.targets.map((j) => {
       const seeded = STATUS_ORDER.indexOf(data.work_orders.statuses[j]!);
-      const status = STATUS_ORDER[(seeded + round) % STATUS_ORDER.length]!;
+      const steps = 1 + (statuses.pass % (STATUS_ORDER.length - 1));
+      const status = STATUS_ORDER[(seeded + steps) % STATUS_ORDER.length]!;
       return {
         table: 'work_orders' as const,
         key: keyOf('work_orders', data.work_orders.rows[j]!),
