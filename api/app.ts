@@ -1,17 +1,28 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { BEARER_SCHEME, requireApiKey } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { docsRoutes } from './docs.ts';
 import { errorBody, fieldErrors, handleError } from './errors.ts';
+import { entityRoutes } from './routes/entities.ts';
+import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { monitoringRoutes } from './routes/monitoring.ts';
+import { monitoringHealthRoutes } from './routes/monitoring-health.ts';
+import { syncRoutes } from './routes/sync.ts';
+import { registerEntityConfigComponent } from './schemas/entity-config-doc.ts';
 import { version } from './version.ts';
 
 export const API_PREFIX = '/api/v1';
+export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The control API: small route apps mounted under /api/v1, one OpenAPI 3.1
  * document generated from the same zod schemas the routes validate with.
+ * Auth, the body limit and the error shape wrap every route app, so routes
+ * added later (background schedules, reconcile) only need mounting here.
  */
 export function createApp(deps: ApiDeps) {
   const app = new OpenAPIHono({
@@ -32,18 +43,37 @@ export function createApp(deps: ApiDeps) {
         c.json(errorBody('payload_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`), 413),
     }),
   );
+  app.use(`${API_PREFIX}/*`, requireApiKey(deps.prisma, API_PREFIX));
 
-  app.route(API_PREFIX, healthRoutes(deps));
+  for (const routes of [
+    healthRoutes(deps),
+    syncRoutes(deps),
+    entityRoutes(deps),
+    monitoringRoutes(deps),
+    monitoringHealthRoutes(deps),
+    metricsRoutes(deps),
+    eventRoutes(deps),
+  ]) {
+    app.route(API_PREFIX, routes);
+  }
 
-  app.doc31(`${API_PREFIX}/openapi.json`, {
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (`sf_…`), created with `syncflow keys create <name>`.',
+  });
+  registerEntityConfigComponent(app.openAPIRegistry);
+  app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',
     info: {
       title: 'SyncFlow control API',
       version,
       description: 'Start, watch and stop syncs; manage entities; inspect the dead-letter queue and metrics.',
     },
+    // Every route needs a key unless it says `security: []` (health, metadata).
+    security: [{ [BEARER_SCHEME]: [] }],
   });
-  app.route(API_PREFIX, docsRoutes(`${API_PREFIX}/openapi.json`));
+  app.route(API_PREFIX, docsRoutes(OPENAPI_PATH));
   return app;
 }
 export type App = ReturnType<typeof createApp>;

@@ -6,6 +6,10 @@ export interface ApiDeps {
   prisma: Prisma;
   temporal: Client;
   taskQueue: string;
+  /** SyncFlow's own database: the default connection of postgres connectors (detailed health). */
+  databaseUrl?: string | undefined;
   /** Shown by /metadata; where the Temporal Web UI is, when known. */
   temporalUiUrl?: string | undefined;
+  /** How often the event stream polls sync_events, and how often it sends a heartbeat (tests shorten them). */
+  eventStream?: { pollMs?: number; heartbeatMs?: number } | undefined;
 }

@@ -2,6 +2,8 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ControlError } from '../control/errors.ts';
+import { dependencyDown } from './dependency-errors.ts';
 
 /** The one error shape of the API: `{ "error": { "code", "message", "details" } }`. */
 export const errorSchema = z
@@ -29,19 +31,49 @@ export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 
+export const invalidJson = () =>
+  new ApiError(400, 'invalid_json', 'The request body is not valid JSON.', [
+    { field: '(body)', message: 'malformed JSON' },
+  ]);
+
 /** Maps anything thrown in a route to the error shape; never leaks a stack trace. */
 export function handleError(error: unknown, c: Context) {
   if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.details), error.status);
+  if (error instanceof ControlError) return c.json(errorBody(error.code, error.message, error.details), error.status);
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
+    // hono's JSON validator throws this for a body that does not parse.
+    if (status === 400 && /malformed json/i.test(error.message)) {
+      const e = invalidJson();
+      return c.json(errorBody(e.code, e.message, e.details), 400);
+    }
     const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'http_error';
     return c.json(errorBody(code, error.message || 'Request failed'), status);
+  }
+  const down = dependencyDown(error);
+  if (down) {
+    console.error(`[api] ${c.req.method} ${c.req.path}: ${down.message} (${down.detail})`);
+    return c.json(errorBody(down.code, down.message, { dependency: down.dependency }), 503);
   }
   console.error('[api] unhandled error:', error instanceof Error ? error.message : error);
   return c.json(errorBody('internal_error', 'An internal error occurred; see the server log.'), 500);
 }
 
-/** zod issues → one entry per field at fault, named by its path. */
-export function fieldErrors(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) {
-  return issues.map((issue) => ({ field: issue.path.map(String).join('.') || '(body)', message: issue.message }));
+interface Issue {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  code?: string;
+  keys?: readonly string[];
+}
+
+const joinPath = (path: ReadonlyArray<PropertyKey>) => path.map(String).join('.');
+
+/** zod issues → one entry per field at fault, named by its path (an unknown key is named itself). */
+export function fieldErrors(issues: ReadonlyArray<Issue>) {
+  return issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys' && issue.keys && issue.keys.length > 0) {
+      return issue.keys.map((key) => ({ field: joinPath([...issue.path, key]), message: 'unknown field' }));
+    }
+    return [{ field: joinPath(issue.path) || '(body)', message: issue.message }];
+  });
 }

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ApiDeps } from '../deps.ts';
+import { probe } from '../probe.ts';
 import { version } from '../version.ts';
 
 const componentSchema = z
@@ -27,19 +28,6 @@ const metadataSchema = z
   })
   .openapi('Metadata');
 
-async function probe(check: () => Promise<unknown>, timeoutMs = 3_000) {
-  const started = performance.now();
-  try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
-    ]);
-    return { ok: true, latencyMs: Math.round(performance.now() - started) };
-  } catch (error) {
-    return { ok: false, latencyMs: Math.round(performance.now() - started), error: (error as Error).message };
-  }
-}
-
 /** Open routes (no API key): liveness with the state of the database and Temporal, and service metadata. */
 export function healthRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono();
@@ -49,6 +37,7 @@ export function healthRoutes(deps: ApiDeps) {
       method: 'get',
       path: '/health',
       tags: ['System'],
+      security: [],
       summary: 'Health of SyncFlow, its database and Temporal',
       responses: {
         200: { description: 'Healthy', content: { 'application/json': { schema: healthSchema } } },
@@ -77,6 +66,7 @@ export function healthRoutes(deps: ApiDeps) {
       method: 'get',
       path: '/metadata',
       tags: ['System'],
+      security: [],
       summary: 'Service metadata',
       responses: { 200: { description: 'Metadata', content: { 'application/json': { schema: metadataSchema } } } },
     }),

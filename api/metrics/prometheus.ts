@@ -1,0 +1,149 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import {
+  BATCH_DURATION_BUCKETS,
+  batchDurations,
+  batchesByStatus,
+  deadLetterSizes,
+  recordTotals,
+  runningThroughput,
+  waitingChildren,
+} from '../../db/metrics-queries.ts';
+import type { Prisma } from '../../db/prisma.ts';
+
+/**
+ * The Prometheus exposition of SyncFlow: the process's default metrics (one
+ * registry per process) merged with figures read from the database at each
+ * scrape into a fresh registry, so concurrent scrapes never share state and
+ * the numbers are the database's own, whichever API instance is scraped.
+ */
+let processRegistry: Registry | undefined;
+function defaults(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+type Labels = Record<string, string | number>;
+interface Sample {
+  labels: Labels;
+  value: number;
+  metricName?: string;
+}
+
+function add(
+  registry: Registry,
+  name: string,
+  help: string,
+  type: 'counter' | 'gauge' | 'histogram',
+  values: Sample[],
+) {
+  const metric = { name, help, type, values, aggregator: 'sum' as const };
+  registry.registerMetric({ ...metric, get: async () => metric } as never);
+}
+
+const OPERATIONS = ['fetched', 'inserted', 'updated', 'skipped', 'failed', 'pending', 'deleted'] as const;
+
+async function databaseMetrics(prisma: Prisma, registry: Registry) {
+  const [totals, statuses, dlq, waiting, durations, running] = await Promise.all([
+    recordTotals(prisma),
+    batchesByStatus(prisma),
+    deadLetterSizes(prisma),
+    waitingChildren(prisma),
+    batchDurations(prisma),
+    runningThroughput(prisma),
+  ]);
+  const dryRun = (flag: boolean) => (flag ? 'true' : 'false');
+  add(
+    registry,
+    'syncflow_records_total',
+    'Records per entity and operation, summed over batches (dry_run="true": what dry runs would have done).',
+    'counter',
+    totals.flatMap((t) =>
+      OPERATIONS.map((operation) => ({
+        labels: { entity: t.entity, operation, dry_run: dryRun(t.dryRun) },
+        value: t[operation],
+      })),
+    ),
+  );
+  add(
+    registry,
+    'syncflow_batches',
+    'Batches per entity and status.',
+    'gauge',
+    statuses.map((s) => ({ labels: { entity: s.entity, status: s.status }, value: s.count })),
+  );
+  add(
+    registry,
+    'syncflow_dlq_size',
+    'Unresolved records in the dead-letter queue.',
+    'gauge',
+    dlq.map((d) => ({ labels: { entity: d.entity }, value: d.count })),
+  );
+  add(
+    registry,
+    'syncflow_pending_children',
+    'Children waiting for their parent.',
+    'gauge',
+    waiting.map((w) => ({ labels: { entity: w.entity }, value: w.count })),
+  );
+  add(
+    registry,
+    'syncflow_batch_duration_seconds',
+    'Duration of finished batches (completed, failed or cancelled).',
+    'histogram',
+    durations.flatMap((d) => [
+      ...BATCH_DURATION_BUCKETS.map((le, i) => ({
+        metricName: 'syncflow_batch_duration_seconds_bucket',
+        labels: { entity: d.entity, le: String(le) },
+        value: d.buckets[i]!,
+      })),
+      {
+        metricName: 'syncflow_batch_duration_seconds_bucket',
+        labels: { entity: d.entity, le: '+Inf' },
+        value: d.count,
+      },
+      { metricName: 'syncflow_batch_duration_seconds_sum', labels: { entity: d.entity }, value: d.sum },
+      { metricName: 'syncflow_batch_duration_seconds_count', labels: { entity: d.entity }, value: d.count },
+    ]),
+  );
+  add(
+    registry,
+    'syncflow_running_batch_rows_per_second',
+    'Rows fetched per second by each running batch since it started.',
+    'gauge',
+    running.map((r) => ({ labels: { entity: r.entity, batch_uid: r.batchUid }, value: r.rowsPerSecond })),
+  );
+  add(
+    registry,
+    'syncflow_target_calls_total',
+    'Calls made to targets (dry_run="true": calls a dry run estimated), from batch metrics.',
+    'counter',
+    totals.map((t) => ({ labels: { entity: t.entity, dry_run: dryRun(t.dryRun) }, value: t.targetCalls })),
+  );
+  add(
+    registry,
+    'syncflow_estimated_cost_total',
+    "Estimated cost of the target calls at the entity's unit cost, from batch metrics.",
+    'counter',
+    totals.map((t) => ({ labels: { entity: t.entity, dry_run: dryRun(t.dryRun) }, value: t.estimatedCost })),
+  );
+}
+
+export async function renderMetrics(prisma: Prisma): Promise<{ contentType: string; text: string }> {
+  const scrape = new Registry();
+  let up = 1;
+  try {
+    await databaseMetrics(prisma, scrape);
+  } catch (error) {
+    // A scrape still answers (process metrics, database_up 0): Prometheus alerts on the gauge, not on a failed scrape.
+    up = 0;
+    console.error('[api] metrics: database figures unavailable:', (error as Error).message);
+  }
+  add(scrape, 'syncflow_database_up', "1 when the database answered this scrape's queries.", 'gauge', [
+    { labels: {}, value: up },
+  ]);
+  const merged = Registry.merge([defaults(), scrape]);
+  return { contentType: merged.contentType, text: await merged.metrics() };
+}

@@ -1,0 +1,243 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { unknownEntity } from '../../control/errors.ts';
+import { deleteEntity, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
+import type { EntityConfig } from '../../pipeline/entity-config.ts';
+import { normalizationLayers } from '../../pipeline/errors.ts';
+import { createNormalizer } from '../../pipeline/normalize/engine.ts';
+import { parseEntityConfig } from '../../pipeline/parse-entity-config.ts';
+import type { ApiDeps } from '../deps.ts';
+import { ApiError } from '../errors.ts';
+import { jsonSafe, readJsonBody } from '../json-body.ts';
+import { entityParamSchema, errorResponses, jsonContent } from '../schemas/common.ts';
+import { entityConfigBody, entityConfigRef } from '../schemas/entity-config-doc.ts';
+import { syncIsRunning } from '../sync-running.ts';
+import { entityView } from '../views.ts';
+
+const entitySchema = z
+  .object({
+    uid: z.string(),
+    name: z.string(),
+    mode: z.enum(['dry_run', 'live']),
+    enabled: z.boolean(),
+    configVersion: z.number().int(),
+    config: entityConfigRef,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Entity', { description: 'A configured entity; inline connector secrets are shown as ***.' });
+
+const MAX_PREVIEW_ROWS = 100;
+const previewRequestSchema = z
+  .object({
+    rows: z
+      .array(z.record(z.string(), z.unknown()))
+      .min(1)
+      .max(MAX_PREVIEW_ROWS, `at most ${MAX_PREVIEW_ROWS} rows`)
+      .openapi({ example: [{ PART_NO: ' p-100 ', QTY: '1.234,5', CREATED: '31/12/2024 23:59' }] }),
+  })
+  .strict()
+  .openapi('PreviewRequest');
+
+const fieldErrorSchema = z.object({
+  field: z.string(),
+  layer: z.string(),
+  code: z.string(),
+  message: z.string(),
+  value: z.unknown(),
+});
+const layerValues = Object.fromEntries(normalizationLayers.map((layer) => [layer, z.unknown().optional()])) as Record<
+  (typeof normalizationLayers)[number],
+  z.ZodOptional<z.ZodUnknown>
+>;
+const previewResponseSchema = z
+  .object({
+    entity: z.string(),
+    layers: z.array(z.string()).openapi({ example: [...normalizationLayers] }),
+    metrics: z.object({ rows: z.number(), successful: z.number(), failed: z.number(), successRate: z.number() }),
+    rows: z.array(
+      z.object({
+        index: z.number().int(),
+        ok: z.boolean(),
+        fields: z.record(
+          z.string(),
+          z.object({ source: z.unknown(), ...layerValues, error: fieldErrorSchema.optional() }),
+        ),
+      }),
+    ),
+  })
+  .openapi('PreviewResult', {
+    description: 'Per row and target field: the source value and the output of each normalization layer in order.',
+  });
+
+/** parseEntityConfig's problems → the 400 of the error shape, every path named. */
+function parsedOrThrow(input: unknown): EntityConfig {
+  const parsed = parseEntityConfig(input);
+  if (parsed.ok) return parsed.config;
+  throw new ApiError(
+    400,
+    'validation_failed',
+    'The entity configuration is invalid.',
+    parsed.errors.map((e) => ({ field: e.path, message: e.message })),
+  );
+}
+
+async function existing(deps: ApiDeps, name: string) {
+  const entity = await getEntity(deps.prisma, name);
+  if (!entity) throw unknownEntity(name);
+  return entity;
+}
+
+const tags = ['Entities'];
+
+/** Entity configuration: list, create, read, replace, delete, preview the normalization, promote to live. */
+export function entityRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/entities',
+      tags,
+      summary: 'List entities',
+      responses: {
+        200: { description: 'Every entity', content: jsonContent(z.object({ entities: z.array(entitySchema) })) },
+        ...errorResponses(503),
+      },
+    }),
+    async (c) => c.json({ entities: (await listEntities(deps.prisma)).map(entityView) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/entities',
+      tags,
+      summary: 'Create an entity (starts in dry-run)',
+      request: { body: entityConfigBody },
+      responses: {
+        201: { description: 'Created', content: jsonContent(entitySchema) },
+        ...errorResponses(400, 409, 413, 503),
+      },
+    }),
+    async (c) => {
+      const config = parsedOrThrow(await readJsonBody(c));
+      if (await getEntity(deps.prisma, config.name)) {
+        throw new ApiError(409, 'entity_exists', `An entity named "${config.name}" exists; use PUT to replace it.`, {
+          entity: config.name,
+        });
+      }
+      return c.json(entityView(await saveEntity(deps.prisma, config)), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/entities/{name}',
+      tags,
+      summary: 'Get an entity',
+      request: { params: entityParamSchema },
+      responses: {
+        200: { description: 'The entity', content: jsonContent(entitySchema) },
+        ...errorResponses(400, 404, 503),
+      },
+    }),
+    async (c) => c.json(entityView(await existing(deps, c.req.valid('param').name)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/entities/{name}',
+      tags,
+      summary: 'Replace an entity configuration (keeps its mode, bumps its config version)',
+      request: { params: entityParamSchema, body: entityConfigBody },
+      responses: {
+        200: { description: 'Replaced', content: jsonContent(entitySchema) },
+        ...errorResponses(400, 404, 413, 503),
+      },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      const body = await readJsonBody(c);
+      const withName = body && typeof body === 'object' && !Array.isArray(body) ? { name, ...body } : body;
+      if ((withName as { name?: unknown }).name !== name) {
+        throw new ApiError(400, 'validation_failed', 'The request is invalid.', [
+          { field: 'name', message: `must be "${name}", the entity named in the path (or left out)` },
+        ]);
+      }
+      const config = parsedOrThrow(withName);
+      await existing(deps, name);
+      return c.json(entityView(await saveEntity(deps.prisma, config)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/entities/{name}',
+      tags,
+      summary: 'Delete an entity configuration (batches, DLQ and identity records stay for audit)',
+      request: { params: entityParamSchema },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 404, 409, 503) },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      await existing(deps, name);
+      if (await syncIsRunning(deps.temporal, name)) {
+        throw new ApiError(409, 'sync_running', `A sync of "${name}" is running; stop it before deleting the entity.`);
+      }
+      await deleteEntity(deps.prisma, name);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/entities/{name}/preview',
+      tags,
+      summary: 'Normalize sample rows and show every layer per field (nothing is written)',
+      request: { params: entityParamSchema, body: { required: true, content: jsonContent(previewRequestSchema) } },
+      responses: {
+        200: { description: 'Every layer per field', content: jsonContent(previewResponseSchema) },
+        ...errorResponses(400, 404, 413, 503),
+      },
+    }),
+    async (c) => {
+      const entity = await existing(deps, c.req.valid('param').name);
+      const { rows } = c.req.valid('json');
+      const result = createNormalizer(entity.config).normalizeRows(rows, { trackStages: true });
+      const failedIndexes = new Set(result.failed.map((f) => f.index));
+      const body = {
+        entity: entity.name,
+        layers: [...normalizationLayers],
+        metrics: result.metrics,
+        rows: (result.stages ?? []).map((fields, index) => ({ index, ok: !failedIndexes.has(index), fields })),
+      };
+      return c.json(jsonSafe(body) as z.infer<typeof previewResponseSchema>, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/entities/{name}/promote',
+      tags,
+      summary: 'Promote an entity from dry-run to live (its syncs then write to the targets)',
+      request: { params: entityParamSchema },
+      responses: {
+        200: { description: 'The entity, now live', content: jsonContent(entitySchema) },
+        ...errorResponses(400, 404, 503),
+      },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      const promoted = await setEntityMode(deps.prisma, name, 'live');
+      if (!promoted) throw unknownEntity(name);
+      return c.json(entityView(promoted), 200);
+    },
+  );
+
+  return app;
+}

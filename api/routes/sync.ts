@@ -1,0 +1,217 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { unknownEntity } from '../../control/errors.ts';
+import {
+  getSyncStatus,
+  pauseSync,
+  resumeSync,
+  type StartSyncRequest,
+  startSync,
+  startSyncRequestSchema,
+  stopSync,
+} from '../../control/syncs.ts';
+import { requeueDeadLetters } from '../../db/dead-letters.ts';
+import { getEntity } from '../../db/entities.ts';
+import { listBatches } from '../../db/sync-history.ts';
+import type { ApiDeps } from '../deps.ts';
+import { pageRequest, pagination } from '../pagination.ts';
+import {
+  batchParamSchema,
+  countsSchema,
+  entityNameSchema,
+  errorResponses,
+  jsonContent,
+  paginationQuery,
+  paginationSchema,
+} from '../schemas/common.ts';
+import { batchView } from '../views.ts';
+
+const startedSchema = z
+  .object({
+    batches: z.array(
+      z.object({
+        batchUid: z.string(),
+        workflowId: z.string(),
+        entityName: z.string(),
+        dryRun: z.boolean(),
+        syncType: z.enum(['full', 'incremental']),
+      }),
+    ),
+  })
+  .openapi('SyncStarted');
+
+const batchSchema = z
+  .object({
+    batchUid: z.string(),
+    entityName: z.string(),
+    syncType: z.string(),
+    status: z.string().openapi({ description: 'pending | running | paused | completed | failed | cancelled' }),
+    dryRun: z.boolean(),
+    workflowId: z.string().nullable(),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+    durationMs: z.number().nullable(),
+    counts: countsSchema,
+    pagesCompleted: z.number().int(),
+    error: z.string().nullable(),
+  })
+  .openapi('Batch');
+
+const statusSchema = z
+  .object({
+    batchUid: z.string(),
+    entityName: z.string(),
+    syncType: z.string(),
+    status: z.string(),
+    dryRun: z.boolean(),
+    workflowId: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+    counts: countsSchema,
+    pagesCompleted: z.number().int(),
+    watermarkFrom: z.string().nullable(),
+    watermarkTo: z.string().nullable(),
+    metrics: z.unknown(),
+    error: z.string().nullable(),
+    progress: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: "The workflow's live progress query (phase, counts, rows/s) while it runs" }),
+  })
+  .openapi('SyncStatus');
+
+const controlAcceptedSchema = z
+  .object({ batchUid: z.string(), action: z.enum(['stop', 'pause', 'resume']), status: z.string() })
+  .openapi('SyncControlAccepted');
+
+const historyQuery = z.object({
+  entity: entityNameSchema.optional(),
+  status: z.enum(['pending', 'running', 'paused', 'completed', 'failed', 'cancelled']).optional(),
+  syncType: z.enum(['full', 'incremental', 'background']).optional(),
+  ...paginationQuery,
+});
+
+const retryFailedSchema = z
+  .object({
+    entity: entityNameSchema,
+    stage: z.string().max(20).optional(),
+    errorType: z.string().max(50).optional(),
+    batchUid: z.uuid().optional(),
+  })
+  .strict()
+  .openapi('RetryFailedRequest');
+
+const tags = ['Sync'];
+
+/** Start, watch, pause, resume and stop syncs; their history; re-queue the dead-letter queue. */
+export function syncRoutes(deps: ApiDeps) {
+  const app = new OpenAPIHono();
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/sync/start',
+      tags,
+      summary: 'Start a sync of one or more entities (parents first)',
+      request: { body: { required: true, content: jsonContent(startSyncRequestSchema.openapi('StartSyncRequest')) } },
+      responses: {
+        202: { description: 'Started: one batch per entity', content: jsonContent(startedSchema) },
+        ...errorResponses(400, 404, 409, 413, 503),
+      },
+    }),
+    async (c) => {
+      const batches = await startSync(deps, c.req.valid('json') as StartSyncRequest);
+      return c.json({ batches }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/sync/status/{batchUid}',
+      tags,
+      summary: "A batch's status, counts and live progress",
+      request: { params: batchParamSchema },
+      responses: {
+        200: { description: 'Status', content: jsonContent(statusSchema) },
+        ...errorResponses(400, 404, 503),
+      },
+    }),
+    async (c) => {
+      const status = await getSyncStatus(deps, c.req.valid('param').batchUid);
+      return c.json({ ...status, progress: status.progress as unknown as Record<string, unknown> | null }, 200);
+    },
+  );
+
+  const control = (action: 'stop' | 'pause' | 'resume', run: typeof stopSync, summary: string) =>
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/sync/${action}/{batchUid}`,
+        tags,
+        summary,
+        request: { params: batchParamSchema },
+        responses: {
+          202: { description: 'Requested from the workflow', content: jsonContent(controlAcceptedSchema) },
+          ...errorResponses(400, 404, 409, 503),
+        },
+      }),
+      async (c) => {
+        const { batchUid } = c.req.valid('param');
+        await run(deps, batchUid);
+        const { status } = await getSyncStatus(deps, batchUid);
+        return c.json({ batchUid, action, status }, 202);
+      },
+    );
+  control('stop', stopSync, 'Stop (cancel) a sync: the batch ends cancelled, metrics kept');
+  control('pause', pauseSync, 'Pause a running sync after its pages in flight');
+  control('resume', resumeSync, 'Resume a paused sync');
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/sync/history',
+      tags,
+      summary: 'Batches, newest first (filters; page or cursor pagination)',
+      request: { query: historyQuery },
+      responses: {
+        200: {
+          description: 'A page of batches',
+          content: jsonContent(z.object({ batches: z.array(batchSchema), pagination: paginationSchema })),
+        },
+        ...errorResponses(400, 503),
+      },
+    }),
+    async (c) => {
+      const query = c.req.valid('query');
+      const request = pageRequest(query);
+      const page = await listBatches(deps.prisma, query, request);
+      return c.json({ batches: page.rows.map(batchView), pagination: pagination(request, page) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/sync/retry-failed',
+      tags,
+      summary: "Queue an entity's dead-letter records for another attempt (optionally by stage, error type, batch)",
+      request: { body: { required: true, content: jsonContent(retryFailedSchema) } },
+      responses: {
+        200: {
+          description: 'How many records were queued',
+          content: jsonContent(z.object({ entity: z.string(), requeued: z.number().int() })),
+        },
+        ...errorResponses(400, 404, 413, 503),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      if (!(await getEntity(deps.prisma, body.entity))) throw unknownEntity(body.entity);
+      const requeued = await requeueDeadLetters(deps.prisma, body);
+      return c.json({ entity: body.entity, requeued }, 200);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,93 @@
+import type { Prisma } from './prisma.ts';
+
+/**
+ * The figures behind the Prometheus endpoint, aggregated in PostgreSQL so a
+ * scrape costs a handful of grouped queries however many batches exist.
+ */
+export const BATCH_DURATION_BUCKETS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 14_400, 43_200, 86_400] as const;
+
+export interface RecordTotalsRow {
+  entity: string;
+  dryRun: boolean;
+  fetched: number;
+  inserted: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  pending: number;
+  deleted: number;
+  targetCalls: number;
+  estimatedCost: number;
+}
+
+export interface DurationRow {
+  entity: string;
+  /** Cumulative counts, one per BATCH_DURATION_BUCKETS entry. */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+const numberAt = (key: string) =>
+  `CASE WHEN jsonb_typeof(metrics->'${key}') = 'number' THEN (metrics->>'${key}')::float8 ELSE 0 END`;
+
+export async function recordTotals(prisma: Prisma): Promise<RecordTotalsRow[]> {
+  const rows = await prisma.$queryRawUnsafe<Array<Record<string, unknown>>>(`
+    SELECT entity_name AS entity, dry_run AS "dryRun",
+           sum(total_fetched)::float8 AS fetched, sum(inserted)::float8 AS inserted,
+           sum(updated)::float8 AS updated, sum(skipped)::float8 AS skipped, sum(failed)::float8 AS failed,
+           sum(pending)::float8 AS pending, sum(deleted)::float8 AS deleted,
+           sum(${numberAt('targetCalls')}) AS "targetCalls", sum(${numberAt('estimatedCost')}) AS "estimatedCost"
+      FROM sync_batches GROUP BY entity_name, dry_run ORDER BY entity_name, dry_run`);
+  return rows as unknown as RecordTotalsRow[];
+}
+
+export async function batchesByStatus(prisma: Prisma) {
+  const rows = await prisma.syncBatch.groupBy({ by: ['entityName', 'status'], _count: { _all: true } });
+  return rows.map((r) => ({ entity: r.entityName, status: r.status, count: r._count._all }));
+}
+
+export async function deadLetterSizes(prisma: Prisma) {
+  const rows = await prisma.failedRecord.groupBy({
+    by: ['entityName'],
+    where: { resolvedAt: null },
+    _count: { _all: true },
+  });
+  return rows.map((r) => ({ entity: r.entityName, count: r._count._all }));
+}
+
+export async function waitingChildren(prisma: Prisma) {
+  const rows = await prisma.pendingChild.groupBy({
+    by: ['entityName'],
+    where: { status: 'waiting' },
+    _count: { _all: true },
+  });
+  return rows.map((r) => ({ entity: r.entityName, count: r._count._all }));
+}
+
+/** Finished batches' durations, bucketed per entity (the buckets are constants, not input). */
+export async function batchDurations(prisma: Prisma): Promise<DurationRow[]> {
+  const columns = BATCH_DURATION_BUCKETS.map((le, i) => `count(*) FILTER (WHERE d <= ${le})::float8 AS b${i}`);
+  const rows = await prisma.$queryRawUnsafe<Array<Record<string, number | string>>>(`
+    SELECT entity, ${columns.join(', ')}, sum(d)::float8 AS sum, count(*)::float8 AS count
+      FROM (SELECT entity_name AS entity, extract(epoch FROM completed_at - started_at)::float8 AS d
+              FROM sync_batches
+             WHERE status IN ('completed', 'failed', 'cancelled')
+               AND started_at IS NOT NULL AND completed_at IS NOT NULL) finished
+     GROUP BY entity ORDER BY entity`);
+  return rows.map((r) => ({
+    entity: String(r.entity),
+    buckets: BATCH_DURATION_BUCKETS.map((_, i) => Number(r[`b${i}`])),
+    sum: Number(r.sum),
+    count: Number(r.count),
+  }));
+}
+
+/** Rows per second of every running batch since it started. */
+export async function runningThroughput(prisma: Prisma) {
+  const rows = await prisma.$queryRaw<Array<{ uid: string; entity: string; fetched: number; seconds: number }>>`
+    SELECT uid::text AS uid, entity_name AS entity, total_fetched::float8 AS fetched,
+           greatest(extract(epoch FROM now() - started_at), 0.001)::float8 AS seconds
+      FROM sync_batches WHERE status = 'running' AND started_at IS NOT NULL`;
+  return rows.map((r) => ({ batchUid: r.uid, entity: r.entity, rowsPerSecond: r.fetched / r.seconds }));
+}

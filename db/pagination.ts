@@ -1,0 +1,61 @@
+/**
+ * Pagination shared by the list queries (batches, dead letters, pending
+ * children): newest first by (created_at, uid), either by page number or by
+ * an opaque keyset cursor that stays stable while new rows arrive.
+ */
+export interface PageRequest {
+  pageSize: number;
+  page: number;
+  /** When set, the page starts after this row and `page` is ignored. */
+  after?: KeysetPosition | undefined;
+}
+
+export interface KeysetPosition {
+  createdAt: Date;
+  uid: string;
+}
+
+export interface PageResult<T> {
+  rows: T[];
+  total: number;
+  nextCursor: string | null;
+}
+
+export function encodeCursor(position: KeysetPosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.uid])).toString('base64url');
+}
+
+/** null when the text is not a cursor this module wrote. */
+export function decodeCursor(text: string): KeysetPosition | null {
+  try {
+    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(value) || value.length !== 2) return null;
+    const [at, uid] = value as [unknown, unknown];
+    if (typeof at !== 'string' || typeof uid !== 'string' || !/^[0-9a-f-]{36}$/i.test(uid)) return null;
+    const createdAt = new Date(at);
+    return Number.isNaN(createdAt.getTime()) ? null : { createdAt, uid };
+  } catch {
+    return null;
+  }
+}
+
+/** Prisma `where` and paging arguments for a request (newest first). */
+export function pageArgs(request: PageRequest) {
+  const after = request.after;
+  return {
+    keyset: after
+      ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, uid: { lt: after.uid } }] }
+      : {},
+    orderBy: [{ createdAt: 'desc' as const }, { uid: 'desc' as const }],
+    skip: after ? 0 : (request.page - 1) * request.pageSize,
+    // One extra row tells whether a next page exists.
+    take: request.pageSize + 1,
+  };
+}
+
+export function toPage<T extends KeysetPosition>(rows: T[], total: number, pageSize: number): PageResult<T> {
+  const hasMore = rows.length > pageSize;
+  const kept = hasMore ? rows.slice(0, pageSize) : rows;
+  const last = kept.at(-1);
+  return { rows: kept, total, nextCursor: hasMore && last ? encodeCursor(last) : null };
+}

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiTestContext, createApiTestContext, entityConfig } from './support.ts';
+
+const NAME = 'api_ent_items';
+const OTHER = 'api_ent_orders';
+
+describe('entities API', () => {
+  let t: ApiTestContext;
+  beforeAll(async () => {
+    t = await createApiTestContext('entities');
+    await t.prisma.entity.deleteMany({ where: { name: { in: [NAME, OTHER] } } });
+  });
+  afterAll(async () => {
+    await t.prisma.entity.deleteMany({ where: { name: { in: [NAME, OTHER] } } });
+    await t.close();
+  });
+
+  it('creates an entity in dry-run and answers 201 with it', async () => {
+    const response = await t.call('POST', '/entities', { body: entityConfig(NAME) });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ name: NAME, mode: 'dry_run', enabled: true, configVersion: 1 });
+    expect(response.body.config.fields).toHaveLength(3);
+    expect(response.body.config.deltaStrategy).toBe('auto');
+  });
+
+  it('refuses a second create of the same name with 409', async () => {
+    const response = await t.call('POST', '/entities', { body: entityConfig(NAME) });
+    expect(response.status).toBe(409);
+    expect(response.body.error.code).toBe('entity_exists');
+  });
+
+  it('names every field at fault in one 400, and writes nothing', async () => {
+    const response = await t.call('POST', '/entities', {
+      body: {
+        ...entityConfig(OTHER),
+        businessKey: ['nope'],
+        pageSize: 5,
+        surprise: true,
+        fields: [{ source: 'A', target: '1bad' }],
+      },
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('validation_failed');
+    const fields = response.body.error.details.map((d: { field: string }) => d.field);
+    expect(fields).toEqual(expect.arrayContaining(['pageSize', 'fields[0].target', 'businessKey[0]']));
+    expect(JSON.stringify(response.body.error.details)).toContain('surprise');
+    expect(await t.prisma.entity.count({ where: { name: OTHER } })).toBe(0);
+  });
+
+  it('rejects SQL-looking entity names with 400 (body and path)', async () => {
+    const body = await t.call('POST', '/entities', { body: entityConfig("x'; DROP TABLE entities;--" as string) });
+    expect(body.status).toBe(400);
+    expect(body.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'name' })]));
+    const path = await t.call('GET', `/entities/${encodeURIComponent('items; drop table x')}`);
+    expect(path.status).toBe(400);
+    expect(path.body.error.details[0].field).toBe('name');
+  });
+
+  it('answers 400 invalid_json for a body that does not parse', async () => {
+    const response = await t.call('POST', '/entities', { raw: '{"name": ' });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_json');
+  });
+
+  it('lists and gets entities, never showing an inline secret', async () => {
+    await t.call('POST', '/entities', {
+      body: entityConfig(OTHER, {
+        source: {
+          type: 'postgres',
+          table: 'orders',
+          connection: { url: { value: 'postgresql://u:hunter2@127.0.0.1:5/x' } },
+        },
+      }),
+    });
+    const list = await t.call('GET', '/entities');
+    expect(list.status).toBe(200);
+    const names = list.body.entities.map((e: { name: string }) => e.name);
+    expect(names).toEqual(expect.arrayContaining([NAME, OTHER]));
+    const one = await t.call('GET', `/entities/${OTHER}`);
+    expect(one.status).toBe(200);
+    expect(one.body.config.source.connection.url).toEqual({ value: '***' });
+    expect(list.text + one.text).not.toContain('hunter2');
+  });
+
+  it('answers 404 for an unknown entity on get, put, delete, preview and promote', async () => {
+    const missing = 'api_ent_missing';
+    const answers = await Promise.all([
+      t.call('GET', `/entities/${missing}`),
+      t.call('PUT', `/entities/${missing}`, { body: entityConfig(missing) }),
+      t.call('DELETE', `/entities/${missing}`),
+      t.call('POST', `/entities/${missing}/preview`, { body: { rows: [{}] } }),
+      t.call('POST', `/entities/${missing}/promote`),
+    ]);
+    for (const answer of answers) {
+      expect(answer.status).toBe(404);
+      expect(answer.body.error.code).toBe('entity_not_found');
+    }
+  });
+
+  it('replaces a configuration with PUT (version bumped, mode kept) and checks the name', async () => {
+    const config = entityConfig(NAME, { pageSize: 500 });
+    const { name: _name, ...withoutName } = config;
+    const response = await t.call('PUT', `/entities/${NAME}`, { body: withoutName });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ configVersion: 2, mode: 'dry_run', config: { pageSize: 500 } });
+    const mismatch = await t.call('PUT', `/entities/${NAME}`, { body: entityConfig(OTHER) });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.error.details[0].field).toBe('name');
+    const invalid = await t.call('PUT', `/entities/${NAME}`, { body: { ...config, pageSize: 'many' } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details[0].field).toBe('pageSize');
+  });
+
+  it('previews every normalization layer per field, writing nothing', async () => {
+    const before = await t.prisma.syncBatch.count();
+    const response = await t.call('POST', `/entities/${NAME}/preview`, {
+      body: {
+        rows: [
+          { PART_NO: '  p-100 ', QTY: '10,000', CREATED: '2024/12/31' },
+          { PART_NO: 'p-2', QTY: 'lots', CREATED: null },
+        ],
+      },
+    });
+    expect(response.status).toBe(200);
+    expect(response.body.layers).toEqual(['types', 'strings', 'numbers', 'dates', 'mapping']);
+    expect(response.body.metrics).toMatchObject({ rows: 2, successful: 1, failed: 1 });
+    const [first, second] = response.body.rows;
+    expect(first.ok).toBe(true);
+    expect(first.fields.part_no).toMatchObject({ source: '  p-100 ', strings: 'p-100', mapping: 'P-100' });
+    expect(first.fields.qty).toMatchObject({ source: '10,000', numbers: 10000, mapping: 10000 });
+    expect(first.fields.created.mapping).toBe('2024-12-31');
+    expect(second.ok).toBe(false);
+    expect(second.fields.qty.error).toMatchObject({ field: 'qty', layer: 'numbers' });
+    expect(await t.prisma.syncBatch.count()).toBe(before);
+  });
+
+  it('rejects a preview without rows, or with too many', async () => {
+    const empty = await t.call('POST', `/entities/${NAME}/preview`, { body: { rows: [] } });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.details[0].field).toBe('rows');
+    const many = await t.call('POST', `/entities/${NAME}/preview`, { body: { rows: Array(101).fill({}) } });
+    expect(many.status).toBe(400);
+  });
+
+  it('promotes dry-run to live', async () => {
+    const response = await t.call('POST', `/entities/${NAME}/promote`);
+    expect(response.status).toBe(200);
+    expect(response.body.mode).toBe('live');
+    expect((await t.call('GET', `/entities/${NAME}`)).body.mode).toBe('live');
+  });
+
+  it('deletes with 204, then the entity is gone', async () => {
+    const response = await t.call('DELETE', `/entities/${OTHER}`);
+    expect(response.status).toBe(204);
+    expect((await t.call('GET', `/entities/${OTHER}`)).status).toBe(404);
+  });
+});
