@@ -1,108 +1,217 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { v7 as uuidv7 } from 'uuid';
+import { listEntities } from '../db/entities.ts';
 import { recordEvent } from '../db/events.ts';
-import { type RecordCounts, unaccounted } from '../pipeline/accounting.ts';
-import type { ActivityDeps } from './deps.ts';
+import type { RecordCounts } from '../pipeline/accounting.ts';
+import type { StageTotals, SyncType } from '../workflows/contract.ts';
+import type { WorkerContext } from './deps.ts';
 
-export type BatchStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 export type FinalStatus = 'completed' | 'failed' | 'cancelled';
 
-export interface StartBatchInput {
+export interface BeginBatchInput {
   batchUid: string;
   entityName: string;
-  syncType: 'full' | 'incremental' | 'background';
+  syncType: SyncType;
   dryRun: boolean;
   workflowId: string;
 }
 
+export interface BatchPlan {
+  configVersion: number;
+  pageSize: number;
+  /** How pages are read: incremental needs a rowversion column; without one every row is read and delta decides. */
+  readMode: 'full' | 'incremental';
+  watermark: string | null;
+  estimatedRows: number | null;
+  hasParents: boolean;
+  /** Entities whose parents include this one: their waiting children may be released when this batch lands. */
+  childEntities: string[];
+}
+
+export interface FinishBatchInput {
+  batchUid: string;
+  status: FinalStatus;
+  error?: string;
+  stages: StageTotals;
+  targetCalls: Record<string, number>;
+  elapsedMs: number;
+  notes: string[];
+}
+
+export interface BatchSummary extends RecordCounts {
+  batchUid: string;
+  entityName: string;
+  status: FinalStatus;
+  dryRun: boolean;
+  rowsPerSecond: number;
+  elapsedMs: number;
+  estimatedCost: number;
+}
+
 /** sync_batches lifecycle: pending → running → completed / failed / cancelled, with events. */
-export function createBatchActivities({ prisma }: ActivityDeps) {
+export function createBatchActivities(ctx: WorkerContext) {
+  const { prisma } = ctx;
   return {
-    /** Idempotent: a retried or replayed start finds the row already running. */
-    async markBatchRunning(input: StartBatchInput): Promise<void> {
+    /** Runs on the shared queue: whichever worker takes it hands back its own queue for the page stages. */
+    async claimPageWorker(): Promise<string> {
+      return ctx.pageQueue;
+    },
+
+    /** Idempotent: a retried start finds the row already running and answers the same plan. */
+    async beginBatch(input: BeginBatchInput): Promise<BatchPlan> {
+      const rt = await ctx.runtimes.get(input.entityName);
+      const { config } = rt;
       const existing = await prisma.syncBatch.findUnique({ where: { uid: input.batchUid } });
-      if (existing && existing.status !== 'pending') return; // a retry: already running
-      const running = { status: 'running', startedAt: new Date(), workflowId: input.workflowId };
-      if (existing) {
-        await prisma.syncBatch.update({ where: { uid: input.batchUid }, data: running });
-      } else {
+      const running = { status: 'running', startedAt: existing?.startedAt ?? new Date(), workflowId: input.workflowId };
+      const incremental = input.syncType === 'incremental' && rt.rowversionColumn !== undefined;
+      const state = incremental
+        ? await prisma.erpSyncState.findUnique({
+            where: { entityName_sourceSystem: { entityName: input.entityName, sourceSystem: rt.sourceSystem } },
+          })
+        : null;
+      const watermark = state?.lastSyncRowversion ?? null;
+      if (!existing) {
         await prisma.syncBatch.create({
           data: {
             uid: input.batchUid,
             entityName: input.entityName,
             syncType: input.syncType,
             dryRun: input.dryRun,
+            watermarkFrom: watermark,
+            metrics: { configVersion: rt.stored.configVersion },
             ...running,
           },
         });
-      }
-      await recordEvent(prisma, {
-        type: 'sync.started',
-        entityName: input.entityName,
-        batchUid: input.batchUid,
-        payload: { syncType: input.syncType, dryRun: input.dryRun, workflowId: input.workflowId },
-      });
-    },
-
-    /**
-     * Adds one page's counts. Keyed by page number in the batch's metrics so a
-     * retried activity never counts a page twice.
-     */
-    async recordPageCounts(batchUid: string, page: number, counts: RecordCounts): Promise<void> {
-      if (unaccounted(counts) !== 0) {
-        throw ApplicationFailure.nonRetryable(
-          `Page ${page} of batch ${batchUid} does not balance: fetched ${counts.fetched} ≠ inserted + updated + skipped + failed + pending (${JSON.stringify(counts)}).`,
-          'AccountingError',
-        );
-      }
-      await prisma.$transaction(async (tx) => {
-        const claimed = await tx.$executeRaw`
-          UPDATE sync_batches
-             SET metrics = jsonb_set(metrics, '{pagesCounted}', COALESCE(metrics->'pagesCounted', '[]'::jsonb) || to_jsonb(${page}::int)),
-                 total_fetched = total_fetched + ${counts.fetched},
-                 total_processed = total_processed + ${counts.fetched},
-                 inserted = inserted + ${counts.inserted},
-                 updated = updated + ${counts.updated},
-                 skipped = skipped + ${counts.skipped},
-                 failed = failed + ${counts.failed},
-                 pending = pending + ${counts.pending},
-                 deleted = deleted + ${counts.deleted},
-                 pages_completed = pages_completed + 1,
-                 updated_at = now()
-           WHERE uid = ${batchUid}::uuid
-             AND NOT (COALESCE(metrics->'pagesCounted', '[]'::jsonb) @> to_jsonb(${page}::int))`;
-        if (claimed === 0) return;
-        const batch = await tx.syncBatch.findUniqueOrThrow({ where: { uid: batchUid } });
-        await tx.syncEvent.create({
-          data: {
-            type: 'sync.page_completed',
-            entityName: batch.entityName,
-            batchUid,
-            payload: { page, ...counts },
-          },
+      } else if (existing.status === 'pending') {
+        await prisma.syncBatch.update({
+          where: { uid: input.batchUid },
+          data: { ...running, watermarkFrom: watermark, metrics: { configVersion: rt.stored.configVersion } },
         });
-      });
+      }
+      if (!existing || existing.status === 'pending') {
+        if (!input.dryRun) {
+          for (const target of config.targets) {
+            Context.current().heartbeat();
+            await rt.target(target.name).ensure(rt.targetFields);
+          }
+        }
+        await recordEvent(prisma, {
+          type: 'sync.started',
+          entityName: input.entityName,
+          batchUid: input.batchUid,
+          payload: { syncType: input.syncType, dryRun: input.dryRun, workflowId: input.workflowId, watermark },
+        });
+      }
+      const configVersion =
+        (existing?.metrics as { configVersion?: number } | undefined)?.configVersion ?? rt.stored.configVersion;
+      const estimatedRows = await rt
+        .source()
+        .estimateRowCount()
+        .catch(() => null);
+      const entities = await listEntities(prisma);
+      return {
+        configVersion,
+        pageSize: config.pageSize,
+        readMode: incremental ? 'incremental' : 'full',
+        watermark,
+        estimatedRows,
+        hasParents: config.parents.length > 0,
+        childEntities: entities
+          .filter((e) => e.config.parents.some((p) => p.entity === input.entityName))
+          .map((e) => e.name),
+      };
     },
 
-    async finishBatch(batchUid: string, status: FinalStatus, error?: string): Promise<void> {
+    async setBatchPaused(batchUid: string, paused: boolean): Promise<void> {
       const batch = await prisma.syncBatch.update({
         where: { uid: batchUid },
-        data: { status, completedAt: new Date(), errorMessage: error ?? null },
+        data: { status: paused ? 'paused' : 'running' },
       });
       await recordEvent(prisma, {
-        type: `sync.${status}`,
+        type: paused ? 'sync.paused' : 'sync.resumed',
         entityName: batch.entityName,
         batchUid,
-        payload: {
-          fetched: Number(batch.totalFetched),
-          inserted: Number(batch.inserted),
-          updated: Number(batch.updated),
-          skipped: Number(batch.skipped),
-          failed: Number(batch.failed),
-          pending: Number(batch.pending),
-          deleted: Number(batch.deleted),
-          ...(error ? { error } : {}),
-        },
       });
+    },
+
+    async finishBatch(input: FinishBatchInput): Promise<BatchSummary> {
+      const before = await prisma.syncBatch.findUnique({ where: { uid: input.batchUid } });
+      if (!before) throw ApplicationFailure.nonRetryable(`No batch ${input.batchUid}`, 'BatchNotFound');
+      const rt = await ctx.runtimes.get(before.entityName).catch(() => null);
+      const unitCost = rt?.config.unitCost ?? 0;
+      const calls = Object.values(input.targetCalls).reduce((a, b) => a + b, 0);
+      const fetched = Number(before.totalFetched);
+      const rowsPerSecond = input.elapsedMs > 0 ? Math.round((fetched / input.elapsedMs) * 1000) : 0;
+      const metrics = {
+        ...(before.metrics as object),
+        stages: input.stages,
+        targetCalls: input.targetCalls,
+        estimatedCost: calls * unitCost,
+        rowsPerSecond,
+        elapsedMs: input.elapsedMs,
+        notes: input.notes,
+      };
+      const alreadyFinal = ['completed', 'failed', 'cancelled'].includes(before.status);
+      const batch = await prisma.syncBatch.update({
+        where: { uid: input.batchUid },
+        data: alreadyFinal
+          ? { metrics }
+          : { status: input.status, completedAt: new Date(), errorMessage: input.error ?? null, metrics },
+      });
+      await ctx.pool.query('DELETE FROM sync_seen_keys WHERE batch_uid = $1::uuid', [input.batchUid]);
+      const counts = {
+        fetched: Number(batch.totalFetched),
+        inserted: Number(batch.inserted),
+        updated: Number(batch.updated),
+        skipped: Number(batch.skipped),
+        failed: Number(batch.failed),
+        pending: Number(batch.pending),
+        deleted: Number(batch.deleted),
+      };
+      if (!alreadyFinal) {
+        if (input.status === 'completed' && !batch.dryRun && rt) {
+          const now = new Date();
+          await prisma.erpSyncState.upsert({
+            where: { entityName_sourceSystem: { entityName: batch.entityName, sourceSystem: rt.sourceSystem } },
+            create: {
+              uid: uuidv7(),
+              entityName: batch.entityName,
+              sourceSystem: rt.sourceSystem,
+              lastSyncTimestamp: now,
+              lastBatchUid: batch.uid,
+              totalRecordsSynced: counts.inserted + counts.updated,
+              ...(batch.syncType === 'full' ? { lastFullSyncAt: now } : {}),
+            },
+            update: {
+              lastSyncTimestamp: now,
+              lastBatchUid: batch.uid,
+              totalRecordsSynced: { increment: counts.inserted + counts.updated },
+              ...(batch.syncType === 'full' ? { lastFullSyncAt: now } : {}),
+            },
+          });
+        }
+        await recordEvent(prisma, {
+          type: `sync.${input.status}`,
+          entityName: batch.entityName,
+          batchUid: input.batchUid,
+          payload: {
+            ...counts,
+            rowsPerSecond,
+            elapsedMs: input.elapsedMs,
+            ...(input.error ? { error: input.error } : {}),
+          },
+        });
+      }
+      return {
+        batchUid: batch.uid,
+        entityName: batch.entityName,
+        status: batch.status as FinalStatus,
+        dryRun: batch.dryRun,
+        ...counts,
+        rowsPerSecond,
+        elapsedMs: input.elapsedMs,
+        estimatedCost: calls * unitCost,
+      };
     },
   };
 }

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { z } from 'zod';
 import type { Prisma } from './prisma.ts';
 
@@ -47,4 +48,18 @@ export function eventsSince(prisma: Prisma, sinceId: bigint, options: { limit?: 
     orderBy: { id: 'asc' },
     take: options.limit ?? 100,
   });
+}
+
+/** The same, inside a `pg` transaction of a bulk path (TRACK), so the event commits with the page. */
+export async function insertEventSql(
+  db: Pick<pg.PoolClient, 'query'>,
+  type: EventType,
+  entityName: string,
+  batchUid: string | null,
+  payload: Record<string, unknown>,
+): Promise<void> {
+  await db.query(
+    'INSERT INTO sync_events (type, entity_name, batch_uid, payload) VALUES ($1, $2, $3::uuid, $4::jsonb)',
+    [type, entityName, batchUid, JSON.stringify(payload)],
+  );
 }

@@ -121,6 +121,8 @@ export const entityConfigSchema = z
     /** Estimated cost of one target call, for dry-run reports. */
     unitCost: z.number().min(0).default(0),
     maxChildRetries: z.number().int().min(0).max(100).default(5),
+    /** First wait of a child whose parent is missing; each retry doubles it (1 s, 2 s, 4 s… by default). */
+    childRetryBaseSeconds: z.number().min(0.05).max(3600).default(1),
   })
   .strict()
   .superRefine(checkReferences);

@@ -1,7 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { type ActivityDeps, createActivities } from '../activities/index.ts';
+import { EntityRuntimes } from '../activities/entity-runtime.ts';
+import { type ActivityDeps, createPageActivities, createSharedActivities } from '../activities/index.ts';
+import { PageCache } from '../activities/page-cache.ts';
+import { createPool } from '../connectors/postgres/pool.ts';
 import { installWorkerRuntime } from './runtime.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -16,8 +21,25 @@ export interface WorkerConfig {
   options?: Partial<WorkerOptions>;
 }
 
-/** A worker with every SyncFlow workflow and activity on one task queue. */
-export async function createWorker(config: WorkerConfig): Promise<Worker> {
+export type WorkerState = 'INITIALIZED' | 'RUNNING' | 'STOPPING' | 'DRAINING' | 'DRAINED' | 'STOPPED' | 'FAILED';
+
+/** One SyncFlow worker process: what callers start, stop and wait for. */
+export interface SyncflowWorker {
+  /** The task queue only this process polls (page stages). */
+  readonly pageQueue: string;
+  run(): Promise<void>;
+  shutdown(): void;
+  getState(): WorkerState;
+}
+
+/**
+ * A SyncFlow worker is two Temporal workers in one process, sharing one
+ * connection: one on the shared task queue (workflows, batch lifecycle,
+ * deletes, child release) and one on a queue of its own for the page stages,
+ * so a page's rows stay in this process's memory between stages (the
+ * samples-typescript "worker-specific task queues" pattern).
+ */
+export async function createWorker(config: WorkerConfig): Promise<SyncflowWorker> {
   installWorkerRuntime();
   const { address, tls, apiKey } = config.connectionOptions;
   const connection = await NativeConnection.connect({
@@ -25,12 +47,54 @@ export async function createWorker(config: WorkerConfig): Promise<Worker> {
     ...(tls !== undefined ? { tls } : {}),
     ...(typeof apiKey === 'string' ? { apiKey } : {}),
   });
-  return Worker.create({
+  const pageQueue = `${config.taskQueue}-worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const ctx = {
+    ...config.deps,
+    pool: createPool(config.deps.databaseUrl, 8),
+    runtimes: new EntityRuntimes(config.deps),
+    pages: new PageCache(),
+    pageQueue,
+  };
+  const shared = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
-    activities: createActivities(config.deps),
+    activities: createSharedActivities(ctx),
     ...(config.workflowBundle ? { workflowBundle: config.workflowBundle } : { workflowsPath }),
     ...config.options,
   });
+  const pages = await Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue: pageQueue,
+    activities: createPageActivities(ctx),
+    maxConcurrentActivityTaskExecutions: 8,
+  });
+  const workers = [shared, pages];
+  return {
+    pageQueue,
+    async run() {
+      try {
+        await Promise.all(
+          workers.map((w) =>
+            w.run().catch((error) => {
+              // One failing half stops the other: a worker without its page queue must not take workflows.
+              for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+              throw error;
+            }),
+          ),
+        );
+      } finally {
+        await ctx.runtimes.closeAll();
+        await ctx.pool.end().catch(() => {});
+        await connection.close().catch(() => {});
+      }
+    },
+    shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    getState() {
+      return shared.getState();
+    },
+  };
 }

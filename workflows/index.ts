@@ -1,2 +1,4 @@
 // Every workflow the worker registers (the worker's workflowsPath points here).
 export { smokeWorkflow } from './smoke.ts';
+export { syncEntities } from './sync-entities.ts';
+export { syncEntity } from './sync-entity.ts';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
+import { createWorker, type SyncflowWorker as Worker } from '../../worker/create-worker.ts';
 import './provided.ts';
 import { createPrisma, type Prisma } from '../../db/prisma.ts';
-import { createWorker } from '../../worker/create-worker.ts';
+
 import { installWorkerRuntime } from '../../worker/runtime.ts';
 
 /**

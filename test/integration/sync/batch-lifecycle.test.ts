@@ -1,59 +1,52 @@
 import { randomUUID } from 'node:crypto';
-import { MockActivityEnvironment } from '@temporalio/testing';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBatchActivities } from '../../../activities/batch.ts';
+import { createPool } from '../../../connectors/postgres/pool.ts';
+import { claimPageCounts } from '../../../db/batches.ts';
 import { createPrisma, type Prisma } from '../../../db/prisma.ts';
 import { zeroCounts } from '../../../pipeline/accounting.ts';
 import '../../support/provided.ts';
 
-describe('batch lifecycle activities (real PostgreSQL)', () => {
+describe('page accounting (real PostgreSQL)', () => {
   let prisma: Prisma;
-  let activities: ReturnType<typeof createBatchActivities>;
-  const env = new MockActivityEnvironment();
+  let pool: pg.Pool;
   beforeAll(() => {
     const databaseUrl = inject('databaseUrl');
     prisma = createPrisma(databaseUrl);
-    activities = createBatchActivities({ prisma, databaseUrl });
+    pool = createPool(databaseUrl);
   });
-  afterAll(() => prisma.$disconnect());
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await pool.end();
+  });
 
-  const start = (batchUid: string) =>
-    env.run(activities.markBatchRunning, {
-      batchUid,
-      entityName: 'lifecycle_items',
-      syncType: 'full' as const,
-      dryRun: false,
-      workflowId: `wf-${batchUid}`,
+  const newBatch = async () => {
+    const uid = randomUUID();
+    await prisma.syncBatch.create({
+      data: { uid, entityName: 'lifecycle_items', syncType: 'full', status: 'running' },
     });
+    return uid;
+  };
 
-  it('moves running → completed, counts each page once even when retried, and logs events', async () => {
-    const batchUid = randomUUID();
-    await start(batchUid);
-    await start(batchUid); // a retried start changes nothing
+  it('counts each page once even when its TRACK is retried', async () => {
+    const batchUid = await newBatch();
     const page = { ...zeroCounts(), fetched: 10, inserted: 6, updated: 1, skipped: 2, failed: 1 };
-    await env.run(activities.recordPageCounts, batchUid, 0, page);
-    await env.run(activities.recordPageCounts, batchUid, 0, page); // retried activity
-    await env.run(activities.recordPageCounts, batchUid, 1, { ...zeroCounts(), fetched: 5, skipped: 4, pending: 1 });
-    await env.run(activities.finishBatch, batchUid, 'completed' as const);
-
+    expect(await claimPageCounts(pool, batchUid, 0, page)).toBe(true);
+    expect(await claimPageCounts(pool, batchUid, 0, page)).toBe(false); // a retried activity
+    expect(
+      await claimPageCounts(pool, batchUid, 1, { ...zeroCounts(), fetched: 5, skipped: 4, pending: 1 }, '42'),
+    ).toBe(true);
     const batch = await prisma.syncBatch.findUniqueOrThrow({ where: { uid: batchUid } });
-    expect(batch.status).toBe('completed');
     expect(Number(batch.totalFetched)).toBe(15);
     expect(Number(batch.skipped)).toBe(6);
+    expect(Number(batch.pending)).toBe(1);
     expect(batch.pagesCompleted).toBe(2);
-    const events = await prisma.syncEvent.findMany({ where: { batchUid }, orderBy: { id: 'asc' } });
-    expect(events.map((e) => e.type)).toEqual([
-      'sync.started',
-      'sync.page_completed',
-      'sync.page_completed',
-      'sync.completed',
-    ]);
+    expect(batch.watermarkTo).toBe('42');
   });
 
   it('refuses a page whose counts do not balance', async () => {
-    const batchUid = randomUUID();
-    await start(batchUid);
+    const batchUid = await newBatch();
     const unbalanced = { ...zeroCounts(), fetched: 10, inserted: 9 };
-    await expect(env.run(activities.recordPageCounts, batchUid, 0, unbalanced)).rejects.toThrow(/does not balance/);
+    await expect(claimPageCounts(pool, batchUid, 0, unbalanced)).rejects.toThrow(/does not balance/);
   });
 });

@@ -1,0 +1,156 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { SourceConfig, TargetConfig } from '../connectors/config.ts';
+import { createSource, createTarget } from '../connectors/factory.ts';
+import type { Source, Target, TargetField } from '../connectors/types.ts';
+import { getEntity, type StoredEntity } from '../db/entities.ts';
+import type { Prisma } from '../db/prisma.ts';
+import { resolveDeclaredType } from '../pipeline/declared-type.ts';
+import type { EntityConfig } from '../pipeline/entity-config.ts';
+import { type IdentityHashers, identityHashers } from '../pipeline/identity/hashers.ts';
+import { createIdentityComputer, type IdentityComputer } from '../pipeline/identity/identity.ts';
+import { createNormalizer, type Normalizer } from '../pipeline/normalize/engine.ts';
+import { createParentResolver, type ParentResolver } from '../pipeline/resolve/parents.ts';
+import { createRowValidator, type RowValidator } from '../pipeline/validate/validator.ts';
+
+/**
+ * Everything a worker builds once per entity configuration and reuses for
+ * every page: the compiled pipeline (normalizer, validator, identity), the
+ * parent resolver, and open connectors (pools, HTTP sessions).
+ */
+export interface EntityRuntime {
+  stored: StoredEntity;
+  config: EntityConfig;
+  normalizer: Normalizer;
+  validator: RowValidator;
+  identity: IdentityComputer;
+  hashers: IdentityHashers;
+  /** Null when the entity has no parents. */
+  parents: ParentResolver | null;
+  /** Parent entity → the name of its primary target (where its identities live). */
+  parentPrimary: Map<string, string>;
+  primary: TargetConfig;
+  /** Source columns to order a full read by (the business key's sources). */
+  keyColumns: string[];
+  rowversionColumn: string | undefined;
+  sourceSystem: string;
+  targetFields: TargetField[];
+  source(): Source;
+  target(name: string): Target;
+  close(): Promise<void>;
+}
+
+export const primaryTargetOf = (config: Pick<EntityConfig, 'targets'>): TargetConfig =>
+  config.targets.find((t) => t.role === 'primary') ?? config.targets[0]!;
+
+/** Where the watermark of erp_sync_state belongs: a new source means a new watermark. */
+export function sourceSystemOf(source: SourceConfig): string {
+  switch (source.type) {
+    case 'postgres':
+      return `postgres:${source.schema}.${source.table ?? 'query'}`;
+    case 'apismith':
+      return `apismith:${source.apiSlug}`;
+    case 'file':
+      return `file:${source.path}`;
+  }
+}
+
+export const configChanged = (name: string) =>
+  ApplicationFailure.nonRetryable(
+    `The configuration of "${name}" changed while its sync ran; start the sync again.`,
+    'EntityConfigChanged',
+  );
+
+export class EntityRuntimes {
+  private readonly runtimes = new Map<string, Promise<EntityRuntime>>();
+
+  constructor(private readonly deps: { prisma: Prisma; databaseUrl: string }) {}
+
+  /** The runtime of the entity at `configVersion` (the version the batch started with). */
+  async get(name: string, configVersion?: number): Promise<EntityRuntime> {
+    const cached = this.runtimes.get(name);
+    if (cached) {
+      const runtime = await cached.catch(() => null);
+      if (runtime && (configVersion === undefined || runtime.stored.configVersion === configVersion)) return runtime;
+      this.runtimes.delete(name);
+      if (runtime) void runtime.close();
+    }
+    const building = this.build(name);
+    this.runtimes.set(name, building);
+    building.catch(() => this.runtimes.delete(name));
+    const runtime = await building;
+    if (configVersion !== undefined && runtime.stored.configVersion !== configVersion) throw configChanged(name);
+    return runtime;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.runtimes.values()];
+    this.runtimes.clear();
+    await Promise.all(all.map((p) => p.then((r) => r.close()).catch(() => {})));
+  }
+
+  private async build(name: string): Promise<EntityRuntime> {
+    const stored = await getEntity(this.deps.prisma, name);
+    if (!stored) throw ApplicationFailure.nonRetryable(`No entity named "${name}".`, 'EntityNotFound');
+    const config = stored.config;
+    const hashers = await identityHashers();
+    const parentConfigs = new Map<string, EntityConfig>();
+    for (const relation of config.parents) {
+      const parent = await getEntity(this.deps.prisma, relation.entity);
+      if (!parent) {
+        throw ApplicationFailure.nonRetryable(
+          `Entity "${name}" refers to parent "${relation.entity}", which is not configured.`,
+          'EntityNotFound',
+        );
+      }
+      parentConfigs.set(parent.name, parent.config);
+    }
+    let parents: ParentResolver | null = null;
+    try {
+      parents = config.parents.length > 0 ? createParentResolver(config, parentConfigs, hashers) : null;
+    } catch (error) {
+      throw ApplicationFailure.nonRetryable((error as Error).message, 'EntityConfigInvalid');
+    }
+    const sourceOf = new Map(config.fields.map((f) => [f.target, f.source]));
+    const ctx = { databaseUrl: this.deps.databaseUrl };
+    let source: Source | undefined;
+    const targets = new Map<string, Target>();
+    return {
+      stored,
+      config,
+      normalizer: createNormalizer(config),
+      validator: createRowValidator(config),
+      identity: await createIdentityComputer(config),
+      hashers,
+      parents,
+      parentPrimary: new Map([...parentConfigs].map(([n, c]) => [n, primaryTargetOf(c).name])),
+      primary: primaryTargetOf(config),
+      keyColumns: config.businessKey.map((k) => sourceOf.get(k)!).filter((s) => !s.includes('.')),
+      rowversionColumn: config.rowversionField ? sourceOf.get(config.rowversionField) : undefined,
+      sourceSystem: sourceSystemOf(config.source),
+      targetFields: config.fields.map((f) => ({
+        name: f.target,
+        kind: f.list ? 'json' : resolveDeclaredType(f.type),
+        required: f.required,
+      })),
+      source() {
+        source ??= createSource(config.source, ctx);
+        return source;
+      },
+      target(targetName) {
+        let target = targets.get(targetName);
+        if (!target) {
+          const targetConfig = config.targets.find((t) => t.name === targetName);
+          if (!targetConfig) throw new Error(`${name} has no target ${targetName}`);
+          target = createTarget(targetConfig, ctx);
+          targets.set(targetName, target);
+        }
+        return target;
+      },
+      async close() {
+        await Promise.all(
+          [source?.close(), ...[...targets.values()].map((t) => t.close())].map((p) => p?.catch(() => {})),
+        );
+      },
+    };
+  }
+}

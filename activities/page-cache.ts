@@ -1,0 +1,90 @@
+import type { ApplyResult, Row, TargetRecord } from '../connectors/types.ts';
+import type { DeltaResult } from '../pipeline/delta/delta.ts';
+import type { FieldError } from '../pipeline/errors.ts';
+import type { RowIdentity } from '../pipeline/identity/identity.ts';
+import type { NormalizedRow } from '../pipeline/normalize/engine.ts';
+import type { ParentRef } from '../pipeline/resolve/parents.ts';
+
+/**
+ * The worker-local page cache: how a page's rows travel between the stage
+ * activities without passing through workflow history. Every stage of a page
+ * runs on this worker's own task queue, so the next stage finds what the
+ * previous one left here. A miss (the worker restarted, or the entry was
+ * evicted) makes the stage fail with PageCacheMiss and the workflow redoes
+ * the page from FETCH with the same cursor.
+ */
+export interface QuarantinedRow {
+  /** Position in the fetched page. */
+  index: number;
+  stage: 'normalize' | 'validate' | 'map' | 'resolve' | 'ingest';
+  errorType: string;
+  message: string;
+  details?: unknown;
+  normalized?: Record<string, unknown>;
+  mapped?: Record<string, unknown>;
+  identity?: RowIdentity;
+  targetName?: string;
+  errors?: FieldError[];
+}
+
+export interface WaitingChild {
+  /** Position in `records`. */
+  record: number;
+  parent: ParentRef;
+}
+
+export interface PageState {
+  batchUid: string;
+  page: number;
+  raw: Row[];
+  /** Rowversion (source text) of the page's last row: the watermark candidate of an incremental read. */
+  lastRowversion: string | null;
+  normalized?: NormalizedRow[];
+  valid?: NormalizedRow[];
+  /** Target-shaped records of the valid rows; `rows[i]` is the raw index of `records[i]`. */
+  records?: TargetRecord[];
+  rowIndex?: number[];
+  identities?: RowIdentity[];
+  delta?: DeltaResult;
+  waiting?: WaitingChild[];
+  ingest?: Record<string, ApplyResult[]>;
+  quarantined: QuarantinedRow[];
+}
+
+export class PageCacheMiss extends Error {
+  override readonly name = 'PageCacheMiss';
+}
+
+/** Bounded: a batch keeps only its pages in flight here, but a stuck workflow must not pin memory forever. */
+export class PageCache {
+  private readonly pages = new Map<string, PageState>();
+
+  constructor(private readonly capacity = 64) {}
+
+  static key(batchUid: string, page: number): string {
+    return `${batchUid}:${page}`;
+  }
+
+  put(state: PageState): void {
+    const key = PageCache.key(state.batchUid, state.page);
+    this.pages.delete(key);
+    this.pages.set(key, state);
+    while (this.pages.size > this.capacity) this.pages.delete(this.pages.keys().next().value!);
+  }
+
+  get(batchUid: string, page: number): PageState {
+    const state = this.pages.get(PageCache.key(batchUid, page));
+    if (!state) {
+      throw new PageCacheMiss(`page ${page} of batch ${batchUid} is not in this worker's cache (restarted or evicted)`);
+    }
+    return state;
+  }
+
+  drop(batchUid: string, page: number): void {
+    this.pages.delete(PageCache.key(batchUid, page));
+  }
+
+  get size(): number {
+    return this.pages.size;
+  }
+}

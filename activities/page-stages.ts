@@ -1,0 +1,288 @@
+import { performance } from 'node:perf_hooks';
+import { Context } from '@temporalio/activity';
+import { keyText } from '../connectors/postgres/keyset.ts';
+import type { ApplyResult, TargetRecord } from '../connectors/types.ts';
+import { presentIn, readStoredIdentities } from '../db/identity-store.ts';
+import { decideOperations } from '../pipeline/delta/delta.ts';
+import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
+import type { FailedRow } from '../pipeline/normalize/engine.ts';
+import type { WorkerContext } from './deps.ts';
+import type { PageState, QuarantinedRow, WaitingChild } from './page-cache.ts';
+import { trackPage } from './track.ts';
+
+/**
+ * The nine stages of one page, each its own activity (visible in the
+ * Temporal Web UI). All run on the worker's own task queue; the page's data
+ * stays in the worker-local cache and only small reports cross the workflow
+ * history. Each stage reads what the previous one left, and is safe to run
+ * again: it recomputes from the previous stage's output.
+ */
+export interface PageRef {
+  batchUid: string;
+  entityName: string;
+  configVersion: number;
+  page: number;
+  syncType: 'full' | 'incremental';
+  dryRun: boolean;
+}
+
+export interface FetchRequest {
+  /** incremental needs a rowversion column; otherwise every row is read and DELTA decides. */
+  mode: 'full' | 'incremental';
+  cursor: string | null;
+  /** Incremental reads: rows above this rowversion. */
+  watermark: string | null;
+  pageSize: number;
+}
+
+/** What every stage reports: its wall time and rows in / out (the batch's per-stage metrics). */
+export interface StageReport {
+  ms: number;
+  rowsIn: number;
+  rowsOut: number;
+}
+export interface FetchReport extends StageReport {
+  nextCursor: string | null;
+  done: boolean;
+}
+export interface IngestReport extends StageReport {
+  /** Calls made (or, in a dry run, that would be made) per target. */
+  targetCalls: Record<string, number>;
+}
+
+const timed = async <T extends object>(work: () => Promise<T> | T): Promise<T & { ms: number }> => {
+  const started = performance.now();
+  const result = await work();
+  return { ...result, ms: Math.round((performance.now() - started) * 100) / 100 };
+};
+
+function quarantine(stage: QuarantinedRow['stage'], failed: readonly FailedRow[]): QuarantinedRow[] {
+  return failed.map((row) => {
+    const first = row.errors[0]!;
+    return {
+      index: row.index,
+      stage,
+      errorType: first.code,
+      message: row.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+      errors: row.errors,
+      normalized: row.values,
+    };
+  });
+}
+
+export function createPageStageActivities(ctx: WorkerContext) {
+  const runtime = (ref: PageRef) => ctx.runtimes.get(ref.entityName, ref.configVersion);
+  const page = (ref: PageRef) => ctx.pages.get(ref.batchUid, ref.page);
+
+  return {
+    /** FETCH: one page from the source in a stable order (keyset; incremental = above the watermark). */
+    async fetchPage(ref: PageRef, request: FetchRequest): Promise<FetchReport> {
+      const rt = await runtime(ref);
+      Context.current().heartbeat();
+      return timed(async () => {
+        const result = await rt.source().fetchPage({
+          mode: request.mode,
+          keyColumns: rt.keyColumns,
+          ...(rt.rowversionColumn ? { rowversionColumn: rt.rowversionColumn } : {}),
+          cursor: request.cursor,
+          watermark: request.watermark,
+          pageSize: request.pageSize,
+        });
+        const last = result.rows[result.rows.length - 1];
+        const lastRowversion =
+          last && rt.rowversionColumn && last[rt.rowversionColumn] != null ? keyText(last[rt.rowversionColumn]) : null;
+        ctx.pages.put({ batchUid: ref.batchUid, page: ref.page, raw: result.rows, lastRowversion, quarantined: [] });
+        return {
+          rowsIn: result.rows.length,
+          rowsOut: result.rows.length,
+          nextCursor: result.nextCursor,
+          done: result.done,
+        };
+      });
+    },
+
+    /** NORMALIZE: layers 1-4 (and the mapping layer's per-field work; its failures are counted under MAP). */
+    async normalizePage(ref: PageRef): Promise<StageReport> {
+      const [rt, state] = [await runtime(ref), page(ref)];
+      return timed(() => {
+        const result = rt.normalizer.normalizeRows(state.raw);
+        const mappingOnly = (row: FailedRow) => row.errors.every((e) => e.layer === 'mapping');
+        state.normalized = result.valid;
+        state.quarantined = [
+          ...quarantine(
+            'normalize',
+            result.failed.filter((r) => !mappingOnly(r)),
+          ),
+          ...quarantine('map', result.failed.filter(mappingOnly)),
+        ];
+        return { rowsIn: state.raw.length, rowsOut: result.valid.length };
+      });
+    },
+
+    /** VALIDATE: required fields, ranges, types and per-field rules of the entity's contract. */
+    async validatePage(ref: PageRef): Promise<StageReport> {
+      const [rt, state] = [await runtime(ref), page(ref)];
+      return timed(() => {
+        const rows = state.normalized ?? [];
+        const result = rt.validator.validateRows(rows);
+        state.valid = result.valid;
+        state.quarantined = [
+          ...state.quarantined.filter((q) => q.stage !== 'validate'),
+          ...quarantine('validate', result.failed),
+        ];
+        return { rowsIn: rows.length, rowsOut: result.valid.length };
+      });
+    },
+
+    /** MAP: the target-shaped record of each valid row (target field names, mapped values). */
+    async mapPage(ref: PageRef): Promise<StageReport> {
+      const [rt, state] = [await runtime(ref), page(ref)];
+      return timed(() => {
+        const valid = state.valid ?? [];
+        const fields = rt.targetFields.map((f) => f.name);
+        state.rowIndex = valid.map((row) => row.index);
+        state.records = valid.map((row) => {
+          const data: Record<string, unknown> = {};
+          for (const field of fields) data[field] = row.values[field] ?? null;
+          return { bkHash: '', dataHash: '', rowversion: null, refStr: '', data };
+        });
+        return { rowsIn: valid.length, rowsOut: state.records.length };
+      });
+    },
+
+    /** IDENTITY: bk_hash, data_hash, rowversion and the readable reference of every record. */
+    async identifyPage(ref: PageRef): Promise<StageReport> {
+      const [rt, state] = [await runtime(ref), page(ref)];
+      return timed(() => {
+        const records = state.records ?? [];
+        state.identities = records.map((record) => {
+          const identity = rt.identity.identify(record.data);
+          record.bkHash = identity.bkHash;
+          record.dataHash = identity.dataHash;
+          record.rowversion = identity.rowversion;
+          record.refStr = identity.reference;
+          return identity;
+        });
+        return { rowsIn: records.length, rowsOut: records.length };
+      });
+    },
+
+    /** DELTA: INSERT / UPDATE / SKIP against what the primary target holds (the identity store). */
+    async deltaPage(ref: PageRef): Promise<StageReport & { inserts: number; updates: number; skips: number }> {
+      const [rt, state] = [await runtime(ref), page(ref)];
+      return timed(async () => {
+        const identities = state.identities ?? [];
+        const stored = await readStoredIdentities(
+          ctx.pool,
+          ref.entityName,
+          rt.primary.name,
+          identities.map((i) => i.bkHash),
+        );
+        state.delta = decideOperations(identities, stored, {
+          strategy: rt.config.deltaStrategy,
+          rowversionFamily: rt.identity.rowversionFamily,
+        });
+        const c = state.delta.counts;
+        return {
+          rowsIn: identities.length,
+          rowsOut: c.inserted + c.updated,
+          inserts: c.inserted,
+          updates: c.updated,
+          skips: c.skipped,
+        };
+      });
+    },
+
+    /** RESOLVE: a record to write whose parent is not yet in the parent's target waits (pending_children). */
+    async resolvePage(ref: PageRef): Promise<StageReport & { waiting: number }> {
+      const [rt, state] = [await runtime(ref), page(ref)];
+      return timed(async () => {
+        const decisions = state.delta?.decisions ?? [];
+        const toWrite = decisions.filter((d) => d.operation === 'INSERT' || d.operation === 'UPDATE');
+        const waiting: WaitingChild[] = [];
+        if (rt.parents) {
+          const refs = toWrite.map((d) => ({ record: d.index!, parents: rt.parents!(state.records![d.index!]!.data) }));
+          const present = new Map<string, Set<string>>();
+          for (const [parentEntity, parentTarget] of rt.parentPrimary) {
+            const wanted = refs.flatMap((r) =>
+              r.parents.filter((p) => p.parentEntity === parentEntity).map((p) => p.parentBkHash),
+            );
+            present.set(parentEntity, await presentIn(ctx.pool, parentEntity, parentTarget, wanted));
+          }
+          for (const { record, parents } of refs) {
+            const missing = parents.find((p) => !present.get(p.parentEntity)?.has(p.parentBkHash));
+            if (missing) waiting.push({ record, parent: missing });
+          }
+        }
+        state.waiting = waiting;
+        return { rowsIn: toWrite.length, rowsOut: toWrite.length - waiting.length, waiting: waiting.length };
+      });
+    },
+
+    /**
+     * INGEST: inserts and updates to every target, primary first; per-record
+     * results kept for TRACK. Targets are idempotent by bk_hash, so a retried
+     * activity never duplicates. A failing secondary never blocks the primary.
+     * A dry run writes nothing and reports the calls it would make.
+     */
+    async ingestPage(ref: PageRef): Promise<IngestReport> {
+      const [rt, state] = [await runtime(ref), page(ref)];
+      const heartbeat = setInterval(() => Context.current().heartbeat(), 2_000);
+      try {
+        return await timed(async () => {
+          const waiting = new Set((state.waiting ?? []).map((w) => w.record));
+          const batch = applyBatchOf(state.delta?.decisions ?? [], state.records ?? [], (i) => !waiting.has(i));
+          const size = { inserts: batch.inserts.length, updates: batch.updates.length, deletes: 0 };
+          const targetCalls: Record<string, number> = {};
+          const ordered = [rt.primary, ...rt.config.targets.filter((t) => t.name !== rt.primary.name)];
+          for (const target of ordered) targetCalls[target.name] = targetCallsFor(target, size);
+          const rowsIn = size.inserts + size.updates;
+          if (ref.dryRun || rowsIn === 0) {
+            state.ingest = {};
+            return { rowsIn, rowsOut: ref.dryRun ? 0 : rowsIn, targetCalls };
+          }
+          if (rowsIn > 0) {
+            const results: Record<string, ApplyResult[]> = {};
+            for (const target of ordered) {
+              Context.current().heartbeat();
+              try {
+                results[target.name] = await rt.target(target.name).apply(batch);
+              } catch (error) {
+                if (target.name === rt.primary.name) throw error; // retried by Temporal; the page waits
+                results[target.name] = [...batch.inserts, ...batch.updates].map((record, i) => ({
+                  bkHash: record.bkHash,
+                  op: i < batch.inserts.length ? ('insert' as const) : ('update' as const),
+                  ok: false,
+                  error: { type: 'target_unavailable', message: (error as Error).message, permanent: false },
+                }));
+              }
+            }
+            state.ingest = results;
+          }
+          const primaryOk = (state.ingest?.[rt.primary.name] ?? []).filter((r) => r.ok).length;
+          return { rowsIn, rowsOut: primaryOk, targetCalls };
+        });
+      } finally {
+        clearInterval(heartbeat);
+      }
+    },
+
+    /**
+     * TRACK: one transaction per page: identity store, DLQ, pending children,
+     * seen keys (full sync), the page's counts (once per page, even when
+     * retried) and the watermark. Then the page leaves the cache.
+     */
+    async trackPage(ref: PageRef): Promise<StageReport & { counts: import('../pipeline/accounting.ts').RecordCounts }> {
+      const [rt, state] = [await runtime(ref), page(ref)];
+      const report = await timed(async () => {
+        const counts = await trackPage(ctx, rt, ref, state);
+        return { rowsIn: state.raw.length, rowsOut: state.raw.length, counts };
+      });
+      ctx.pages.drop(ref.batchUid, ref.page);
+      return report;
+    },
+  };
+}
+export type PageStageActivities = ReturnType<typeof createPageStageActivities>;
+
+export type { PageState, TargetRecord };

@@ -1,0 +1,120 @@
+import type pg from 'pg';
+import type { StoredIdentity } from '../pipeline/delta/delta.ts';
+
+/**
+ * The identity store (identity_records): what each target holds per bk_hash.
+ * Bulk reads and writes go through `pg` with arrays (one statement per page),
+ * not Prisma: this is the hot table of DELTA and TRACK.
+ */
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+export async function readStoredIdentities(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  bkHashes: readonly string[],
+): Promise<Map<string, StoredIdentity>> {
+  const stored = new Map<string, StoredIdentity>();
+  if (bkHashes.length === 0) return stored;
+  const { rows } = await db.query<{
+    bk_hash: string;
+    data_hash: string;
+    rowversion: string | null;
+    deleted_at: Date | null;
+  }>(
+    `SELECT bk_hash, data_hash, rowversion, deleted_at FROM identity_records
+      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($3::varchar[]) AND sync_status = 'synced'`,
+    [entityName, targetName, bkHashes],
+  );
+  for (const row of rows) {
+    stored.set(row.bk_hash, { dataHash: row.data_hash, rowversion: row.rowversion, deletedAt: row.deleted_at });
+  }
+  return stored;
+}
+
+/** The bk_hashes among `bkHashes` that the entity's target holds (synced, not deleted). */
+export async function presentIn(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  bkHashes: readonly string[],
+): Promise<Set<string>> {
+  if (bkHashes.length === 0) return new Set();
+  const { rows } = await db.query<{ bk_hash: string }>(
+    `SELECT bk_hash FROM identity_records
+      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($3::varchar[])
+        AND sync_status = 'synced' AND deleted_at IS NULL`,
+    [entityName, targetName, [...new Set(bkHashes)]],
+  );
+  return new Set(rows.map((r) => r.bk_hash));
+}
+
+export interface IdentityWrite {
+  bkHash: string;
+  dataHash: string;
+  rowversion: string | null;
+  refStr: string;
+  targetUid: string | null;
+  status: 'synced' | 'failed';
+  error: string | null;
+}
+
+/** Upserts one target's identity rows for a page (after the target acknowledged). */
+export async function writeIdentities(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  batchUid: string,
+  rows: readonly IdentityWrite[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO identity_records AS ir
+       (entity_name, target_name, bk_hash, data_hash, rowversion, ref_str, target_uid, sync_status, sync_error,
+        attempts, last_attempt_at, last_batch_uid, synced_at, deleted_at)
+     SELECT $1, $2, t.bk_hash, t.data_hash, t.rowversion, t.ref_str, t.target_uid, t.status, t.error,
+            1, now(), $3::uuid, CASE WHEN t.status = 'synced' THEN now() END, NULL
+       FROM unnest($4::varchar[], $5::varchar[], $6::text[], $7::text[], $8::text[], $9::varchar[], $10::text[])
+         AS t(bk_hash, data_hash, rowversion, ref_str, target_uid, status, error)
+     ON CONFLICT (entity_name, target_name, bk_hash) DO UPDATE SET
+       -- A failed write keeps what the target last acknowledged: delta still compares against it.
+       data_hash = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.data_hash ELSE ir.data_hash END,
+       rowversion = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.rowversion ELSE ir.rowversion END,
+       ref_str = EXCLUDED.ref_str,
+       target_uid = COALESCE(EXCLUDED.target_uid, ir.target_uid),
+       sync_status = EXCLUDED.sync_status,
+       sync_error = EXCLUDED.sync_error,
+       attempts = CASE WHEN EXCLUDED.sync_status = 'synced' THEN 1 ELSE ir.attempts + 1 END,
+       last_attempt_at = now(),
+       last_batch_uid = EXCLUDED.last_batch_uid,
+       synced_at = COALESCE(EXCLUDED.synced_at, ir.synced_at),
+       deleted_at = CASE WHEN EXCLUDED.sync_status = 'synced' THEN NULL ELSE ir.deleted_at END`,
+    [
+      entityName,
+      targetName,
+      batchUid,
+      rows.map((r) => r.bkHash),
+      rows.map((r) => r.dataHash),
+      rows.map((r) => r.rowversion),
+      rows.map((r) => r.refStr),
+      rows.map((r) => r.targetUid),
+      rows.map((r) => r.status),
+      rows.map((r) => r.error),
+    ],
+  );
+}
+
+export async function markDeleted(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  batchUid: string,
+  bkHashes: readonly string[],
+): Promise<void> {
+  if (bkHashes.length === 0) return;
+  await db.query(
+    `UPDATE identity_records SET deleted_at = now(), last_batch_uid = $3::uuid, last_attempt_at = now()
+      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($4::varchar[])`,
+    [entityName, targetName, batchUid, bkHashes],
+  );
+}

@@ -1,0 +1,43 @@
+import { executeChild, ParentClosePolicy } from '@temporalio/workflow';
+import type { BatchSummary } from '../activities/batch.ts';
+import { type SyncEntitiesInput, syncWorkflowId } from './contract.ts';
+import { SyncBatchId, SyncEntity, SyncType } from './search-attributes.ts';
+import { syncEntity } from './sync-entity.ts';
+
+/**
+ * Several related entities in one request: one `syncEntity` child per entity,
+ * parents first (the starter ordered them), so children find their parents
+ * already in the target. A failed entity does not stop the others: its
+ * children wait or go to the DLQ as they would with a missing parent.
+ */
+export async function syncEntities(
+  input: SyncEntitiesInput & { dryRunByEntity?: Record<string, boolean> },
+): Promise<Array<BatchSummary | { entityName: string; batchUid: string; status: 'failed'; error: string }>> {
+  const results = [];
+  for (const batch of input.batches) {
+    try {
+      results.push(
+        await executeChild(syncEntity, {
+          workflowId: syncWorkflowId(batch.entityName),
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          typedSearchAttributes: [
+            { key: SyncEntity, value: batch.entityName },
+            { key: SyncType, value: input.syncType },
+            { key: SyncBatchId, value: batch.batchUid },
+          ],
+          args: [
+            {
+              batchUid: batch.batchUid,
+              entityName: batch.entityName,
+              syncType: input.syncType,
+              dryRun: input.dryRunByEntity?.[batch.entityName] ?? input.dryRun,
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      results.push({ ...batch, status: 'failed' as const, error: (error as Error).message });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,320 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BatchActivities, BatchSummary } from '../activities/batch.ts';
+import type { ChildActivities } from '../activities/children.ts';
+import type { DeleteActivities } from '../activities/deletes.ts';
+import type { FetchReport, PageRef, PageStageActivities, StageReport } from '../activities/page-stages.ts';
+import { addCounts, type RecordCounts, zeroCounts } from '../pipeline/accounting.ts';
+import {
+  PAUSE_SIGNAL,
+  PROGRESS_QUERY,
+  RESUME_SIGNAL,
+  type StageName,
+  type StageTotals,
+  type SyncEntityInput,
+  type SyncPhase,
+  type SyncProgress,
+  stageNames,
+} from './contract.ts';
+
+export const progressQuery = defineQuery<SyncProgress>(PROGRESS_QUERY);
+export const pauseSignal = defineSignal(PAUSE_SIGNAL);
+export const resumeSignal = defineSignal(RESUME_SIGNAL);
+
+/** Shared-queue activities: batch lifecycle, deletes, child release. */
+const shared = proxyActivities<BatchActivities & DeleteActivities & ChildActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '60 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['AccountingError'] },
+});
+const claim = proxyActivities<BatchActivities>({ startToCloseTimeout: '30 seconds' });
+
+/**
+ * Page stages run on one worker's own queue. If that worker dies, its tasks
+ * are never started (schedule-to-start) or stop heartbeating, and the page is
+ * redone from FETCH on a newly claimed worker.
+ */
+function pageStages(taskQueue: string) {
+  const cpu = proxyActivities<PageStageActivities>({
+    taskQueue,
+    scheduleToStartTimeout: '20 seconds',
+    startToCloseTimeout: '60 seconds',
+    retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['PageCacheMiss', 'EntityConfigChanged', 'AccountingError'] },
+  });
+  const io = proxyActivities<PageStageActivities>({
+    taskQueue,
+    scheduleToStartTimeout: '20 seconds',
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '30 seconds',
+      maximumAttempts: 8,
+      nonRetryableErrorTypes: ['PageCacheMiss', 'EntityConfigChanged', 'AccountingError'],
+    },
+  });
+  // proxyActivities returns a Proxy: pick each stage by name (spreading it yields nothing).
+  return {
+    fetchPage: io.fetchPage,
+    normalizePage: cpu.normalizePage,
+    validatePage: cpu.validatePage,
+    mapPage: cpu.mapPage,
+    identifyPage: cpu.identifyPage,
+    deltaPage: io.deltaPage,
+    resolvePage: io.resolvePage,
+    ingestPage: io.ingestPage,
+    trackPage: io.trackPage,
+  };
+}
+
+const MAX_PAGES_IN_FLIGHT = 3;
+/** Pages per execution before continue-as-new keeps history small (about 40 events per page). */
+const PAGES_PER_RUN = 150;
+const MAX_PAGE_ATTEMPTS = 5;
+
+const emptyStages = (): StageTotals =>
+  Object.fromEntries(stageNames.map((s) => [s, { ms: 0, rowsIn: 0, rowsOut: 0 }])) as StageTotals;
+
+/** A page can be redone elsewhere when its worker vanished or lost the page; anything else is the page's own failure. */
+function workerLost(error: unknown): boolean {
+  if (!(error instanceof ActivityFailure)) return false;
+  const cause = error.cause;
+  if (cause instanceof TimeoutFailure) return true;
+  return cause instanceof ApplicationFailure && cause.type === 'PageCacheMiss';
+}
+
+/** One batch of one entity: FETCH → NORMALIZE → VALIDATE → MAP → IDENTITY → DELTA → RESOLVE → INGEST → TRACK per page. */
+export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> {
+  const info = workflowInfo();
+  const resume = input.resume;
+  const stages = resume?.stages ?? emptyStages();
+  const startedAtMs = resume?.startedAtMs ?? Date.now();
+  let paused = resume?.paused ?? false;
+  let phase: SyncPhase = 'starting';
+  let counts: RecordCounts = zeroCounts();
+  let pagesCompleted = resume?.nextPage ?? 0;
+  let inFlight = 0;
+  let estimatedRows: number | null = null;
+  const targetCalls: Record<string, number> = {};
+  const notes: string[] = [];
+
+  setHandler(progressQuery, () => {
+    const elapsed = Date.now() - startedAtMs;
+    return {
+      batchUid: input.batchUid,
+      entityName: input.entityName,
+      syncType: input.syncType,
+      dryRun: input.dryRun,
+      phase,
+      paused,
+      pagesCompleted,
+      pagesInFlight: inFlight,
+      estimatedRows,
+      counts,
+      rowsPerSecond: elapsed > 0 ? Math.round((counts.fetched / elapsed) * 1000) : 0,
+      stages,
+    };
+  });
+  setHandler(pauseSignal, () => {
+    paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    paused = false;
+  });
+
+  const add = (stage: StageName, report: StageReport) => {
+    stages[stage].ms += report.ms;
+    stages[stage].rowsIn += report.rowsIn;
+    stages[stage].rowsOut += report.rowsOut;
+  };
+
+  const finish = (status: 'completed' | 'failed' | 'cancelled', error?: string) =>
+    CancellationScope.nonCancellable(() =>
+      shared.finishBatch({
+        batchUid: input.batchUid,
+        status,
+        ...(error ? { error } : {}),
+        stages,
+        targetCalls,
+        elapsedMs: Date.now() - startedAtMs,
+        notes,
+      }),
+    );
+
+  try {
+    const plan = await shared.beginBatch({
+      batchUid: input.batchUid,
+      entityName: input.entityName,
+      syncType: input.syncType,
+      dryRun: input.dryRun,
+      workflowId: info.workflowId,
+    });
+    estimatedRows = plan.estimatedRows;
+    const watermark = resume?.watermark ?? plan.watermark;
+    let stagesOn = pageStages(await claim.claimPageWorker());
+    const base = {
+      batchUid: input.batchUid,
+      entityName: input.entityName,
+      configVersion: plan.configVersion,
+      syncType: input.syncType,
+      dryRun: input.dryRun,
+    };
+    const fetchRequest = (cursor: string | null) => ({
+      cursor,
+      mode: plan.readMode,
+      watermark: plan.readMode === 'incremental' ? watermark : null,
+      pageSize: plan.pageSize,
+    });
+
+    /** NORMALIZE … INGEST, then TRACK once the previous page is tracked (the watermark only moves over accounted pages). */
+    const processPage = async (ref: PageRef, cursor: string | null, previous: Promise<void>, fetched: FetchReport) => {
+      for (let attempt = 1; ; attempt++) {
+        const s = stagesOn;
+        try {
+          if (attempt > 1) add('fetch', await s.fetchPage(ref, fetchRequest(cursor)));
+          else add('fetch', fetched);
+          add('normalize', await s.normalizePage(ref));
+          add('validate', await s.validatePage(ref));
+          add('map', await s.mapPage(ref));
+          add('identity', await s.identifyPage(ref));
+          add('delta', await s.deltaPage(ref));
+          add('resolve', await s.resolvePage(ref));
+          const ingest = await s.ingestPage(ref);
+          add('ingest', ingest);
+          for (const [name, calls] of Object.entries(ingest.targetCalls))
+            targetCalls[name] = (targetCalls[name] ?? 0) + calls;
+          await previous;
+          const tracked = await s.trackPage(ref);
+          add('track', tracked);
+          counts = addCounts(counts, tracked.counts);
+          pagesCompleted++;
+          return;
+        } catch (error) {
+          if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
+          // The page's worker is gone (or lost the page): claim a live worker (once per loss) and redo the page from FETCH.
+          if (s === stagesOn) stagesOn = pageStages(await claim.claimPageWorker());
+        }
+      }
+    };
+
+    // The page loop: FETCH is sequential (each page's cursor comes from the previous one); the rest overlaps.
+    phase = 'syncing';
+    let cursor = resume?.cursor ?? null;
+    let page = resume?.nextPage ?? 0;
+    let done = false;
+    let tracked: Promise<void> = Promise.resolve();
+    const failures: unknown[] = [];
+    let pagesThisRun = 0;
+    while (!done && failures.length === 0) {
+      if (paused) {
+        await CancellationScope.nonCancellable(() => tracked.catch(() => {}));
+        await shared.setBatchPaused(input.batchUid, true);
+        await condition(() => !paused);
+        await shared.setBatchPaused(input.batchUid, false);
+      }
+      await condition(() => inFlight < MAX_PAGES_IN_FLIGHT || failures.length > 0);
+      if (failures.length > 0) break;
+      if (pagesThisRun >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        await tracked;
+        await continueAsNew<typeof syncEntity>({
+          ...input,
+          resume: { cursor, nextPage: page, watermark, stages, startedAtMs, paused },
+        });
+      }
+      const ref: PageRef = { ...base, page };
+      let fetched: FetchReport;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          fetched = await stagesOn.fetchPage(ref, fetchRequest(cursor));
+          break;
+        } catch (error) {
+          if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
+          stagesOn = pageStages(await claim.claimPageWorker());
+        }
+      }
+      const pageCursor = cursor;
+      cursor = fetched.nextCursor;
+      done = fetched.done;
+      inFlight++;
+      const previous = tracked;
+      tracked = processPage(ref, pageCursor, previous, fetched).finally(() => {
+        inFlight--;
+      });
+      tracked.catch((error) => failures.push(error));
+      page++;
+      pagesThisRun++;
+    }
+    await tracked;
+
+    if (input.syncType === 'full') {
+      phase = 'deleting';
+      const deletes = await shared.applyDeletes({
+        batchUid: input.batchUid,
+        entityName: input.entityName,
+        configVersion: plan.configVersion,
+        dryRun: input.dryRun,
+      });
+      counts.deleted += deletes.deleted;
+      for (const [name, calls] of Object.entries(deletes.targetCalls))
+        targetCalls[name] = (targetCalls[name] ?? 0) + calls;
+      if (deletes.policy === 'none' && deletes.candidates > 0) {
+        notes.push(
+          `${deletes.candidates} records are no longer in the source; delete policy is none, so they were kept.`,
+        );
+      }
+      if (deletes.failed > 0) notes.push(`${deletes.failed} deletes were refused by the primary target.`);
+    }
+
+    if (!input.dryRun && plan.hasParents) {
+      // Children that wait for parents back off exponentially; past the limit they go to the DLQ as parent_missing.
+      phase = 'releasing_children';
+      for (;;) {
+        const release = await shared.releasePendingChildren({ entityName: input.entityName, countAttempt: true });
+        if (release.waiting === 0 || !release.nextRetryAt) break;
+        await sleep(Math.max(50, Date.parse(release.nextRetryAt) - Date.now()));
+      }
+    }
+    if (!input.dryRun) {
+      for (const child of plan.childEntities) {
+        await shared.releasePendingChildren({ entityName: child, countAttempt: false });
+      }
+    }
+    phase = 'finishing';
+    const summary = await finish('completed');
+    phase = 'done';
+    return summary;
+  } catch (error) {
+    if (isCancellation(error)) {
+      await finish('cancelled');
+      phase = 'done';
+      throw error;
+    }
+    const message = error instanceof Error ? describe(error) : String(error);
+    await finish('failed', message);
+    phase = 'done';
+    // An ApplicationFailure fails the workflow; any other error would only fail (and endlessly retry) its task.
+    throw error instanceof ApplicationFailure || error instanceof ActivityFailure
+      ? error
+      : ApplicationFailure.nonRetryable(message, 'SyncFailed');
+  }
+}
+
+/** The innermost cause's message: what an operator needs to read, not Temporal's wrapping. */
+function describe(error: Error): string {
+  let current: Error = error;
+  while (current.cause instanceof Error) current = current.cause;
+  return current === error ? error.message : `${error.message}: ${current.message}`;
+}
