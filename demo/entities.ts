@@ -35,6 +35,24 @@ export const DEMO_CREDENTIAL_ENV = {
   schedulehub: { username: { env: 'DEMO_SCHEDULEHUB_USER' }, password: { env: 'DEMO_SCHEDULEHUB_PASSWORD' } },
 } as const satisfies DemoEntitiesOptions['credentials'];
 
+/**
+ * The environment that DEMO_CREDENTIAL_ENV refers to, for this run's sandboxes. The sandboxes make up a
+ * password per run, so a demo that registers its entities once should register them with
+ * DEMO_CREDENTIAL_ENV and put these values in the worker's environment on every start: the stored
+ * configuration then stays valid across runs and holds no secret.
+ */
+export function demoCredentialEnvValues(sandboxes: {
+  apismith: { username: string; password: string };
+  schedulehub: { username: string; password: string };
+}): Record<string, string> {
+  return {
+    [DEMO_CREDENTIAL_ENV.apismith.username.env]: sandboxes.apismith.username,
+    [DEMO_CREDENTIAL_ENV.apismith.password.env]: sandboxes.apismith.password,
+    [DEMO_CREDENTIAL_ENV.schedulehub.username.env]: sandboxes.schedulehub.username,
+    [DEMO_CREDENTIAL_ENV.schedulehub.password.env]: sandboxes.schedulehub.password,
+  };
+}
+
 export const DEMO_TARGET_SCHEMA = 'demo_target';
 export const DEMO_TIME_ZONE = 'Europe/Berlin';
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { resolveSecret } from '../../../connectors/config.ts';
 import { planDemoChanges } from '../../../demo/changes.ts';
 import { DEFECT_ERROR_CODES, type DefectKind } from '../../../demo/defects.ts';
-import { DEMO_CREDENTIAL_ENV, demoEntities, demoSchedulehubResources } from '../../../demo/entities.ts';
+import {
+  DEMO_CREDENTIAL_ENV,
+  demoCredentialEnvValues,
+  demoEntities,
+  demoSchedulehubResources,
+} from '../../../demo/entities.ts';
 import { generateErpData } from '../../../demo/erp-data.ts';
 import { DEMO_TABLE_NAMES, type DemoTableName } from '../../../demo/erp-schema.ts';
 import { orderParentsFirst } from '../../../pipeline/entity-order.ts';
@@ -61,6 +67,16 @@ describe('demo entity configurations', () => {
       },
     });
     expect(items!.source).toMatchObject({ auth: { username: { value: 'syncflow' }, password: { value: 's3cret' } } });
+  });
+
+  it('resolve env-referenced credentials from the values given for this run', () => {
+    const env = demoCredentialEnvValues({
+      apismith: { username: 'syncflow', password: 'pw-a' },
+      schedulehub: { username: 'syncflow', password: 'pw-s' },
+    });
+    expect(resolveSecret(DEMO_CREDENTIAL_ENV.apismith.password, env)).toBe('pw-a');
+    expect(resolveSecret(DEMO_CREDENTIAL_ENV.schedulehub.password, env)).toBe('pw-s');
+    expect(resolveSecret(DEMO_CREDENTIAL_ENV.schedulehub.username, env)).toBe('syncflow');
   });
 
   it('ask ScheduleHub to require what the entities require', () => {
