@@ -22,8 +22,11 @@ export interface BatchPlan {
   /** How pages are read: incremental needs a rowversion column; without one every row is read and delta decides. */
   readMode: 'full' | 'incremental';
   watermark: string | null;
+  /** Full syncs: the source's highest rowversion before the first page; the watermark once the sync completes. */
+  fullSyncWatermark: string | null;
   estimatedRows: number | null;
   hasParents: boolean;
+  childWaitSeconds: number;
   /** Entities whose parents include this one: their waiting children may be released when this batch lands. */
   childEntities: string[];
 }
@@ -36,6 +39,8 @@ export interface FinishBatchInput {
   targetCalls: Record<string, number>;
   elapsedMs: number;
   notes: string[];
+  /** Set on a completed full sync whose source could tell its highest rowversion at the start. */
+  fullSyncWatermark?: string | null;
 }
 
 export interface BatchSummary extends RecordCounts {
@@ -104,6 +109,10 @@ export function createBatchActivities(ctx: WorkerContext) {
       }
       const configVersion =
         (existing?.metrics as { configVersion?: number } | undefined)?.configVersion ?? rt.stored.configVersion;
+      const fullSyncWatermark =
+        input.syncType === 'full' && rt.rowversionColumn
+          ? ((await rt.source().maxRowversion?.(rt.rowversionColumn)) ?? null)
+          : null;
       const estimatedRows = await rt
         .source()
         .estimateRowCount()
@@ -114,8 +123,10 @@ export function createBatchActivities(ctx: WorkerContext) {
         pageSize: config.pageSize,
         readMode: incremental ? 'incremental' : 'full',
         watermark,
+        fullSyncWatermark,
         estimatedRows,
         hasParents: config.parents.length > 0,
+        childWaitSeconds: config.childWaitSeconds,
         childEntities: entities
           .filter((e) => e.config.parents.some((p) => p.entity === input.entityName))
           .map((e) => e.name),
@@ -171,6 +182,13 @@ export function createBatchActivities(ctx: WorkerContext) {
       if (!alreadyFinal) {
         if (input.status === 'completed' && !batch.dryRun && rt) {
           const now = new Date();
+          const watermark =
+            batch.syncType === 'full' && input.fullSyncWatermark ? { lastSyncRowversion: input.fullSyncWatermark } : {};
+          if (input.fullSyncWatermark)
+            await prisma.syncBatch.update({
+              where: { uid: batch.uid },
+              data: { watermarkTo: input.fullSyncWatermark },
+            });
           await prisma.erpSyncState.upsert({
             where: { entityName_sourceSystem: { entityName: batch.entityName, sourceSystem: rt.sourceSystem } },
             create: {
@@ -180,12 +198,14 @@ export function createBatchActivities(ctx: WorkerContext) {
               lastSyncTimestamp: now,
               lastBatchUid: batch.uid,
               totalRecordsSynced: counts.inserted + counts.updated,
+              ...watermark,
               ...(batch.syncType === 'full' ? { lastFullSyncAt: now } : {}),
             },
             update: {
               lastSyncTimestamp: now,
               lastBatchUid: batch.uid,
               totalRecordsSynced: { increment: counts.inserted + counts.updated },
+              ...watermark,
               ...(batch.syncType === 'full' ? { lastFullSyncAt: now } : {}),
             },
           });

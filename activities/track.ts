@@ -224,7 +224,11 @@ export async function trackPage(
         );
       }
     }
-    await insertEventSql(client, 'sync.page_completed', ref.entityName, ref.batchUid, { page: ref.page, ...counts });
+    await insertEventSql(client, 'sync.page_completed', ref.entityName, ref.batchUid, {
+      page: ref.page,
+      worker: ctx.pageQueue,
+      ...counts,
+    });
     await client.query('COMMIT');
     return counts;
   } catch (error) {

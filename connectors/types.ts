@@ -71,6 +71,11 @@ export interface Source {
   fetchPage(request: FetchPageRequest): Promise<Page>;
   /** All pages from `cursor` (or the start) in one streamed read; memory bounded by the page size. */
   stream(request: StreamRequest): AsyncIterable<Page>;
+  /**
+   * The highest rowversion the source holds right now (text), null when empty, undefined when the
+   * source cannot tell. A full sync reads it first and, once complete, makes it the watermark.
+   */
+  maxRowversion?(column: string): Promise<string | null | undefined>;
   /** A cheap estimate (planner statistics, file size...), null when the source cannot tell. */
   estimateRowCount(): Promise<number | null>;
   health(): Promise<HealthStatus>;

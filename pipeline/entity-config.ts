@@ -123,6 +123,8 @@ export const entityConfigSchema = z
     maxChildRetries: z.number().int().min(0).max(100).default(5),
     /** First wait of a child whose parent is missing; each retry doubles it (1 s, 2 s, 4 s… by default). */
     childRetryBaseSeconds: z.number().min(0.05).max(3600).default(1),
+    /** How long a batch waits for its children's parents before it ends with them still pending. */
+    childWaitSeconds: z.number().min(0).max(86_400).default(10),
   })
   .strict()
   .superRefine(checkReferences);

@@ -35,6 +35,7 @@ export interface SyncResumeState {
   nextPage: number;
   /** The watermark read at the start of the batch (incremental); pages above it are read. */
   watermark: string | null;
+  fullSyncWatermark: string | null;
   stages: StageTotals;
   startedAtMs: number;
   paused: boolean;

@@ -51,7 +51,7 @@ function pageStages(taskQueue: string) {
   const cpu = proxyActivities<PageStageActivities>({
     taskQueue,
     scheduleToStartTimeout: '20 seconds',
-    startToCloseTimeout: '60 seconds',
+    startToCloseTimeout: '30 seconds',
     retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['PageCacheMiss', 'EntityConfigChanged', 'AccountingError'] },
   });
   const io = proxyActivities<PageStageActivities>({
@@ -141,6 +141,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     stages[stage].rowsOut += report.rowsOut;
   };
 
+  let fullSyncWatermark: string | null = null;
   const finish = (status: 'completed' | 'failed' | 'cancelled', error?: string) =>
     CancellationScope.nonCancellable(() =>
       shared.finishBatch({
@@ -151,6 +152,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         targetCalls,
         elapsedMs: Date.now() - startedAtMs,
         notes,
+        fullSyncWatermark: status === 'completed' && !input.dryRun ? fullSyncWatermark : null,
       }),
     );
 
@@ -163,8 +165,10 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       workflowId: info.workflowId,
     });
     estimatedRows = plan.estimatedRows;
+    fullSyncWatermark = resume?.fullSyncWatermark ?? plan.fullSyncWatermark;
     const watermark = resume?.watermark ?? plan.watermark;
-    let stagesOn = pageStages(await claim.claimPageWorker());
+    /** Each page claims a worker: whichever process takes the claim runs all of that page's stages, so workers share a batch. */
+    const claimWorker = async () => pageStages(await claim.claimPageWorker());
     const base = {
       batchUid: input.batchUid,
       entityName: input.entityName,
@@ -180,9 +184,15 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     });
 
     /** NORMALIZE … INGEST, then TRACK once the previous page is tracked (the watermark only moves over accounted pages). */
-    const processPage = async (ref: PageRef, cursor: string | null, previous: Promise<void>, fetched: FetchReport) => {
+    const processPage = async (
+      ref: PageRef,
+      cursor: string | null,
+      previous: Promise<void>,
+      fetched: FetchReport,
+      worker: ReturnType<typeof pageStages>,
+    ) => {
+      let s = worker;
       for (let attempt = 1; ; attempt++) {
-        const s = stagesOn;
         try {
           if (attempt > 1) add('fetch', await s.fetchPage(ref, fetchRequest(cursor)));
           else add('fetch', fetched);
@@ -204,8 +214,8 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
           return;
         } catch (error) {
           if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
-          // The page's worker is gone (or lost the page): claim a live worker (once per loss) and redo the page from FETCH.
-          if (s === stagesOn) stagesOn = pageStages(await claim.claimPageWorker());
+          // The page's worker is gone (or lost the page): claim a live worker and redo the page from FETCH.
+          s = await claimWorker();
         }
       }
     };
@@ -231,18 +241,19 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         await tracked;
         await continueAsNew<typeof syncEntity>({
           ...input,
-          resume: { cursor, nextPage: page, watermark, stages, startedAtMs, paused },
+          resume: { cursor, nextPage: page, watermark, fullSyncWatermark, stages, startedAtMs, paused },
         });
       }
       const ref: PageRef = { ...base, page };
       let fetched: FetchReport;
+      let worker = await claimWorker();
       for (let attempt = 1; ; attempt++) {
         try {
-          fetched = await stagesOn.fetchPage(ref, fetchRequest(cursor));
+          fetched = await worker.fetchPage(ref, fetchRequest(cursor));
           break;
         } catch (error) {
           if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
-          stagesOn = pageStages(await claim.claimPageWorker());
+          worker = await claimWorker();
         }
       }
       const pageCursor = cursor;
@@ -250,7 +261,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       done = fetched.done;
       inFlight++;
       const previous = tracked;
-      tracked = processPage(ref, pageCursor, previous, fetched).finally(() => {
+      tracked = processPage(ref, pageCursor, previous, fetched, worker).finally(() => {
         inFlight--;
       });
       tracked.catch((error) => failures.push(error));
@@ -280,11 +291,19 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
 
     if (!input.dryRun && plan.hasParents) {
       // Children that wait for parents back off exponentially; past the limit they go to the DLQ as parent_missing.
+      // The batch waits for them up to childWaitSeconds; the rest stay pending (accounted) and are released
+      // when their parent lands, or retried by the entity's next sync.
       phase = 'releasing_children';
+      const waitUntil = Date.now() + plan.childWaitSeconds * 1000;
       for (;;) {
         const release = await shared.releasePendingChildren({ entityName: input.entityName, countAttempt: true });
         if (release.waiting === 0 || !release.nextRetryAt) break;
-        await sleep(Math.max(50, Date.parse(release.nextRetryAt) - Date.now()));
+        const due = Date.parse(release.nextRetryAt);
+        if (due > waitUntil) {
+          notes.push(`${release.waiting} children still wait for their parents (next retry ${release.nextRetryAt}).`);
+          break;
+        }
+        await sleep(Math.max(50, due - Date.now()));
       }
     }
     if (!input.dryRun) {

@@ -36,6 +36,12 @@ export const apiDetailSchema = apiSummarySchema.extend({
   /** A column bumped on every change (SQL Server rowversion, Oracle ORA_ROWSCN); null when the API has none. */
   rowversion_column: z.string().nullable(),
   estimated_row_count: z.number().int().nonnegative().nullable(),
+  /**
+   * The highest rowversion now in the table (decimal text), null when empty or without one. A full sync
+   * starts from it so the next incremental read skips what the full read saw. Optional: without it the
+   * first incremental after a full sync reads every row and the delta skips the unchanged ones.
+   */
+  max_rowversion: z.string().nullable().optional(),
 });
 export type ApiDetail = z.infer<typeof apiDetailSchema>;
 

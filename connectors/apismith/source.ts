@@ -51,6 +51,11 @@ export class ApismithSource implements Source {
     yield* pagesWithProgress(asPages(), request);
   }
 
+  async maxRowversion(column: string): Promise<string | null | undefined> {
+    const api = await this.loadApi(true);
+    return api.rowversion_column === column ? api.max_rowversion : undefined; // undefined: this APISmith cannot tell
+  }
+
   async estimateRowCount(): Promise<number | null> {
     return (await this.loadApi(true)).estimated_row_count;
   }

@@ -10,7 +10,7 @@ import type { ColumnMeta, FetchPageRequest, Page, Row, Source, StreamRequest } f
 import { describeQuery, describeRelation } from './catalogue.ts';
 import { databaseError } from './errors.ts';
 import { buildKeysetQuery, keyText, orderColumns } from './keyset.ts';
-import { qualified, syncTypes } from './pool.ts';
+import { qualified, quoteIdent, syncTypes } from './pool.ts';
 
 export interface PostgresSourceOptions {
   pool: pg.Pool;
@@ -103,6 +103,17 @@ export class PostgresSource implements Source {
       rowsStream.destroy();
       // A cursor abandoned mid-way leaves the connection in an unknown state: drop it rather than reuse it.
       client.release(clean ? undefined : true);
+    }
+  }
+
+  async maxRowversion(column: string): Promise<string | null> {
+    try {
+      const { rows } = await this.options.pool.query(
+        `SELECT max(${quoteIdent(column)})::text AS v FROM ${this.relation}`,
+      );
+      return rows[0].v ?? null;
+    } catch (error) {
+      throw databaseError(error, CONNECTOR, 'max rowversion');
     }
   }
 

@@ -219,6 +219,11 @@ export class ErpStore {
     return row ? { ...row, rowversion_column: ROWVERSION_COLUMN } : null;
   }
 
+  async maxRowversion(table: string): Promise<string | null> {
+    const sql = `SELECT max(${quoteIdent(ROWVERSION_COLUMN)})::text AS v FROM ${qualified(this.erpSchema, table)}`;
+    return (await this.pool.query(sql)).rows[0].v ?? null;
+  }
+
   async countRows(table: string): Promise<number> {
     return Number((await this.pool.query(`SELECT count(*) AS n FROM ${qualified(this.erpSchema, table)}`)).rows[0].n);
   }

@@ -69,7 +69,14 @@ export function apismithRoutes(store: ErpStore, faults: FaultInjector) {
     const api = await store.api(c.req.valid('param').slug);
     if (!api) return c.json(errorBody('api_not_found', 'no API with this slug'), 404);
     const { table_name, ...detail } = api;
-    return c.json({ ...detail, estimated_row_count: await store.countRows(table_name) }, 200);
+    return c.json(
+      {
+        ...detail,
+        estimated_row_count: await store.countRows(table_name),
+        max_rowversion: await store.maxRowversion(table_name),
+      },
+      200,
+    );
   });
   app.openapi(execute, async (c) => {
     const api = await store.api(c.req.valid('param').slug);
