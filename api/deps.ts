@@ -10,6 +10,11 @@ export interface ApiDeps {
   databaseUrl?: string | undefined;
   /** Shown by /metadata; where the Temporal Web UI is, when known. */
   temporalUiUrl?: string | undefined;
+  /**
+   * How long a status request waits for the workflow's progress query (default 3 s): with no worker
+   * polling, Temporal holds a query until its own deadline, and status must answer from the database.
+   */
+  progressQueryTimeoutMs?: number | undefined;
   /** How often the event stream polls sync_events, and how often it sends a heartbeat (tests shorten them). */
   eventStream?: { pollMs?: number; heartbeatMs?: number } | undefined;
 }

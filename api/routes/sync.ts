@@ -138,7 +138,9 @@ export function syncRoutes(deps: ApiDeps) {
       },
     }),
     async (c) => {
-      const status = await getSyncStatus(deps, c.req.valid('param').batchUid);
+      const { batchUid } = c.req.valid('param');
+      const deadline = Date.now() + (deps.progressQueryTimeoutMs ?? 3_000);
+      const status = await deps.temporal.withDeadline(deadline, () => getSyncStatus(deps, batchUid));
       return c.json({ ...status, progress: status.progress as unknown as Record<string, unknown> | null }, 200);
     },
   );
@@ -159,8 +161,8 @@ export function syncRoutes(deps: ApiDeps) {
       async (c) => {
         const { batchUid } = c.req.valid('param');
         await run(deps, batchUid);
-        const { status } = await getSyncStatus(deps, batchUid);
-        return c.json({ batchUid, action, status }, 202);
+        const batch = await deps.prisma.syncBatch.findUniqueOrThrow({ where: { uid: batchUid } });
+        return c.json({ batchUid, action, status: batch.status }, 202);
       },
     );
   control('stop', stopSync, 'Stop (cancel) a sync: the batch ends cancelled, metrics kept');

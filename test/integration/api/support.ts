@@ -46,6 +46,7 @@ export async function createApiTestContext(name: string, overrides: Partial<ApiD
     taskQueue,
     databaseUrl,
     eventStream: { pollMs: 100, heartbeatMs: 400 },
+    progressQueryTimeoutMs: 300,
     ...overrides,
   });
   const { key } = await createApiKey(prisma, `test-${name}`);
