@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { InfraError } from '../infra/errors.ts';
 import type { App } from './app.ts';
@@ -7,8 +8,10 @@ import type { App } from './app.ts';
 export function listen(app: App, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname: host, port }, () => {
+      // Port 0 (tests) means "any free port": report the one the system chose.
+      const bound = (server.address() as AddressInfo | null)?.port ?? port;
       resolve({
-        url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+        url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`,
         close: () =>
           new Promise<void>((done) => {
             (server as Server).closeAllConnections?.();
