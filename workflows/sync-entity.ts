@@ -50,15 +50,15 @@ const claim = proxyActivities<BatchActivities>({ startToCloseTimeout: '30 second
 function pageStages(taskQueue: string) {
   const cpu = proxyActivities<PageStageActivities>({
     taskQueue,
-    scheduleToStartTimeout: '20 seconds',
-    startToCloseTimeout: '30 seconds',
+    scheduleToStartTimeout: '10 seconds',
+    startToCloseTimeout: '20 seconds',
     retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['PageCacheMiss', 'EntityConfigChanged', 'AccountingError'] },
   });
   const io = proxyActivities<PageStageActivities>({
     taskQueue,
-    scheduleToStartTimeout: '20 seconds',
+    scheduleToStartTimeout: '10 seconds',
     startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '30 seconds',
+    heartbeatTimeout: '15 seconds',
     retry: {
       initialInterval: '1 second',
       maximumInterval: '30 seconds',

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool } from '../../../connectors/postgres/pool.ts';
+import { getSyncStatus, pauseSync, resumeSync, startSync, stopSync } from '../../../control/syncs.ts';
+import { createHarness, type Harness } from '../../support/harness.ts';
+import {
+  balanced,
+  createItemSource,
+  itemEntity,
+  itemRows,
+  registerEntity,
+  waitForBatch,
+} from '../../support/sync-fixtures.ts';
+
+describe('sync control: one per entity, pause / resume, stop', () => {
+  let h: Harness;
+  let pool: pg.Pool;
+  const schema = `ctl_${randomUUID().slice(0, 8)}`;
+  const entity = `items_${schema.slice(4)}`;
+  const deps = () => ({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue });
+
+  const waitFor = async (check: () => Promise<boolean>, what: string) => {
+    for (let i = 0; i < 300; i++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+
+  beforeAll(async () => {
+    h = await createHarness('control');
+    pool = createPool(h.databaseUrl);
+    await createItemSource(pool, schema, itemRows(3000));
+    await registerEntity(h, itemEntity(entity, schema));
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await pool.end();
+    await h.close();
+  });
+
+  it('refuses a second sync of a running entity, pauses between pages, resumes and finishes', async () => {
+    const [started] = await startSync(deps(), { entities: [entity], syncType: 'full', execute: true });
+    await expect(startSync(deps(), { entities: [entity], syncType: 'full', execute: true })).rejects.toMatchObject({
+      status: 409,
+      code: 'sync_already_running',
+    });
+    await pauseSync(deps(), started!.batchUid);
+    await waitFor(async () => (await getSyncStatus(deps(), started!.batchUid)).status === 'paused', 'paused');
+    const paused = await getSyncStatus(deps(), started!.batchUid);
+    expect(paused.progress?.paused).toBe(true);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await getSyncStatus(deps(), started!.batchUid)).pagesCompleted).toBe(paused.pagesCompleted); // nothing moves
+    expect(paused.counts.fetched).toBeLessThan(3000);
+    await resumeSync(deps(), started!.batchUid);
+    const done = await waitForBatch(h, started!.batchUid);
+    expect(done).toMatchObject({ status: 'completed', fetched: 3000, inserted: 3000 });
+  });
+
+  it('stop cancels the batch: it ends cancelled, keeps the counts of the pages it completed, and balances', async () => {
+    await pool.query(`UPDATE ${schema}.items SET descr = 'v2', row_version = nextval('${schema}.rv')`);
+    const [started] = await startSync(deps(), { entities: [entity], syncType: 'incremental', execute: true });
+    await waitFor(async () => (await getSyncStatus(deps(), started!.batchUid)).pagesCompleted >= 2, 'two pages');
+    await pauseSync(deps(), started!.batchUid);
+    await waitFor(async () => (await getSyncStatus(deps(), started!.batchUid)).status === 'paused', 'paused');
+    await stopSync(deps(), started!.batchUid);
+    const stopped = await waitForBatch(h, started!.batchUid);
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.fetched).toBeGreaterThan(0);
+    expect(stopped.fetched).toBeLessThan(3000);
+    expect(stopped.updated).toBe(stopped.fetched);
+    expect(balanced(stopped)).toBe(true);
+    const events = await h.prisma.syncEvent.findMany({
+      where: { batchUid: started!.batchUid },
+      orderBy: { id: 'asc' },
+    });
+    expect(events.at(-1)?.type).toBe('sync.cancelled');
+    // The watermark moved only over completed pages: the next incremental picks up exactly the rest.
+    const [next] = await startSync(deps(), { entities: [entity], syncType: 'incremental', execute: true });
+    const rest = await waitForBatch(h, next!.batchUid);
+    expect(rest).toMatchObject({ status: 'completed', updated: 3000 - stopped.updated, skipped: 0 });
+  });
+});
