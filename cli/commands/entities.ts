@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { type ApiClient, CliError } from '../api-client.ts';
+import { print, table } from '../output.ts';
+
+interface EntityView {
+  name: string;
+  mode: string;
+  enabled: boolean;
+  configVersion: number;
+  config: { source: { type: string }; targets: Array<{ name: string; type: string }>; description?: string };
+}
+
+async function readConfigs(file: string): Promise<Array<Record<string, unknown>>> {
+  if (/\.ya?ml$/i.test(file))
+    throw new CliError(`${file}: entity files are JSON (one configuration or an array of them).`);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  if (list.some((c) => !c || typeof c !== 'object' || typeof (c as { name?: unknown }).name !== 'string')) {
+    throw new CliError(`${file}: every entity configuration needs a "name".`);
+  }
+  return list as Array<Record<string, unknown>>;
+}
+
+/** `syncflow entities …`: apply from a file (create or replace), list, show, promote. */
+export function registerEntities(program: Command, api: () => ApiClient) {
+  const entities = program.command('entities').description('Entity configurations');
+
+  entities
+    .command('apply')
+    .description('Create or replace entities from a JSON file (one configuration or an array)')
+    .requiredOption('-f, --file <path>', 'the JSON file')
+    .action(async (opts: { file: string }) => {
+      for (const config of await readConfigs(opts.file)) {
+        const name = String(config.name);
+        const exists = await api()
+          .get<EntityView>(`/entities/${encodeURIComponent(name)}`)
+          .then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof CliError && error.api?.code === 'entity_not_found') return false;
+              throw error;
+            },
+          );
+        const saved = exists
+          ? await api().put<EntityView>(`/entities/${encodeURIComponent(name)}`, config)
+          : await api().post<EntityView>('/entities', config);
+        print(`${exists ? 'Updated' : 'Created'} ${saved.name} (${saved.mode}, config version ${saved.configVersion})`);
+      }
+    });
+
+  entities
+    .command('list')
+    .description('Every entity')
+    .action(async () => {
+      const { entities: list } = await api().get<{ entities: EntityView[] }>('/entities');
+      print(
+        table(
+          ['NAME', 'MODE', 'ENABLED', 'SOURCE', 'TARGETS', 'VERSION'],
+          list.map((e) => [
+            e.name,
+            e.mode,
+            e.enabled,
+            e.config.source.type,
+            e.config.targets.map((t) => `${t.name} (${t.type})`).join(', '),
+            e.configVersion,
+          ]),
+        ),
+      );
+    });
+
+  entities
+    .command('show')
+    .description("An entity's configuration (secrets shown as ***)")
+    .argument('<name>')
+    .action(async (name: string) => {
+      print(JSON.stringify(await api().get<EntityView>(`/entities/${encodeURIComponent(name)}`), null, 2));
+    });
+
+  entities
+    .command('promote')
+    .description('Promote an entity from dry-run to live: its syncs then write to the targets')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const entity = await api().post<EntityView>(`/entities/${encodeURIComponent(name)}/promote`);
+      print(`${entity.name} is ${entity.mode}.`);
+    });
+}

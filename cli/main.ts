@@ -1,0 +1,41 @@
+import { Command, Option } from 'commander';
+import { version } from '../api/version.ts';
+import { CliError, createApiClient } from './api-client.ts';
+import { registerDlq } from './commands/dlq.ts';
+import { registerEntities } from './commands/entities.ts';
+import { registerKeys } from './commands/keys.ts';
+import { registerSync } from './commands/sync.ts';
+
+/**
+ * The `syncflow` CLI. Every command but `keys` talks HTTP to the control API
+ * (--url / SYNCFLOW_URL, --key / SYNCFLOW_API_KEY), so it works against a
+ * remote SyncFlow as well as a local `npm start`.
+ */
+export function buildProgram(): Command {
+  const program = new Command('syncflow')
+    .description('Operate SyncFlow: entities, syncs, the dead-letter queue and API keys.')
+    .version(version)
+    .addOption(new Option('--url <url>', 'the SyncFlow API').env('SYNCFLOW_URL').default('http://127.0.0.1:3000'))
+    // From the environment without showing its value in --help (and better kept out of `ps` that way).
+    .addOption(new Option('--key <key>', 'an API key').env('SYNCFLOW_API_KEY'))
+    .showHelpAfterError();
+  const api = () => {
+    const { url, key } = program.opts<{ url: string; key?: string }>();
+    return createApiClient({ url, key });
+  };
+  registerEntities(program, api);
+  registerSync(program, api);
+  registerDlq(program, api);
+  registerKeys(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    const message = error instanceof CliError ? error.message : `Unexpected error: ${(error as Error).message}`;
+    process.stderr.write(`syncflow: ${message}\n`);
+    process.exitCode = 1;
+  }
+}

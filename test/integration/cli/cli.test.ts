@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiTestContext, createApiTestContext, entityConfig, terminateAll } from '../api/support.ts';
+import { runCli } from './cli-run.ts';
+
+const NAME = 'cli_items';
+
+/**
+ * The CLI as an operator runs it: a child process against a live API over
+ * HTTP. No worker serves this file's task queue, so a started sync stays
+ * running (the --follow run to the end is in cli-follow.test.ts).
+ */
+describe('syncflow CLI against a live API', () => {
+  let t: ApiTestContext;
+  let dir: string;
+  let env: Record<string, string>;
+  let key: string;
+  let batchUid: string;
+  beforeAll(async () => {
+    t = await createApiTestContext('cli');
+    const { url } = await t.serve();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'syncflow-cli-'));
+    await terminateAll(t.temporal, [`sync-${NAME}`]);
+    await t.prisma.syncBatch.deleteMany({ where: { entityName: NAME } });
+    await t.prisma.entity.deleteMany({ where: { name: NAME } });
+    env = { SYNCFLOW_URL: url, DATABASE_URL: t.databaseUrl };
+  });
+  afterAll(async () => {
+    await terminateAll(t.temporal, [`sync-${NAME}`]);
+    await t.prisma.syncBatch.deleteMany({ where: { entityName: NAME } });
+    await t.prisma.entity.deleteMany({ where: { name: NAME } });
+    await rm(dir, { recursive: true, force: true });
+    await t.close();
+  });
+
+  it('keys create prints a key once, through the database', async () => {
+    const result = await runCli(['keys', 'create', 'cli-test'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    key = result.stdout.match(/sf_[0-9a-f]{8}_[A-Za-z0-9_-]{43}/)![0];
+    env.SYNCFLOW_API_KEY = key;
+  });
+
+  it('without a key the API refuses and the CLI says how to give one', async () => {
+    const result = await runCli(['entities', 'list'], { ...env, SYNCFLOW_API_KEY: undefined });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('401 unauthorized');
+    expect(result.stderr).toContain('SYNCFLOW_API_KEY');
+  });
+
+  it('entities apply creates then updates from a JSON file; list, show and promote', async () => {
+    const file = path.join(dir, 'items.json');
+    const config = entityConfig(NAME, {
+      source: { type: 'postgres', table: 'items', connection: { url: { value: 'postgresql://u:s3cret@h/db' } } },
+    });
+    await writeFile(file, JSON.stringify(config));
+    const created = await runCli(['entities', 'apply', '-f', file], env);
+    expect(created.stdout).toContain(`Created ${NAME} (dry_run, config version 1)`);
+    const updated = await runCli(['entities', 'apply', '-f', file], env);
+    expect(updated.stdout).toContain(`Updated ${NAME} (dry_run, config version 2)`);
+
+    const list = await runCli(['entities', 'list', '--key', key], { ...env, SYNCFLOW_API_KEY: undefined });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`${NAME}\\s+dry_run\\s+true\\s+postgres\\s+main \\(postgres\\)\\s+2`));
+    const show = await runCli(['entities', 'show', NAME], env);
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      name: NAME,
+      config: { source: { connection: { url: { value: '***' } } } },
+    });
+    expect(show.stdout).not.toContain('s3cret');
+    const promoted = await runCli(['entities', 'promote', NAME], env);
+    expect(promoted.stdout).toContain(`${NAME} is live.`);
+  });
+
+  it('entities apply names every field at fault and exits non-zero', async () => {
+    const file = path.join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ ...entityConfig('cli_bad'), pageSize: 1, businessKey: ['ghost'] }));
+    const result = await runCli(['entities', 'apply', '-f', file], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('400 validation_failed');
+    expect(result.stderr).toContain('- pageSize:');
+    expect(result.stderr).toContain('- businessKey[0]:');
+    const missing = await runCli(['entities', 'apply', '-f', path.join(dir, 'nope.json')], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Cannot read');
+  });
+
+  it('sync start, a refused second start, status, history and stop', async () => {
+    const started = await runCli(['sync', 'start', NAME, '--full', '--dry-run'], env);
+    expect(started.stderr).toBe('');
+    expect(started.stdout).toContain(`Started full dry run of ${NAME}`);
+    batchUid = started.stdout.match(/batch ([0-9a-f-]{36})/)![1]!;
+
+    const again = await runCli(['sync', 'start', NAME], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('409 sync_already_running');
+
+    const status = await runCli(['sync', 'status', batchUid], env);
+    expect(status.stdout).toContain(`${NAME}: batch ${batchUid} pending`);
+    expect(status.stdout).toContain('fetched 0');
+
+    const history = await runCli(['sync', 'history', '--entity', NAME], env);
+    expect(history.stdout).toContain(batchUid);
+    expect(history.stdout).toContain('1 of 1');
+
+    const stopped = await runCli(['sync', 'stop', batchUid], env);
+    expect(stopped.stdout).toContain(`Asked batch ${batchUid} to stop.`);
+    const unknown = await runCli(['sync', 'status', randomUUID()], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('404 batch_not_found');
+  });
+
+  it('dlq list and replay', async () => {
+    await t.prisma.failedRecord.create({
+      data: {
+        batchUid,
+        entityName: NAME,
+        idempotencyKey: `${NAME}-${randomUUID()}`,
+        refStr: `${NAME}[part_no=P-1]`,
+        stage: 'validate',
+        errorType: 'required',
+        errorMessage: 'part_no is required',
+      },
+    });
+    const list = await runCli(['dlq', 'list', '--entity', NAME], env);
+    expect(list.stdout).toContain(`${NAME}[part_no=P-1]`);
+    expect(list.stdout).toContain('1 of 1 unresolved');
+    const replay = await runCli(['dlq', 'replay', '--entity', NAME], env);
+    expect(replay.stdout).toContain(`${NAME}: 1 record(s) queued for replay`);
+  });
+
+  it('keys revoke by prefix: the key stops working', async () => {
+    const prefix = key.slice(3, 11);
+    const revoked = await runCli(['keys', 'revoke', prefix], env);
+    expect(revoked.stdout).toContain(`prefix ${prefix}`);
+    const refused = await runCli(['entities', 'list'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('401');
+    const again = await runCli(['keys', 'revoke', prefix], env);
+    expect(again.code).toBe(1);
+  });
+
+  it('names an unreachable API and exits non-zero', async () => {
+    const result = await runCli(['entities', 'list', '--url', 'http://127.0.0.1:9'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Cannot reach the SyncFlow API at http://127.0.0.1:9');
+  });
+});
