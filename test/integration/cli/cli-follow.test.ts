@@ -7,6 +7,7 @@ import { createPool } from '../../../connectors/postgres/pool.ts';
 import { createApiKey } from '../../../db/api-keys.ts';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import { createItemSource, itemEntity, itemRows, registerEntity } from '../../support/sync-fixtures.ts';
+import { openStream } from '../api/sse-client.ts';
 import { runCli } from './cli-run.ts';
 
 /**
@@ -40,6 +41,8 @@ describe('syncflow sync start --follow', () => {
   });
 
   it('follows a full sync to its end and prints the counts and rows/s (plain lines off a TTY)', async () => {
+    // An SSE client watching the entity from before the start receives the running sync's events.
+    const stream = await openStream(`${server.url}/api/v1/events/stream?entity=${name}`, env.SYNCFLOW_API_KEY!);
     const result = await runCli(['sync', 'start', name, '--full', '--execute', '--follow', '--interval', '200'], env);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -51,6 +54,20 @@ describe('syncflow sync start --follow', () => {
     expect(result.stdout).toMatch(/[\d,]+ rows\/s/);
     expect(result.stdout).not.toContain('\r');
     expect(Number((await pool.query(`SELECT count(*) AS n FROM ${schema}.${name}_target`)).rows[0].n)).toBe(1_500);
+
+    const events = await stream.waitFor(3);
+    const deadline = Date.now() + 5_000;
+    while (!stream.events.some((e) => e.event === 'sync.completed') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await stream.close();
+    const types = stream.events.map((e) => e.event);
+    expect(types[0]).toBe('sync.started');
+    expect(types).toContain('sync.page_completed');
+    expect(types.at(-1)).toBe('sync.completed');
+    expect(JSON.parse(events.at(-1)!.data!).payload).toBeDefined();
+    const ids = stream.events.map((e) => BigInt(e.id!));
+    expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)));
 
     const again = await runCli(['sync', 'start', name, '--follow', '--interval', '200'], env);
     expect(again.code).toBe(0);
