@@ -14,7 +14,7 @@ await runMain(async (onShutdown) => {
   onShutdown(() => connection.close());
   const client = new Client({ connection, namespace: temporal.namespace });
   const server = await listen(
-    createApp({ prisma, temporal: client, taskQueue: env.TEMPORAL_TASK_QUEUE }),
+    createApp({ prisma, temporal: client, taskQueue: env.TEMPORAL_TASK_QUEUE, databaseUrl }),
     env.HOST,
     env.PORT,
   );
