@@ -67,6 +67,9 @@ export class EntityRuntimes {
 
   /** The runtime of the entity at `configVersion` (the version the batch started with). */
   async get(name: string, configVersion?: number): Promise<EntityRuntime> {
+    // Without a version (a new batch), the latest configuration is wanted: one cheap lookup says which that is.
+    configVersion ??= (await this.deps.prisma.entity.findUnique({ where: { name }, select: { configVersion: true } }))
+      ?.configVersion;
     const cached = this.runtimes.get(name);
     if (cached) {
       const runtime = await cached.catch(() => null);

@@ -2,7 +2,9 @@ import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
 import { listen } from '../api/serve.ts';
 import { loadEnv } from '../config/env.ts';
+import { ensureKey } from '../db/api-keys.ts';
 import { createPrisma } from '../db/prisma.ts';
+import { startDemo } from '../demo/run.ts';
 import { startInfrastructure } from '../infra/index.ts';
 import { createWorker } from '../worker/create-worker.ts';
 import { runMain } from './lifecycle.ts';
@@ -35,7 +37,15 @@ await runMain(async (onShutdown) => {
     await workerDone;
   });
 
-  const app = createApp({ prisma, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE, temporalUiUrl: infra.temporal.uiUrl });
+  const app = createApp({
+    prisma,
+    temporal,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    databaseUrl: infra.database.url,
+    temporalUiUrl: infra.temporal.uiUrl,
+  });
+  // A key for this start (the previous start's is revoked): printed once, stored only as a hash.
+  const apiKey = await ensureKey(prisma, 'npm-start');
   const server = await listen(app, env.HOST, env.PORT);
   onShutdown(() => server.close());
 
@@ -43,9 +53,23 @@ await runMain(async (onShutdown) => {
 SyncFlow is up.
   API              ${server.url}/api/v1
   API docs         ${server.url}/api/v1/docs
+  API key          ${apiKey.key}   (export SYNCFLOW_API_KEY=… for the syncflow CLI)
   Temporal Web UI  ${infra.temporal.uiUrl ?? '(external cluster: use its own UI)'}
   Temporal         ${infra.temporal.address} (namespace ${infra.temporal.namespace}, task queue ${env.TEMPORAL_TASK_QUEUE})
-  PostgreSQL       ${infra.database.embedded ? `embedded, ${redactUrl(infra.database.url)}` : redactUrl(infra.database.url)}
+  PostgreSQL       ${infra.database.embedded ? `embedded, ${redactUrl(infra.database.url)}` : redactUrl(infra.database.url)}`);
+
+  if (env.SYNCFLOW_DEMO) {
+    const demo = await startDemo({
+      control: { prisma, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE },
+      databaseUrl: infra.database.url,
+      apismithPort: env.SYNCFLOW_APISMITH_PORT,
+      schedulehubPort: env.SYNCFLOW_SCHEDULEHUB_PORT,
+      log: (line) => console.log(line),
+    });
+    onShutdown(() => demo.stop());
+  }
+  console.log(`
+Still running: API ${server.url}/api/v1, docs ${server.url}/api/v1/docs, Temporal Web UI ${infra.temporal.uiUrl ?? '(external)'}.
 Press Ctrl-C to stop.`);
 });
 

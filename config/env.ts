@@ -38,6 +38,14 @@ export const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** `npm start` runs the demo (sandboxes, seed, syncs) unless this is false. */
+  SYNCFLOW_DEMO: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Ports of the demo's APISmith and ScheduleHub sandboxes (stable: the demo's entities store these URLs). */
+  SYNCFLOW_APISMITH_PORT: port.default(3101),
+  SYNCFLOW_SCHEDULEHUB_PORT: port.default(3102),
 });
 export type Env = z.infer<typeof envSchema>;
 

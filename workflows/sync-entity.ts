@@ -38,7 +38,12 @@ export const resumeSignal = defineSignal(RESUME_SIGNAL);
 const shared = proxyActivities<BatchActivities & DeleteActivities & ChildActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '60 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['AccountingError'] },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    maximumAttempts: 12, // about five minutes of a dependency being down, then the batch fails with the cause
+    nonRetryableErrorTypes: ['AccountingError', 'EntityNotFound', 'EntityConfigInvalid', 'EntityConfigChanged'],
+  },
 });
 const claim = proxyActivities<BatchActivities>({ startToCloseTimeout: '30 seconds' });
 

@@ -10,7 +10,7 @@ export interface Served {
 
 /** Serves a fetch handler on 127.0.0.1 (a free port unless one is given); close() also ends keep-alive connections. */
 export async function serveOnPort(fetch: Parameters<typeof serve>[0]['fetch'], port?: number): Promise<Served> {
-  const chosen = port ?? (await freePort());
+  const chosen = port || (await freePort()); // 0 too means "any free port"
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch, port: chosen, hostname: '127.0.0.1' }, () => resolve(s as Server));
     (s as Server).once('error', reject);

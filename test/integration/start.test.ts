@@ -71,6 +71,7 @@ describe('npm start: the embedded stack', () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'syncflow-start-'));
     await fs.chmod(dataDir, 0o755);
     const env = {
+      SYNCFLOW_DEMO: 'false', // the demo has its own test (test/integration/demo/run.test.ts)
       SYNCFLOW_DATA_DIR: dataDir,
       SYNCFLOW_PG_PORT: String(await freePort()),
       TEMPORAL_DEV_PORT: String(await freePort()),

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { BatchSummary } from '../../activities/batch.ts';
 import { startSync } from '../../control/syncs.ts';
+import { waitForSync } from '../../control/wait.ts';
 import { saveEntity } from '../../db/entities.ts';
 import { unaccounted } from '../../pipeline/accounting.ts';
 import { type EntityConfigInput, entityConfigSchema } from '../../pipeline/entity-config.ts';
@@ -106,41 +107,22 @@ export async function runSync(
 }
 
 export async function waitForBatch(h: Harness, batchUid: string, timeoutMs = 120_000): Promise<BatchSummary> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const batch = await h.prisma.syncBatch.findUnique({ where: { uid: batchUid } });
-    if (batch && ['completed', 'failed', 'cancelled'].includes(batch.status)) {
-      const metrics = batch.metrics as { rowsPerSecond?: number; elapsedMs?: number; estimatedCost?: number };
-      const closed = batch.workflowId
-        ? await h.client.workflow
-            .getHandle(batch.workflowId)
-            .describe()
-            .then((d) => d.status.name !== 'RUNNING')
-        : true;
-      if (closed && (metrics.elapsedMs !== undefined || batch.status !== 'completed')) {
-        return {
-          batchUid,
-          entityName: batch.entityName,
-          status: batch.status as BatchSummary['status'],
-          dryRun: batch.dryRun,
-          fetched: Number(batch.totalFetched),
-          inserted: Number(batch.inserted),
-          updated: Number(batch.updated),
-          skipped: Number(batch.skipped),
-          failed: Number(batch.failed),
-          pending: Number(batch.pending),
-          deleted: Number(batch.deleted),
-          rowsPerSecond: metrics.rowsPerSecond ?? 0,
-          elapsedMs: metrics.elapsedMs ?? 0,
-          estimatedCost: metrics.estimatedCost ?? 0,
-        };
-      }
-    }
-    if (batch?.status === 'failed' && process.env.SYNC_TEST_DEBUG) console.error(batch.errorMessage);
-    if (Date.now() > deadline)
-      throw new Error(`batch ${batchUid} did not finish in ${timeoutMs} ms (${batch?.status})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const status = await waitForSync({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue }, batchUid, {
+    timeoutMs,
+    intervalMs: 100,
+  });
+  if (status.status === 'failed' && process.env.SYNC_TEST_DEBUG) console.error(status.error);
+  const metrics = status.metrics as { rowsPerSecond?: number; elapsedMs?: number; estimatedCost?: number };
+  return {
+    batchUid,
+    entityName: status.entityName,
+    status: status.status as BatchSummary['status'],
+    dryRun: status.dryRun,
+    ...status.counts,
+    rowsPerSecond: metrics.rowsPerSecond ?? 0,
+    elapsedMs: metrics.elapsedMs ?? 0,
+    estimatedCost: metrics.estimatedCost ?? 0,
+  };
 }
 
 export const balanced = (s: BatchSummary) => unaccounted(s) === 0;

@@ -1,0 +1,136 @@
+import { type ControlDeps, type SyncStatus, startSync } from '../control/syncs.ts';
+import { waitForSync } from '../control/wait.ts';
+import { getEntity, saveEntity } from '../db/entities.ts';
+import { entityConfigSchema } from '../pipeline/entity-config.ts';
+import {
+  type ApismithSandbox,
+  type SchedulehubSandbox,
+  startApismithSandbox,
+  startSchedulehubSandbox,
+} from '../sandbox/index.ts';
+import {
+  DEMO_CREDENTIAL_ENV,
+  DEMO_TARGET_SCHEMA,
+  demoCredentialEnvValues,
+  demoEntities,
+  demoSchedulehubResources,
+} from './entities.ts';
+import { DEMO_TABLE_NAMES } from './erp-schema.ts';
+import { applyDemoChanges, seedDemoErp } from './seed.ts';
+
+/**
+ * The demo, `npm start`'s main job: the sandbox ERP (through the APISmith
+ * sandbox) synced into the ScheduleHub sandbox and a PostgreSQL table.
+ * First start: seed messy data, register the three entities, a dry run, an
+ * executed full sync, then a round of source changes and an incremental
+ * sync. Every later start: the next round of changes and an incremental sync.
+ */
+export interface DemoOptions {
+  control: ControlDeps;
+  databaseUrl: string;
+  apismithPort: number;
+  schedulehubPort: number;
+  log: (line: string) => void;
+}
+
+export interface DemoHandle {
+  apismith: ApismithSandbox;
+  schedulehub: SchedulehubSandbox;
+  /** Every batch the demo ran, in order, as the database holds them. */
+  batches: SyncStatus[];
+  stop(): Promise<void>;
+}
+
+/** Short waits so the demo's children find their parents (or give up) within seconds, not minutes. */
+const DEMO_CHILD_TIMING = { childRetryBaseSeconds: 0.5, childWaitSeconds: 2 };
+
+export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
+  const { control, log } = options;
+  const apismith = await startApismithSandbox({ databaseUrl: options.databaseUrl, port: options.apismithPort });
+  const schedulehub = await startSchedulehubSandbox({
+    databaseUrl: options.databaseUrl,
+    port: options.schedulehubPort,
+    resources: demoSchedulehubResources(),
+  });
+  const handle: DemoHandle = {
+    apismith,
+    schedulehub,
+    batches: [],
+    async stop() {
+      await Promise.allSettled([apismith.stop(), schedulehub.stop()]);
+    },
+  };
+  try {
+    // The sandboxes make up credentials per run; the stored entities refer to them through environment
+    // variables (this process is also the worker), so the configuration holds no secret.
+    Object.assign(
+      process.env,
+      demoCredentialEnvValues({ apismith: apismith.credentials, schedulehub: schedulehub.credentials }),
+    );
+    const seed = await seedDemoErp(apismith.erp);
+    const configs = demoEntities({
+      apismithUrl: apismith.url,
+      schedulehubUrl: schedulehub.url,
+      credentials: DEMO_CREDENTIAL_ENV,
+      targetSchema: DEMO_TARGET_SCHEMA,
+    }).map((config) => entityConfigSchema.parse({ ...config, ...DEMO_CHILD_TIMING }));
+    const names = configs.map((c) => c.name);
+    const firstRun = seed.status === 'seeded' || (await getEntity(control.prisma, names[0]!)) === null;
+    for (const config of configs) {
+      const stored = await getEntity(control.prisma, config.name);
+      if (!stored || JSON.stringify(stored.config) !== JSON.stringify(config)) await saveEntity(control.prisma, config);
+    }
+
+    const run = async (title: string, syncType: 'full' | 'incremental', execute: boolean) => {
+      log(`\n${title}`);
+      const started = await startSync(control, { entities: names, syncType, execute });
+      const results: SyncStatus[] = [];
+      for (const sync of started) results.push(await waitForSync(control, sync.batchUid));
+      handle.batches.push(...results);
+      printSummary(results, log);
+    };
+
+    if (firstRun) {
+      const e = seed.expected;
+      log(
+        `\nDemo: seeded the sandbox ERP with ${DEMO_TABLE_NAMES.map((t) => `${e[t].rows} ${t}`).join(', ')} ` +
+          '(mixed date formats, formatted and accounting numbers, CRLF and control characters, invalid rows, ' +
+          'children that arrive before their parents or never find one).',
+      );
+      await run('Dry run (stages 1-7; nothing is written to any target):', 'full', false);
+      await run('Executed full sync into ScheduleHub (primary) and PostgreSQL (secondary):', 'full', true);
+    }
+    const changes = await applyDemoChanges(apismith.erp);
+    const changed = DEMO_TABLE_NAMES.map(
+      (t) => `${t}: ${changes.updated[t].length} updated, ${changes.inserted[t].length} inserted`,
+    ).join('; ');
+    log(`\nDemo: change round ${changes.round} in the source (${changed}).`);
+    await run('Incremental sync (rows above the watermark only):', 'incremental', true);
+    log(
+      `\nDemo data: sandbox ERP ${apismith.url} (APISmith SANDBOX), ScheduleHub SANDBOX ${schedulehub.url}, ` +
+        `PostgreSQL tables ${DEMO_TARGET_SCHEMA}.{${names.join(',')}}. Run npm start again for the next incremental round.`,
+    );
+    return handle;
+  } catch (error) {
+    await handle.stop();
+    throw error;
+  }
+}
+
+const COLUMNS = ['fetched', 'inserted', 'updated', 'skipped', 'failed', 'pending', 'deleted'] as const;
+
+/** The per-entity table the demo prints, read from the batches as the database holds them. */
+export function printSummary(batches: readonly SyncStatus[], log: (line: string) => void): void {
+  const header = ['entity'.padEnd(18), ...COLUMNS.map((c) => c.padStart(9)), 'rows/s'.padStart(9), '  status'];
+  log(`  ${header.join('')}`);
+  for (const b of batches) {
+    const rowsPerSecond = (b.metrics as { rowsPerSecond?: number } | null)?.rowsPerSecond ?? 0;
+    const cells = [
+      b.entityName.padEnd(18),
+      ...COLUMNS.map((c) => b.counts[c].toLocaleString('en-US').padStart(9)),
+      rowsPerSecond.toLocaleString('en-US').padStart(9),
+      `  ${b.status}${b.dryRun ? ' (dry run)' : ''}${b.error ? `: ${b.error}` : ''}`,
+    ];
+    log(`  ${cells.join('')}`);
+  }
+}
