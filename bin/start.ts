@@ -29,6 +29,7 @@ await runMain(async (onShutdown) => {
     connectionOptions: infra.temporal.connectionOptions,
     namespace: infra.temporal.namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
+    metricsPort: env.TEMPORAL_WORKER_METRICS_PORT,
     deps: { prisma, databaseUrl: infra.database.url },
   });
   const workerDone = worker.run();

@@ -12,6 +12,7 @@ await runMain(async (onShutdown) => {
     connectionOptions: temporal.connectionOptions,
     namespace: temporal.namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
+    metricsPort: env.TEMPORAL_WORKER_METRICS_PORT,
     deps: { prisma, databaseUrl },
   });
   const done = worker.run();

@@ -34,6 +34,8 @@ export const envSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_TASK_QUEUE: z.string().default('syncflow'),
+  /** Where the Temporal SDK serves the worker's own metrics (Prometheus, 127.0.0.1:<port>/metrics); 0 = off. */
+  TEMPORAL_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   /** The control API's port. */
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),

@@ -97,7 +97,11 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
           '(mixed date formats, formatted and accounting numbers, CRLF and control characters, invalid rows, ' +
           'children that arrive before their parents or never find one).',
       );
-      await run('Dry run (stages 1-7; nothing is written to any target):', 'full', false);
+      await run(
+        'Dry run (stages 1-7; nothing is written to any target, so children count as pending: their parents are not in a target yet):',
+        'full',
+        false,
+      );
       await run('Executed full sync into ScheduleHub (primary) and PostgreSQL (secondary):', 'full', true);
     }
     const changes = await applyDemoChanges(apismith.erp);
@@ -106,6 +110,22 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
     ).join('; ');
     log(`\nDemo: change round ${changes.round} in the source (${changed}).`);
     await run('Incremental sync (rows above the watermark only):', 'incremental', true);
+    const children = await control.prisma.pendingChild.groupBy({
+      by: ['entityName', 'status'],
+      where: { entityName: { in: names } },
+      _count: true,
+    });
+    if (children.length > 0) {
+      const byEntity = names
+        .map((name) => {
+          const parts = children.filter((c) => c.entityName === name).map((c) => `${c._count} ${c.status}`);
+          return parts.length > 0 ? `${name}: ${parts.join(', ')}` : null;
+        })
+        .filter(Boolean);
+      log(
+        `  children that waited for a parent (released ones were counted on the batch that read them): ${byEntity.join('; ')}`,
+      );
+    }
     log(
       `\nDemo data: sandbox ERP ${apismith.url} (APISmith SANDBOX), ScheduleHub SANDBOX ${schedulehub.url}, ` +
         `PostgreSQL tables ${DEMO_TARGET_SCHEMA}.{${names.join(',')}}. Run npm start again for the next incremental round.`,

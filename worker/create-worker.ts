@@ -19,6 +19,8 @@ export interface WorkerConfig {
   /** A pre-built bundle (tests build one per run); default: bundle workflowsPath. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   options?: Partial<WorkerOptions>;
+  /** The SDK's worker metrics on 127.0.0.1:<port>/metrics (once per process; absent or 0 = off). */
+  metricsPort?: number;
 }
 
 export type WorkerState = 'INITIALIZED' | 'RUNNING' | 'STOPPING' | 'DRAINING' | 'DRAINED' | 'STOPPED' | 'FAILED';
@@ -40,7 +42,7 @@ export interface SyncflowWorker {
  * samples-typescript "worker-specific task queues" pattern).
  */
 export async function createWorker(config: WorkerConfig): Promise<SyncflowWorker> {
-  installWorkerRuntime();
+  installWorkerRuntime(undefined, config.metricsPort);
   const { address, tls, apiKey } = config.connectionOptions;
   const connection = await NativeConnection.connect({
     address,

@@ -30,6 +30,7 @@ describe('worker processes: crash recovery and sharing a batch', () => {
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         TEMPORAL_NAMESPACE: inject('temporalNamespace'),
         TEMPORAL_TASK_QUEUE: h.taskQueue,
+        TEMPORAL_WORKER_METRICS_PORT: '0', // several workers on one machine: no shared metrics port
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
