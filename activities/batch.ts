@@ -27,6 +27,7 @@ export interface BatchPlan {
   estimatedRows: number | null;
   hasParents: boolean;
   childWaitSeconds: number;
+  stageActivities: 'split' | 'fused';
   /** Entities whose parents include this one: their waiting children may be released when this batch lands. */
   childEntities: string[];
 }
@@ -127,6 +128,7 @@ export function createBatchActivities(ctx: WorkerContext) {
         estimatedRows,
         hasParents: config.parents.length > 0,
         childWaitSeconds: config.childWaitSeconds,
+        stageActivities: config.stageActivities,
         childEntities: entities
           .filter((e) => e.config.parents.some((p) => p.entity === input.entityName))
           .map((e) => e.name),

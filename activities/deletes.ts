@@ -32,6 +32,8 @@ export function createDeleteActivities(ctx: WorkerContext) {
     async applyDeletes(input: DeleteInput): Promise<DeleteReport> {
       const rt = await ctx.runtimes.get(input.entityName, input.configVersion);
       const policy = rt.config.deletePolicy;
+      // Policy none: the sync does not track what it saw (no cost per row), so there is nothing to compare.
+      if (policy === 'none') return { candidates: 0, deleted: 0, failed: 0, policy, targetCalls: {} };
       const unseen = `FROM identity_records ir
         WHERE ir.entity_name = $1 AND ir.target_name = $2 AND ir.deleted_at IS NULL AND ir.sync_status = 'synced'
           AND NOT EXISTS (SELECT 1 FROM sync_seen_keys s WHERE s.batch_uid = $3::uuid AND s.bk_hash = ir.bk_hash)`;
@@ -39,8 +41,8 @@ export function createDeleteActivities(ctx: WorkerContext) {
       const { rows } = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n ${unseen}`, args);
       const candidates = Number(rows[0]!.n);
       const report: DeleteReport = { candidates, deleted: 0, failed: 0, policy, targetCalls: {} };
-      if (input.dryRun || policy === 'none' || candidates === 0) {
-        if (input.dryRun && policy !== 'none') report.deleted = candidates; // what ingest would delete
+      if (input.dryRun || candidates === 0) {
+        if (input.dryRun) report.deleted = candidates; // what ingest would delete
         return report;
       }
       for (;;) {

@@ -126,7 +126,8 @@ export async function trackPage(
       await client.query('ROLLBACK');
       return counts; // tracked before this retry
     }
-    if (ref.syncType === 'full' && identities.length > 0) {
+    // Seen keys feed the deletes after a full sync; with delete policy none nothing reads them.
+    if (ref.syncType === 'full' && rt.config.deletePolicy !== 'none' && identities.length > 0) {
       await client.query(
         `INSERT INTO sync_seen_keys (batch_uid, bk_hash) SELECT $1::uuid, unnest($2::varchar[]) ON CONFLICT DO NOTHING`,
         [ref.batchUid, identities.map((i) => i.bkHash)],

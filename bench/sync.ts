@@ -13,8 +13,8 @@
  * and the workflow history per batch; writes bench/results/sync-<N>.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { Client, Connection } from '@temporalio/client';
 import { pipeline } from 'node:stream/promises';
+import { Client, Connection } from '@temporalio/client';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createPool } from '../connectors/postgres/pool.ts';
 import { startSync } from '../control/syncs.ts';
@@ -22,8 +22,8 @@ import { saveEntity } from '../db/entities.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { startInfrastructure } from '../infra/index.ts';
 import { entityConfigSchema } from '../pipeline/entity-config.ts';
-import { syncWorkflowId } from '../workflows/contract.ts';
 import { createWorker } from '../worker/create-worker.ts';
+import { syncWorkflowId } from '../workflows/contract.ts';
 
 const ROWS = Number(process.argv[2] ?? process.env.BENCH_ROWS ?? 1_000_000);
 const PAGE_SIZE = Number(process.env.BENCH_PAGE_SIZE ?? 10_000);
@@ -143,7 +143,10 @@ try {
   const runSync = async (label: string, syncType: 'full' | 'incremental') => {
     peakRss = process.memoryUsage().rss;
     const started = performance.now();
-    const [sync] = await startSync({ prisma, temporal: client, taskQueue: TASK_QUEUE }, { entities: [ENTITY], syncType });
+    const [sync] = await startSync(
+      { prisma, temporal: client, taskQueue: TASK_QUEUE },
+      { entities: [ENTITY], syncType },
+    );
     const handle = client.workflow.getHandle(syncWorkflowId(ENTITY));
     await handle.result();
     const wallMs = performance.now() - started;
@@ -188,6 +191,22 @@ try {
   );
   const incremental = await runSync('incremental, ~1% changed', 'incremental');
 
+  // The same full sync with NORMALIZE … RESOLVE fused into one activity per page, into a fresh table.
+  const stored = await prisma.entity.findUniqueOrThrow({ where: { name: ENTITY } });
+  await prisma.entity.update({
+    where: { name: ENTITY },
+    data: {
+      config: {
+        ...(stored.config as object),
+        stageActivities: 'fused',
+        targets: [{ type: 'postgres', name: 'fused', schema: 'bench', table: 'items_fused' }],
+      },
+      configVersion: { increment: 1 },
+    },
+  });
+  const fused = await runSync('full sync, fused stages', 'full');
+  log(`  six stage activities instead of one cost ${Math.round((full.wallMs / fused.wallMs - 1) * 100)}% of wall time`);
+
   const report = {
     rows: ROWS,
     pageSize: PAGE_SIZE,
@@ -196,7 +215,7 @@ try {
     date: new Date().toISOString(),
     floorMs: Math.round(floor),
     floorRunsMs: floorMs.map(Math.round),
-    runs: [full, resync, incremental],
+    runs: [full, resync, incremental, fused],
   };
   await mkdir('bench/results', { recursive: true });
   const file = `bench/results/sync-${ROWS}.json`;

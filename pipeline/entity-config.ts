@@ -123,6 +123,12 @@ export const entityConfigSchema = z
     maxChildRetries: z.number().int().min(0).max(100).default(5),
     /** First wait of a child whose parent is missing; each retry doubles it (1 s, 2 s, 4 s… by default). */
     childRetryBaseSeconds: z.number().min(0.05).max(3600).default(1),
+    /**
+     * split: each of the nine stages is its own activity (each visible in the Temporal Web UI);
+     * fused: NORMALIZE … RESOLVE run as one activity per page (fewer task round trips; per-stage timings
+     * and counts are still recorded). See the README's benchmark for the difference.
+     */
+    stageActivities: z.enum(['split', 'fused']).default('fused'),
     /** How long a batch waits for its children's parents before it ends with them still pending. */
     childWaitSeconds: z.number().min(0).max(86_400).default(10),
   })

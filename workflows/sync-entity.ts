@@ -82,6 +82,7 @@ function pageStages(taskQueue: string) {
     resolvePage: io.resolvePage,
     ingestPage: io.ingestPage,
     trackPage: io.trackPage,
+    transformPage: io.transformPage,
   };
 }
 
@@ -201,12 +202,19 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         try {
           if (attempt > 1) add('fetch', await s.fetchPage(ref, fetchRequest(cursor)));
           else add('fetch', fetched);
-          add('normalize', await s.normalizePage(ref));
-          add('validate', await s.validatePage(ref));
-          add('map', await s.mapPage(ref));
-          add('identity', await s.identifyPage(ref));
-          add('delta', await s.deltaPage(ref));
-          add('resolve', await s.resolvePage(ref));
+          if (plan.stageActivities === 'fused') {
+            const reports = await s.transformPage(ref);
+            for (const stage of ['normalize', 'validate', 'map', 'identity', 'delta', 'resolve'] as const) {
+              add(stage, reports[stage]);
+            }
+          } else {
+            add('normalize', await s.normalizePage(ref));
+            add('validate', await s.validatePage(ref));
+            add('map', await s.mapPage(ref));
+            add('identity', await s.identifyPage(ref));
+            add('delta', await s.deltaPage(ref));
+            add('resolve', await s.resolvePage(ref));
+          }
           const ingest = await s.ingestPage(ref);
           add('ingest', ingest);
           for (const [name, calls] of Object.entries(ingest.targetCalls))
@@ -233,6 +241,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     let tracked: Promise<void> = Promise.resolve();
     const failures: unknown[] = [];
     let pagesThisRun = 0;
+    let nextClaim: ReturnType<typeof claimWorker> | undefined;
     while (!done && failures.length === 0) {
       if (paused) {
         await CancellationScope.nonCancellable(() => tracked.catch(() => {}));
@@ -251,7 +260,10 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       }
       const ref: PageRef = { ...base, page };
       let fetched: FetchReport;
-      let worker = await claimWorker();
+      // The claim for this page was made while the previous page was fetched: no round trip on the fetch chain.
+      let worker = await (nextClaim ?? claimWorker());
+      nextClaim = claimWorker();
+      nextClaim.catch(() => {}); // a failed claim is seen (and thrown) when awaited
       for (let attempt = 1; ; attempt++) {
         try {
           fetched = await worker.fetchPage(ref, fetchRequest(cursor));
@@ -286,11 +298,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       counts.deleted += deletes.deleted;
       for (const [name, calls] of Object.entries(deletes.targetCalls))
         targetCalls[name] = (targetCalls[name] ?? 0) + calls;
-      if (deletes.policy === 'none' && deletes.candidates > 0) {
-        notes.push(
-          `${deletes.candidates} records are no longer in the source; delete policy is none, so they were kept.`,
-        );
-      }
+      if (deletes.policy === 'none') notes.push('Delete policy is none: records gone from the source are kept.');
       if (deletes.failed > 0) notes.push(`${deletes.failed} deletes were refused by the primary target.`);
     }
 
