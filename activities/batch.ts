@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { v7 as uuidv7 } from 'uuid';
+import { countsOfBatch } from '../db/batches.ts';
 import { listEntities } from '../db/entities.ts';
 import { recordEvent } from '../db/events.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
@@ -172,15 +173,7 @@ export function createBatchActivities(ctx: WorkerContext) {
           : { status: input.status, completedAt: new Date(), errorMessage: input.error ?? null, metrics },
       });
       await ctx.pool.query('DELETE FROM sync_seen_keys WHERE batch_uid = $1::uuid', [input.batchUid]);
-      const counts = {
-        fetched: Number(batch.totalFetched),
-        inserted: Number(batch.inserted),
-        updated: Number(batch.updated),
-        skipped: Number(batch.skipped),
-        failed: Number(batch.failed),
-        pending: Number(batch.pending),
-        deleted: Number(batch.deleted),
-      };
+      const counts = countsOfBatch(batch);
       if (!alreadyFinal) {
         if (input.status === 'completed' && !batch.dryRun && rt) {
           const now = new Date();

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { TargetRecord } from '../connectors/types.ts';
 import { moveCounts } from '../db/batches.ts';
 import { insertEventSql } from '../db/events.ts';
-import { type IdentityWrite, presentIn, writeIdentities } from '../db/identity-store.ts';
+import { type IdentityWrite, identityWriteOf, presentIn, writeIdentities } from '../db/identity-store.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
 import type { WorkerContext } from './deps.ts';
 import { jsonb } from './track.ts';
@@ -121,15 +121,7 @@ async function releaseChunk(
           okOnPrimary.set(record.bkHash, result.ok);
           if (!result.ok) refusals.set(record.bkHash, `${result.error?.type}: ${result.error?.message}`);
         }
-        return {
-          bkHash: record.bkHash,
-          dataHash: record.dataHash,
-          rowversion: record.rowversion,
-          refStr: record.refStr,
-          targetUid: result.targetUid ?? null,
-          status: result.ok ? 'synced' : 'failed',
-          error: result.ok ? null : `${result.error?.type}: ${result.error?.message}`,
-        };
+        return identityWriteOf(record, result);
       });
       await writeIdentities(ctx.pool, input.entityName, target.name, ready[0]!.batch_uid, writes);
     }

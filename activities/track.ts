@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { ApplyResult } from '../connectors/types.ts';
 import { claimPageCounts } from '../db/batches.ts';
 import { insertEventSql } from '../db/events.ts';
-import { type IdentityWrite, writeIdentities } from '../db/identity-store.ts';
+import { type IdentityWrite, identityWriteOf, writeIdentities } from '../db/identity-store.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import { writeOrder } from '../pipeline/ingest/plan.ts';
 import { countPage } from '../pipeline/page-counts.ts';
@@ -85,15 +85,7 @@ export async function trackPage(
     const writes: IdentityWrite[] = [];
     for (const [i, result] of results) {
       const identity = identities[i]!;
-      writes.push({
-        bkHash: identity.bkHash,
-        dataHash: identity.dataHash,
-        rowversion: identity.rowversion,
-        refStr: identity.reference,
-        targetUid: result.targetUid ?? null,
-        status: result.ok ? 'synced' : 'failed',
-        error: result.ok ? null : `${result.error?.type}: ${result.error?.message}`,
-      });
+      writes.push(identityWriteOf(records[i]!, result));
       if (!result.ok) {
         quarantined.push({
           index: state.rowIndex![i]!,

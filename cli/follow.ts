@@ -1,3 +1,5 @@
+import type { SyncStatus } from '../control/syncs.ts';
+import type { RecordCounts } from '../pipeline/accounting.ts';
 import type { ApiClient } from './api-client.ts';
 import { count, duration, print } from './output.ts';
 
@@ -7,37 +9,9 @@ import { count, duration, print } from './output.ts';
  * known, live counts and rows/s); otherwise it prints a plain line whenever
  * the counts change, so logs stay readable. Ends with the batch's counts.
  */
-export interface Counts {
-  fetched: number;
-  inserted: number;
-  updated: number;
-  skipped: number;
-  failed: number;
-  pending: number;
-  deleted: number;
-}
-
-export interface SyncStatusView {
-  batchUid: string;
-  entityName: string;
-  syncType: string;
-  status: string;
-  dryRun: boolean;
-  workflowId: string | null;
-  startedAt: string | null;
-  completedAt: string | null;
-  counts: Counts;
-  pagesCompleted: number;
-  error: string | null;
-  progress: {
-    phase: string;
-    paused: boolean;
-    estimatedRows: number | null;
-    counts: Counts;
-    rowsPerSecond: number;
-    pagesCompleted: number;
-  } | null;
-}
+/** The API's status answer (GET /sync/status/:batchUid) is control/syncs.ts's SyncStatus, as JSON. */
+export type Counts = RecordCounts;
+export type SyncStatusView = SyncStatus;
 
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
 const BAR_WIDTH = 24;

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
+import { countsOfBatch } from '../db/batches.ts';
 import { type EntityMode, getEntity } from '../db/entities.ts';
 import type { Prisma } from '../db/prisma.ts';
+import type { RecordCounts } from '../pipeline/accounting.ts';
 import { orderParentsFirst } from '../pipeline/entity-order.ts';
 import {
   PAUSE_SIGNAL,
@@ -191,15 +193,7 @@ export interface SyncStatus {
   workflowId: string | null;
   startedAt: string | null;
   completedAt: string | null;
-  counts: {
-    fetched: number;
-    inserted: number;
-    updated: number;
-    skipped: number;
-    failed: number;
-    pending: number;
-    deleted: number;
-  };
+  counts: RecordCounts;
   pagesCompleted: number;
   watermarkFrom: string | null;
   watermarkTo: string | null;
@@ -230,15 +224,7 @@ export async function getSyncStatus(deps: ControlDeps, batchUid: string): Promis
     workflowId: batch.workflowId,
     startedAt: batch.startedAt?.toISOString() ?? null,
     completedAt: batch.completedAt?.toISOString() ?? null,
-    counts: {
-      fetched: Number(batch.totalFetched),
-      inserted: Number(batch.inserted),
-      updated: Number(batch.updated),
-      skipped: Number(batch.skipped),
-      failed: Number(batch.failed),
-      pending: Number(batch.pending),
-      deleted: Number(batch.deleted),
-    },
+    counts: countsOfBatch(batch),
     pagesCompleted: batch.pagesCompleted,
     watermarkFrom: batch.watermarkFrom,
     watermarkTo: batch.watermarkTo,

@@ -1,3 +1,4 @@
+import { ControlError } from './errors.ts';
 import { type ControlDeps, getSyncStatus, type SyncStatus } from './syncs.ts';
 
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -14,7 +15,17 @@ export async function waitForSync(
 ): Promise<SyncStatus> {
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   for (;;) {
-    const status = await getSyncStatus(deps, batchUid);
+    let status: SyncStatus;
+    try {
+      status = await getSyncStatus(deps, batchUid);
+    } catch (error) {
+      // A workflow started directly (not through startSync) creates its batch row in its first activity.
+      if (error instanceof ControlError && error.status === 404 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
+        continue;
+      }
+      throw error;
+    }
     options.onProgress?.(status);
     if (FINAL.has(status.status) && status.workflowId) {
       const closed = await deps.temporal.workflow

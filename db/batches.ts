@@ -1,5 +1,19 @@
+import type { SyncBatch } from '@prisma/client';
 import type pg from 'pg';
 import { type RecordCounts, unaccounted } from '../pipeline/accounting.ts';
+
+/** A batch row's counts (BigInt columns) as numbers. */
+export function countsOfBatch(batch: SyncBatch): RecordCounts {
+  return {
+    fetched: Number(batch.totalFetched),
+    inserted: Number(batch.inserted),
+    updated: Number(batch.updated),
+    skipped: Number(batch.skipped),
+    failed: Number(batch.failed),
+    pending: Number(batch.pending),
+    deleted: Number(batch.deleted),
+  };
+}
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 

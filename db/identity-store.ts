@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ApplyResult, TargetRecord } from '../connectors/types.ts';
 import type { StoredIdentity } from '../pipeline/delta/delta.ts';
 
 /**
@@ -57,6 +58,22 @@ export interface IdentityWrite {
   targetUid: string | null;
   status: 'synced' | 'failed';
   error: string | null;
+}
+
+/** What the identity store records for a record a target answered (its failure keeps what it last acknowledged). */
+export function identityWriteOf(
+  record: Pick<TargetRecord, 'bkHash' | 'dataHash' | 'rowversion' | 'refStr'>,
+  result: ApplyResult,
+): IdentityWrite {
+  return {
+    bkHash: record.bkHash,
+    dataHash: record.dataHash,
+    rowversion: record.rowversion,
+    refStr: record.refStr,
+    targetUid: result.targetUid ?? null,
+    status: result.ok ? 'synced' : 'failed',
+    error: result.ok ? null : `${result.error?.type}: ${result.error?.message}`,
+  };
 }
 
 /** Upserts one target's identity rows for a page (after the target acknowledged). */

@@ -1,3 +1,4 @@
+import type { RecordCounts } from '../pipeline/accounting.ts';
 import type { Prisma } from './prisma.ts';
 
 /**
@@ -5,15 +6,7 @@ import type { Prisma } from './prisma.ts';
  * status, the last batch, record totals per operation (live and dry-run
  * apart: a dry run writes nothing), DLQ size and waiting children.
  */
-export interface OperationTotals {
-  fetched: number;
-  inserted: number;
-  updated: number;
-  skipped: number;
-  failed: number;
-  pending: number;
-  deleted: number;
-}
+export type OperationTotals = RecordCounts;
 
 export interface EntityStats {
   entityName: string;

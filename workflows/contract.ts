@@ -25,6 +25,8 @@ export interface SyncEntityInput {
   syncType: SyncType;
   /** true: stages 1-7 only, nothing written to any target. */
   dryRun: boolean;
+  /** Pages per execution before continue-as-new (default 150; tests use a few to exercise it). */
+  pagesPerRun?: number;
   /** Carried across continue-as-new; absent on the first run. */
   resume?: SyncResumeState;
 }
@@ -37,6 +39,9 @@ export interface SyncResumeState {
   watermark: string | null;
   fullSyncWatermark: string | null;
   stages: StageTotals;
+  /** Counts of the pages tracked so far (the batch row holds the same; this feeds the progress query). */
+  counts: RecordCounts;
+  targetCalls: Record<string, number>;
   startedAtMs: number;
   paused: boolean;
 }

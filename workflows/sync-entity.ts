@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ContinueAsNew,
   condition,
   continueAsNew,
   defineQuery,
@@ -110,11 +111,11 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   const startedAtMs = resume?.startedAtMs ?? Date.now();
   let paused = resume?.paused ?? false;
   let phase: SyncPhase = 'starting';
-  let counts: RecordCounts = zeroCounts();
+  let counts: RecordCounts = resume?.counts ?? zeroCounts();
   let pagesCompleted = resume?.nextPage ?? 0;
   let inFlight = 0;
   let estimatedRows: number | null = null;
-  const targetCalls: Record<string, number> = {};
+  const targetCalls: Record<string, number> = { ...resume?.targetCalls };
   const notes: string[] = [];
 
   setHandler(progressQuery, () => {
@@ -251,11 +252,21 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       }
       await condition(() => inFlight < MAX_PAGES_IN_FLIGHT || failures.length > 0);
       if (failures.length > 0) break;
-      if (pagesThisRun >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      if (pagesThisRun >= (input.pagesPerRun ?? PAGES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
         await tracked;
         await continueAsNew<typeof syncEntity>({
           ...input,
-          resume: { cursor, nextPage: page, watermark, fullSyncWatermark, stages, startedAtMs, paused },
+          resume: {
+            cursor,
+            nextPage: page,
+            watermark,
+            fullSyncWatermark,
+            stages,
+            startedAtMs,
+            paused,
+            counts,
+            targetCalls,
+          },
         });
       }
       const ref: PageRef = { ...base, page };
@@ -329,6 +340,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     phase = 'done';
     return summary;
   } catch (error) {
+    if (error instanceof ContinueAsNew) throw error; // not an end: the next run carries the batch on
     if (isCancellation(error)) {
       await finish('cancelled');
       phase = 'done';

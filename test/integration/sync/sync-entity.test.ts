@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
+import { SyncBatchId } from '../../../workflows/search-attributes.ts';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import {
   balanced,
@@ -11,6 +12,7 @@ import {
   itemRows,
   registerEntity,
   runSync,
+  waitForBatch,
 } from '../../support/sync-fixtures.ts';
 
 describe('syncEntity: PostgreSQL → PostgreSQL through the real workflow', () => {
@@ -88,5 +90,21 @@ describe('syncEntity: PostgreSQL → PostgreSQL through the real workflow', () =
     const [full] = await runSync(h, [entity], 'full', true);
     expect(full!.summary).toMatchObject({ status: 'completed', deleted: 3, inserted: 0 });
     expect(await count(`SELECT count(*) AS n FROM ${target}`)).toBe(447 + 2 - 3);
+  });
+
+  it('continues as new to keep history bounded, and the batch carries on across runs', async () => {
+    const batchUid = randomUUID();
+    await h.client.workflow.start('syncEntity', {
+      taskQueue: h.taskQueue,
+      workflowId: `sync-${entity}`,
+      args: [{ batchUid, entityName: entity, syncType: 'full', dryRun: true, pagesPerRun: 2 }],
+      typedSearchAttributes: [{ key: SyncBatchId, value: batchUid }],
+    });
+    const done = await waitForBatch(h, batchUid);
+    expect(done).toMatchObject({ status: 'completed', fetched: 449, skipped: 446, failed: 3 });
+    expect(balanced(done)).toBe(true);
+    let runs = 0;
+    for await (const _ of h.client.workflow.list({ query: `SyncBatchId = "${batchUid}"` })) runs++;
+    expect(runs).toBeGreaterThanOrEqual(3); // 5 pages, 2 per run
   });
 });
