@@ -67,7 +67,7 @@ describe('worker processes: crash recovery and sharing a batch', () => {
     const source = `${schema}a`;
     const entity = `items_${source.slice(4)}`;
     await createItemSource(pool, source, itemRows(6000));
-    await registerEntity(h, itemEntity(entity, source, { stageActivities: 'split' }));
+    await registerEntity(h, itemEntity(entity, source));
     const first = await startWorkerProcess();
     const [started] = await startSync(deps(), { entities: [entity], syncType: 'full', execute: true });
     for (let i = 0; i < 600 && (await pagesDone(started!.batchUid)) < 5; i++)
