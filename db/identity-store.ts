@@ -23,12 +23,11 @@ export async function readStoredIdentities(
     rowversion: string | null;
     deleted_at: Date | null;
   }>(
-    // One primary-key probe per key (a join on the unnested array). There is deliberately no index on
-    // (entity, target, status) over synced rows: it led the planner to scan every record of the entity.
-    `SELECT ir.bk_hash, ir.data_hash, ir.rowversion, ir.deleted_at
-       FROM unnest($3::varchar[]) AS k(bk_hash)
-       JOIN identity_records ir ON ir.entity_name = $1 AND ir.target_name = $2 AND ir.bk_hash = k.bk_hash
-      WHERE ir.sync_status = 'synced'`,
+    // `bk_hash = ANY(…)` is one primary-key index scan (14 ms for 10,000 keys among 300,000, measured); a join
+    // on the unnested array planned as a hash join over every record of the entity (165 ms, growing). There is
+    // deliberately no index on (entity, target, status) over synced rows: the planner scanned it instead.
+    `SELECT bk_hash, data_hash, rowversion, deleted_at FROM identity_records
+      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($3::varchar[]) AND sync_status = 'synced'`,
     [entityName, targetName, bkHashes],
   );
   for (const row of rows) {
@@ -46,10 +45,9 @@ export async function presentIn(
 ): Promise<Set<string>> {
   if (bkHashes.length === 0) return new Set();
   const { rows } = await db.query<{ bk_hash: string }>(
-    `SELECT ir.bk_hash
-       FROM unnest($3::varchar[]) AS k(bk_hash)
-       JOIN identity_records ir ON ir.entity_name = $1 AND ir.target_name = $2 AND ir.bk_hash = k.bk_hash
-      WHERE ir.sync_status = 'synced' AND ir.deleted_at IS NULL`,
+    `SELECT bk_hash FROM identity_records
+      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($3::varchar[])
+        AND sync_status = 'synced' AND deleted_at IS NULL`,
     [entityName, targetName, [...new Set(bkHashes)]],
   );
   return new Set(rows.map((r) => r.bk_hash));
