@@ -43,6 +43,8 @@ export interface DemoHandle {
 
 /** Short waits so the demo's children find their parents (or give up) within seconds, not minutes. */
 const DEMO_CHILD_TIMING = { childRetryBaseSeconds: 0.5, childWaitSeconds: 2 };
+/** The demo shows each of the nine stages as its own activity in the Web UI (the default fuses six: README). */
+const DEMO_STAGES = { stageActivities: 'split' as const };
 
 export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
   const { control, log } = options;
@@ -73,7 +75,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
       schedulehubUrl: schedulehub.url,
       credentials: DEMO_CREDENTIAL_ENV,
       targetSchema: DEMO_TARGET_SCHEMA,
-    }).map((config) => entityConfigSchema.parse({ ...config, ...DEMO_CHILD_TIMING }));
+    }).map((config) => entityConfigSchema.parse({ ...config, ...DEMO_CHILD_TIMING, ...DEMO_STAGES }));
     const names = configs.map((c) => c.name);
     const firstRun = seed.status === 'seeded' || (await getEntity(control.prisma, names[0]!)) === null;
     for (const config of configs) {

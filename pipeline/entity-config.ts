@@ -128,7 +128,7 @@ export const entityConfigSchema = z
      * fused: NORMALIZE … RESOLVE run as one activity per page (fewer task round trips; per-stage timings
      * and counts are still recorded). See the README's benchmark for the difference.
      */
-    stageActivities: z.enum(['split', 'fused']).default('split'),
+    stageActivities: z.enum(['split', 'fused']).default('fused'),
     /** How long a batch waits for its children's parents before it ends with them still pending. */
     childWaitSeconds: z.number().min(0).max(86_400).default(10),
   })

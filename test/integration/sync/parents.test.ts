@@ -61,7 +61,7 @@ describe('parent/child resolution through the real workflows', () => {
       rowversionField: 'rv',
       pageSize: 100,
       childRetryBaseSeconds: 0.1,
-      stageActivities: 'fused', // the parent entity runs split (the default): both paths are covered here
+      stageActivities: 'split', // the parent entity runs fused (the default): both paths are covered here
       maxChildRetries: 3,
       fields: [
         { source: 'order_no', target: 'order_no', required: true },
