@@ -10,7 +10,7 @@
  * 4. a resync with nothing changed (all SKIP);
  * 5. an incremental sync after 1% of the rows changed.
  * Prints wall time, rows/s, the ratio to the floor, the worker's peak RSS
- * and the workflow history per batch; writes bench/results/sync-<N>.json.
+ * and the workflow history per batch; writes bench/results/sync-<N>.json and latest.json (committed).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -222,6 +222,8 @@ try {
   await mkdir('bench/results', { recursive: true });
   const file = `bench/results/sync-${ROWS}.json`;
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  // latest.json is the committed copy (the README quotes it); sync-<rows>.json files stay local.
+  await writeFile('bench/results/latest.json', `${JSON.stringify(report, null, 2)}\n`);
   log(`\nstage totals of the full sync (ms, summed over pages; pages overlap, so they exceed the wall time):`);
   for (const [stage, s] of Object.entries(full.stages as Record<string, { ms: number }>)) {
     log(`  ${stage.padEnd(10)} ${fmt(s.ms).padStart(8)} ms`);
