@@ -136,6 +136,23 @@ export function createBatchActivities(ctx: WorkerContext) {
       };
     },
 
+    /** A batch whose workflow never started (a group's child refused): it ends failed with the reason. */
+    async abandonBatch(batchUid: string, reason: string): Promise<void> {
+      const abandoned = await prisma.syncBatch.updateMany({
+        where: { uid: batchUid, status: 'pending' },
+        data: { status: 'failed', errorMessage: reason, completedAt: new Date() },
+      });
+      const batch = await prisma.syncBatch.findUnique({ where: { uid: batchUid } });
+      if (abandoned.count > 0 && batch) {
+        await recordEvent(prisma, {
+          type: 'sync.failed',
+          entityName: batch.entityName,
+          batchUid,
+          payload: { error: reason },
+        });
+      }
+    },
+
     async setBatchPaused(batchUid: string, paused: boolean): Promise<void> {
       const batch = await prisma.syncBatch.update({
         where: { uid: batchUid },

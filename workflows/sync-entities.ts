@@ -1,8 +1,10 @@
-import { executeChild, ParentClosePolicy } from '@temporalio/workflow';
-import type { BatchSummary } from '../activities/batch.ts';
+import { executeChild, ParentClosePolicy, proxyActivities } from '@temporalio/workflow';
+import type { BatchActivities, BatchSummary } from '../activities/batch.ts';
 import { type SyncEntitiesInput, syncWorkflowId } from './contract.ts';
 import { SyncBatchId, SyncEntity, SyncType } from './search-attributes.ts';
 import { syncEntity } from './sync-entity.ts';
+
+const { abandonBatch } = proxyActivities<BatchActivities>({ startToCloseTimeout: '1 minute' });
 
 /**
  * Several related entities in one request: one `syncEntity` child per entity,
@@ -36,7 +38,10 @@ export async function syncEntities(
         }),
       );
     } catch (error) {
-      results.push({ ...batch, status: 'failed' as const, error: (error as Error).message });
+      const message = (error as Error).message;
+      // A child that never started (its entity already syncing) leaves its batch pending: close it.
+      await abandonBatch(batch.batchUid, `the sync could not run: ${message}`);
+      results.push({ ...batch, status: 'failed' as const, error: message });
     }
   }
   return results;

@@ -332,7 +332,13 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     }
     if (!input.dryRun) {
       for (const child of plan.childEntities) {
-        await shared.releasePendingChildren({ entityName: child, countAttempt: false });
+        try {
+          await shared.releasePendingChildren({ entityName: child, countAttempt: false });
+        } catch (error) {
+          if (isCancellation(error)) throw error;
+          // This batch's own records are all accounted for: a child entity's trouble is its own batch's concern.
+          notes.push(`Releasing waiting children of ${child} failed: ${describe(error as Error)}`);
+        }
       }
     }
     phase = 'finishing';
