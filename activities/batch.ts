@@ -189,7 +189,14 @@ export function createBatchActivities(ctx: WorkerContext) {
           ? { metrics }
           : { status: input.status, completedAt: new Date(), errorMessage: input.error ?? null, metrics },
       });
-      await ctx.pool.query('DELETE FROM sync_seen_keys WHERE batch_uid = $1::uuid', [input.batchUid]);
+      // A dry run's seen keys stay until the entity's next dry run (see wouldBePresent); others go now.
+      await ctx.pool.query(
+        `DELETE FROM sync_seen_keys
+          WHERE (batch_uid = $1::uuid AND NOT $2::boolean)
+             OR ($2::boolean AND batch_uid IN (SELECT uid FROM sync_batches
+                                                WHERE entity_name = $3 AND dry_run AND uid <> $1::uuid))`,
+        [input.batchUid, before.dryRun, before.entityName],
+      );
       const counts = countsOfBatch(batch);
       if (!alreadyFinal) {
         if (input.status === 'completed' && !batch.dryRun && rt) {

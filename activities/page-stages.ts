@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import { keyText } from '../connectors/postgres/keyset.ts';
 import type { ApplyResult, TargetRecord } from '../connectors/types.ts';
-import { presentIn, readStoredIdentities } from '../db/identity-store.ts';
+import { presentIn, readStoredIdentities, wouldBePresent } from '../db/identity-store.ts';
 import { decideOperations } from '../pipeline/delta/delta.ts';
 import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
 import type { FailedRow } from '../pipeline/normalize/engine.ts';
@@ -207,7 +207,10 @@ export function createPageStageActivities(ctx: WorkerContext) {
             const wanted = refs.flatMap((r) =>
               r.parents.filter((p) => p.parentEntity === parentEntity).map((p) => p.parentBkHash),
             );
-            present.set(parentEntity, await presentIn(ctx.pool, parentEntity, parentTarget, wanted));
+            const found = await presentIn(ctx.pool, parentEntity, parentTarget, wanted);
+            // A dry run writes no parent, so it also counts the parents the parent's latest dry run would write.
+            if (ref.dryRun) for (const bk of await wouldBePresent(ctx.pool, parentEntity, wanted)) found.add(bk);
+            present.set(parentEntity, found);
           }
           for (const { record, parents } of refs) {
             const missing = parents.find((p) => !present.get(p.parentEntity)?.has(p.parentBkHash));

@@ -118,8 +118,10 @@ export async function trackPage(
       await client.query('ROLLBACK');
       return counts; // tracked before this retry
     }
-    // Seen keys feed the deletes after a full sync; with delete policy none nothing reads them.
-    if (ref.syncType === 'full' && rt.config.deletePolicy !== 'none' && identities.length > 0) {
+    // Seen keys feed the deletes after a full sync (nothing reads them with delete policy none), and a dry run's
+    // keys tell a later dry run of child entities which parents would be there.
+    const keepSeen = ref.dryRun || (ref.syncType === 'full' && rt.config.deletePolicy !== 'none');
+    if (keepSeen && identities.length > 0) {
       await client.query(
         `INSERT INTO sync_seen_keys (batch_uid, bk_hash) SELECT $1::uuid, unnest($2::varchar[]) ON CONFLICT DO NOTHING`,
         [ref.batchUid, identities.map((i) => i.bkHash)],

@@ -53,6 +53,26 @@ export async function presentIn(
   return new Set(rows.map((r) => r.bk_hash));
 }
 
+/**
+ * The bk_hashes among `bkHashes` that the entity's latest completed dry run would have written (its seen keys,
+ * kept until its next dry run): what a dry run of children counts as a parent that will be there.
+ */
+export async function wouldBePresent(
+  db: Queryable,
+  entityName: string,
+  bkHashes: readonly string[],
+): Promise<Set<string>> {
+  if (bkHashes.length === 0) return new Set();
+  const { rows } = await db.query<{ bk_hash: string }>(
+    `SELECT bk_hash FROM sync_seen_keys
+      WHERE batch_uid = (SELECT uid FROM sync_batches WHERE entity_name = $1 AND dry_run AND status = 'completed'
+                          ORDER BY completed_at DESC LIMIT 1)
+        AND bk_hash = ANY($2::varchar[])`,
+    [entityName, [...new Set(bkHashes)]],
+  );
+  return new Set(rows.map((r) => r.bk_hash));
+}
+
 export interface IdentityWrite {
   bkHash: string;
   dataHash: string;

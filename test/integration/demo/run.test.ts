@@ -43,6 +43,11 @@ describe('the demo', () => {
     }
     const [dry, full] = [demo.batches.slice(0, 3), demo.batches.slice(3, 6)];
     expect(dry.every((b) => b.dryRun)).toBe(true);
+    // The dry run predicts the executed sync: children count the parents their parents' dry run would write.
+    for (const key of ['inserted', 'pending'] as const) {
+      expect(dry.map((b) => b.counts[key])).toEqual(full.map((b) => b.counts[key]));
+    }
+    expect(dry.map((b) => b.counts.failed)).toEqual(full.map((b) => b.counts.failed));
     expect(full.map((b) => b.entityName)).toEqual(['items', 'work_orders', 'work_order_lines']);
     expect(full[0]!.counts).toMatchObject({ fetched: 3000, inserted: 2940, failed: 60 });
     // Both targets hold exactly the records the identity store says landed.

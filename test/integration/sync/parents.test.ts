@@ -79,6 +79,15 @@ describe('parent/child resolution through the real workflows', () => {
     await h.close();
   });
 
+  it('a dry run of parents and children counts as pending only the children whose parent would not be there', async () => {
+    const runs = await runSync(h, [orders, items], 'full', false);
+    expect(runs.map((r) => r.summary)).toMatchObject([
+      { entityName: items, dryRun: true, inserted: 50 },
+      { entityName: orders, dryRun: true, inserted: 40, pending: 3, failed: 0 },
+    ]);
+    expect(await count(`SELECT count(*) AS n FROM pending_children WHERE entity_name = $1`, [orders])).toBe(0);
+  });
+
   it('children listed with their parents run after them; orphans go to the DLQ as parent_missing after the retry limit', async () => {
     const runs = await runSync(h, [orders, items], 'full', true);
     expect(runs.map((r) => r.summary.entityName)).toEqual([items, orders]); // parents first, whatever the request order
