@@ -100,7 +100,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
           'children that arrive before their parents or never find one).',
       );
       await run(
-        'Dry run (stages 1-7; nothing is written to any target, so children count as pending: their parents are not in a target yet):',
+        'Dry run (stages 1-7: nothing is written to any target; children count the parents this dry run would write):',
         'full',
         false,
       );
