@@ -4,6 +4,7 @@ import { countsOfBatch } from '../db/batches.ts';
 import { listEntities } from '../db/entities.ts';
 import { recordEvent } from '../db/events.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
+import type { EntityConfig } from '../pipeline/entity-config.ts';
 import type { StageTotals, SyncType } from '../workflows/contract.ts';
 import type { WorkerContext } from './deps.ts';
 
@@ -29,6 +30,7 @@ export interface BatchPlan {
   hasParents: boolean;
   childWaitSeconds: number;
   stageActivities: 'split' | 'fused';
+  circuitBreaker: EntityConfig['circuitBreaker'] | null;
   /** Entities whose parents include this one: their waiting children may be released when this batch lands. */
   childEntities: string[];
 }
@@ -130,6 +132,7 @@ export function createBatchActivities(ctx: WorkerContext) {
         hasParents: config.parents.length > 0,
         childWaitSeconds: config.childWaitSeconds,
         stageActivities: config.stageActivities,
+        circuitBreaker: config.circuitBreaker ?? null,
         childEntities: entities
           .filter((e) => e.config.parents.some((p) => p.entity === input.entityName))
           .map((e) => e.name),
@@ -153,11 +156,19 @@ export function createBatchActivities(ctx: WorkerContext) {
       }
     },
 
-    async setBatchPaused(batchUid: string, paused: boolean): Promise<void> {
+    /** Paused by a signal, or by the circuit breaker (`circuit` says at what failure rate). */
+    async setBatchPaused(
+      batchUid: string,
+      paused: boolean,
+      circuit?: { rate: number; fetched: number; failed: number },
+    ): Promise<void> {
       const batch = await prisma.syncBatch.update({
         where: { uid: batchUid },
         data: { status: paused ? 'paused' : 'running' },
       });
+      if (circuit) {
+        await recordEvent(prisma, { type: 'circuit.opened', entityName: batch.entityName, batchUid, payload: circuit });
+      }
       await recordEvent(prisma, {
         type: paused ? 'sync.paused' : 'sync.resumed',
         entityName: batch.entityName,

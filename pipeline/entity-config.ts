@@ -129,6 +129,11 @@ export const entityConfigSchema = z
      * and counts are still recorded). See the README's benchmark for the difference.
      */
     stageActivities: z.enum(['split', 'fused']).default('fused'),
+    /** The sync pauses itself when more than maxFailureRate of the rows read (at least minRows) fail. */
+    circuitBreaker: z
+      .object({ maxFailureRate: z.number().min(0).max(1), minRows: z.number().int().min(1).default(100) })
+      .strict()
+      .optional(),
     /** How long a batch waits for its children's parents before it ends with them still pending. */
     childWaitSeconds: z.number().min(0).max(86_400).default(10),
   })

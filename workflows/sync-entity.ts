@@ -190,6 +190,24 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       pageSize: plan.pageSize,
     });
 
+    /**
+     * Circuit breaker: when the failure rate since the batch started (or since the last explicit resume)
+     * crosses the entity's threshold, the sync pauses itself and says so; resuming is an operator's decision.
+     */
+    let circuitBaseline = { fetched: 0, failed: 0 };
+    type Circuit = { rate: number; fetched: number; failed: number };
+    let circuitOpen = null as Circuit | null;
+    const checkCircuit = () => {
+      const breaker = plan.circuitBreaker;
+      if (!breaker || circuitOpen || paused) return;
+      const fetched = counts.fetched - circuitBaseline.fetched;
+      const failed = counts.failed - circuitBaseline.failed;
+      if (fetched >= breaker.minRows && failed / fetched > breaker.maxFailureRate) {
+        circuitOpen = { rate: Math.round((failed / fetched) * 1000) / 1000, fetched, failed };
+        paused = true;
+      }
+    };
+
     /** NORMALIZE … INGEST, then TRACK once the previous page is tracked (the watermark only moves over accounted pages). */
     const processPage = async (
       ref: PageRef,
@@ -225,6 +243,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
           add('track', tracked);
           counts = addCounts(counts, tracked.counts);
           pagesCompleted++;
+          checkCircuit();
           return;
         } catch (error) {
           if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
@@ -246,9 +265,15 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     while (!done && failures.length === 0) {
       if (paused) {
         await CancellationScope.nonCancellable(() => tracked.catch(() => {}));
-        await shared.setBatchPaused(input.batchUid, true);
+        await shared.setBatchPaused(input.batchUid, true, circuitOpen ?? undefined);
         await condition(() => !paused);
         await shared.setBatchPaused(input.batchUid, false);
+        const opened = circuitOpen as Circuit | null; // set by checkCircuit while pages completed
+        if (opened) {
+          notes.push(`The circuit opened at a failure rate of ${opened.rate}; resumed by an operator.`);
+          circuitOpen = null;
+          circuitBaseline = { fetched: counts.fetched, failed: counts.failed };
+        }
       }
       await condition(() => inFlight < MAX_PAGES_IN_FLIGHT || failures.length > 0);
       if (failures.length > 0) break;

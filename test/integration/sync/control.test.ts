@@ -81,4 +81,30 @@ describe('sync control: one per entity, pause / resume, stop', () => {
     const rest = await waitForBatch(h, next!.batchUid);
     expect(rest).toMatchObject({ status: 'completed', updated: 3000 - stopped.updated, skipped: 0 });
   });
+
+  it('the circuit breaker pauses a sync whose failure rate crosses the threshold, and says so', async () => {
+    const broken = `${schema}_cb`;
+    const brokenEntity = `cb_${schema.slice(4)}`;
+    const rows = itemRows(2000).map((row, i) => (i % 2 === 0 ? { ...row, due: 'not a date' } : row));
+    await createItemSource(pool, broken, rows);
+    await registerEntity(
+      h,
+      itemEntity(brokenEntity, broken, { circuitBreaker: { maxFailureRate: 0.3, minRows: 100 } }),
+    );
+    const [started] = await startSync(deps(), { entities: [brokenEntity], syncType: 'full', execute: true });
+    await waitFor(
+      async () => (await getSyncStatus(deps(), started!.batchUid)).status === 'paused',
+      'the circuit to open',
+    );
+    const opened = await h.prisma.syncEvent.findFirst({
+      where: { batchUid: started!.batchUid, type: 'circuit.opened' },
+    });
+    expect(opened?.payload).toMatchObject({ rate: 0.5 });
+    const paused = await getSyncStatus(deps(), started!.batchUid);
+    expect(paused.counts.fetched).toBeLessThan(2000);
+    await stopSync(deps(), started!.batchUid);
+    const stopped = await waitForBatch(h, started!.batchUid);
+    expect(stopped.status).toBe('cancelled');
+    expect(balanced(stopped)).toBe(true);
+  });
 });
