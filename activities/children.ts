@@ -45,6 +45,15 @@ const CHUNK = 500;
 /** RESOLVE, the waiting side: children whose parents have landed are ingested; the others back off, then go to the DLQ. */
 export function createChildActivities(ctx: WorkerContext) {
   return {
+    /** Configured entities that have children waiting (the background retry's worklist). */
+    async entitiesWithWaitingChildren(): Promise<string[]> {
+      const { rows } = await ctx.pool.query<{ entity_name: string }>(
+        `SELECT DISTINCT p.entity_name FROM pending_children p JOIN entities e ON e.name = p.entity_name
+          WHERE p.status = 'waiting' ORDER BY 1`,
+      );
+      return rows.map((r) => r.entity_name);
+    },
+
     async releasePendingChildren(input: ReleaseInput): Promise<ReleaseReport> {
       const rt = await ctx.runtimes.get(input.entityName);
       const report: ReleaseReport = { released: 0, deadLettered: 0, refused: 0, waiting: 0, nextRetryAt: null };

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
 import { listen } from '../api/serve.ts';
+import { ensureRetrySchedule } from '../control/schedules.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { runMain } from './lifecycle.ts';
 import { connectToExisting } from './standalone.ts';
@@ -13,6 +14,7 @@ await runMain(async (onShutdown) => {
   const connection = await Connection.connect(temporal.connectionOptions);
   onShutdown(() => connection.close());
   const client = new Client({ connection, namespace: temporal.namespace });
+  await ensureRetrySchedule(client, env.TEMPORAL_TASK_QUEUE);
   const server = await listen(
     createApp({ prisma, temporal: client, taskQueue: env.TEMPORAL_TASK_QUEUE, databaseUrl }),
     env.HOST,

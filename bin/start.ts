@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
 import { listen } from '../api/serve.ts';
 import { loadEnv } from '../config/env.ts';
+import { ensureRetrySchedule } from '../control/schedules.ts';
 import { ensureKey } from '../db/api-keys.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { startDemo } from '../demo/run.ts';
@@ -38,6 +39,7 @@ await runMain(async (onShutdown) => {
     await workerDone;
   });
 
+  await ensureRetrySchedule(temporal, env.TEMPORAL_TASK_QUEUE);
   const app = createApp({
     prisma,
     temporal,

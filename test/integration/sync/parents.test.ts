@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
+import { ensureRetrySchedule, RETRY_WAITING_SCHEDULE_ID } from '../../../control/schedules.ts';
 import { startSync } from '../../../control/syncs.ts';
+import { retryWaitingChildren } from '../../../workflows/retry-waiting.ts';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import {
   balanced,
@@ -143,5 +145,38 @@ describe('parent/child resolution through the real workflows', () => {
     const released = await h.prisma.syncEvent.count({ where: { entityName: orders, type: 'child.released' } });
     expect(released).toBeGreaterThan(0);
     expect(await count(`SELECT count(*) AS n FROM ${schema}.${orders}_target WHERE order_no = 'o-late'`)).toBe(1);
+  });
+
+  it('the scheduled background retry dead-letters an orphan after the limit, without another sync', async () => {
+    await ensureRetrySchedule(h.client, h.taskQueue);
+    await ensureRetrySchedule(h.client, h.taskQueue); // idempotent
+    const schedule = h.client.schedule.getHandle(RETRY_WAITING_SCHEDULE_ID);
+    expect((await schedule.describe()).action).toMatchObject({ workflowType: 'retryWaitingChildren' });
+    await schedule.delete(); // the shared test server must not start it later; this test runs the workflow itself
+    await pool.query(
+      `UPDATE entities SET config = config || '{"childRetryBaseSeconds": 0.05, "childWaitSeconds": 0}'::jsonb,
+              config_version = config_version + 1 WHERE name = $1`,
+      [orders],
+    );
+    await addOrders([['o-orphan-late', 'p-888888', 'DE01', 1]]);
+    const [run] = await runSync(h, [orders], 'incremental', true);
+    expect(run!.summary).toMatchObject({ fetched: 1, pending: 1 });
+    for (let i = 0; i < 10; i++) {
+      await h.client.workflow.execute(retryWaitingChildren, {
+        taskQueue: h.taskQueue,
+        workflowId: `retry-${randomUUID()}`,
+      });
+      const child = await pool.query(
+        `SELECT status FROM pending_children WHERE entity_name = $1 AND child_ref_str LIKE '%o-orphan-late%'`,
+        [orders],
+      );
+      if (child.rows[0]?.status === 'dead_lettered') break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const batch = await waitForBatch(h, run!.batchUid);
+    expect(batch).toMatchObject({ pending: 0, failed: 1 });
+    expect(balanced(batch)).toBe(true);
+    const dlq = await pool.query(`SELECT error_type FROM failed_records WHERE batch_uid = $1`, [run!.batchUid]);
+    expect(dlq.rows).toEqual([{ error_type: 'parent_missing' }]);
   });
 });
