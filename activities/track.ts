@@ -162,9 +162,10 @@ export async function trackPage(
       }
       if (waiting.length > 0) {
         const base = rt.config.childRetryBaseSeconds;
+        const decisionOf = new Map(decisions.map((d) => [d.index, d]));
         const rows = waiting.map((w) => {
           const identity = identities[w.record]!;
-          const decision = decisions.find((d) => d.index === w.record)!;
+          const decision = decisionOf.get(w.record)!;
           return {
             uid: uuidv7(),
             batch_uid: ref.batchUid,
