@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import type { TargetRecord } from '../connectors/types.ts';
 import { moveCounts } from '../db/batches.ts';
@@ -172,15 +173,9 @@ async function releaseChunk(
         `UPDATE pending_children SET status = 'released', released_at = now(), updated_at = now() WHERE uid = ANY($1::uuid[])`,
         [released.map((r) => r.uid)],
       );
-      for (const row of released) {
-        await moveCounts(
-          client,
-          row.batch_uid,
-          'pending',
-          row.child_payload.operation === 'INSERT' ? 'inserted' : 'updated',
-          1,
-        );
-      }
+      await moveCountsOf(client, released, (row) =>
+        row.child_payload.operation === 'INSERT' ? 'inserted' : 'updated',
+      );
       await insertEventSql(client, 'child.released', input.entityName, released[0]!.batch_uid, {
         count: released.length,
         children: released.slice(0, 20).map((r) => r.child_ref_str),
@@ -218,7 +213,11 @@ async function releaseChunk(
          ON CONFLICT (idempotency_key) DO NOTHING`,
         [jsonb(dlq)],
       );
-      for (const { row } of dead) await moveCounts(client, row.batch_uid, 'pending', 'failed', 1);
+      await moveCountsOf(
+        client,
+        dead.map((d) => d.row),
+        () => 'failed',
+      );
       await insertEventSql(client, 'record.quarantined', input.entityName, dead[0]!.row.batch_uid, {
         count: dead.length,
         stage: 'resolve',
@@ -234,5 +233,22 @@ async function releaseChunk(
     throw error;
   } finally {
     client.release();
+  }
+}
+
+/** Moves each child from `pending` to its bucket on the batch that read it: one update per batch and bucket. */
+async function moveCountsOf(
+  client: Pick<pg.PoolClient, 'query'>,
+  rows: readonly PendingRow[],
+  bucketOf: (row: PendingRow) => 'inserted' | 'updated' | 'failed',
+): Promise<void> {
+  const moves = new Map<string, number>();
+  for (const row of rows) {
+    const key = `${row.batch_uid} ${bucketOf(row)}`;
+    moves.set(key, (moves.get(key) ?? 0) + 1);
+  }
+  for (const [key, n] of moves) {
+    const [batchUid, bucket] = key.split(' ') as [string, 'inserted' | 'updated' | 'failed'];
+    await moveCounts(client, batchUid, 'pending', bucket, n);
   }
 }

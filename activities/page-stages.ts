@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { keyText } from '../connectors/postgres/keyset.ts';
 import type { ApplyResult, TargetRecord } from '../connectors/types.ts';
 import { presentIn, readStoredIdentities, wouldBePresent } from '../db/identity-store.ts';
+import type { RecordCounts } from '../pipeline/accounting.ts';
 import { decideOperations } from '../pipeline/delta/delta.ts';
 import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
 import type { FailedRow } from '../pipeline/normalize/engine.ts';
@@ -275,7 +276,7 @@ export function createPageStageActivities(ctx: WorkerContext) {
      * seen keys (full sync), the page's counts (once per page, even when
      * retried) and the watermark. Then the page leaves the cache.
      */
-    async trackPage(ref: PageRef): Promise<StageReport & { counts: import('../pipeline/accounting.ts').RecordCounts }> {
+    async trackPage(ref: PageRef): Promise<StageReport & { counts: RecordCounts }> {
       const [rt, state] = [await runtime(ref), page(ref)];
       const report = await timed(async () => {
         const counts = await trackPage(ctx, rt, ref, state);
@@ -307,5 +308,3 @@ export function createPageStageActivities(ctx: WorkerContext) {
   };
 }
 export type PageStageActivities = ReturnType<typeof createPageStageActivities>;
-
-export type { PageState, TargetRecord };

@@ -9,6 +9,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { mulberry32 } from '../demo/prng.ts';
 import { decideOperations, type StoredIdentity } from '../pipeline/delta/delta.js';
 import type { EntityConfig } from '../pipeline/entity-config.js';
 import { createIdentityComputer } from '../pipeline/identity/identity.js';
@@ -52,18 +53,6 @@ const parsed = parseEntityConfig({
 });
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
 const entity: EntityConfig = parsed.config;
-
-/** mulberry32: small, fast, deterministic. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(r: () => number, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
 const two = (n: number) => String(n).padStart(2, '0');
@@ -113,7 +102,7 @@ function messyRow(r: () => number, n: number): SourceRow {
 }
 
 function* pages(seed: number): Generator<SourceRow[]> {
-  const r = random(seed);
+  const r = mulberry32(seed);
   for (let start = 0; start < TOTAL_ROWS; start += PAGE_SIZE) {
     const rows: SourceRow[] = [];
     for (let n = start; n < Math.min(start + PAGE_SIZE, TOTAL_ROWS); n++) rows.push(messyRow(r, n));

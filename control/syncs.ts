@@ -135,12 +135,9 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
         typedSearchAttributes: searchAttributes(sync.entityName, sync.syncType, sync.batchUid),
       });
     } else {
-      // Dry runs of several entities may still each differ (mode per entity): the group passes each batch's own flag.
-      const args: SyncEntitiesInput & { dryRunByEntity: Record<string, boolean> } = {
-        batches: syncs.map((s) => ({ batchUid: s.batchUid, entityName: s.entityName })),
+      const args: SyncEntitiesInput = {
+        batches: syncs.map((s) => ({ batchUid: s.batchUid, entityName: s.entityName, dryRun: s.dryRun })),
         syncType: request.syncType,
-        dryRun: syncs.every((s) => s.dryRun),
-        dryRunByEntity: Object.fromEntries(syncs.map((s) => [s.entityName, s.dryRun])),
       };
       await deps.temporal.workflow.start(SYNC_ENTITIES_WORKFLOW, {
         taskQueue: deps.taskQueue,

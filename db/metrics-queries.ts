@@ -1,3 +1,4 @@
+import type { RecordCounts } from '../pipeline/accounting.ts';
 import type { Prisma } from './prisma.ts';
 
 /**
@@ -6,16 +7,9 @@ import type { Prisma } from './prisma.ts';
  */
 export const BATCH_DURATION_BUCKETS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 14_400, 43_200, 86_400] as const;
 
-export interface RecordTotalsRow {
+export interface RecordTotalsRow extends RecordCounts {
   entity: string;
   dryRun: boolean;
-  fetched: number;
-  inserted: number;
-  updated: number;
-  skipped: number;
-  failed: number;
-  pending: number;
-  deleted: number;
   targetCalls: number;
   estimatedCost: number;
 }

@@ -1,4 +1,4 @@
-import type { RecordCounts } from '../pipeline/accounting.ts';
+import { type RecordCounts, zeroCounts } from '../pipeline/accounting.ts';
 import type { Prisma } from './prisma.ts';
 
 /**
@@ -24,16 +24,6 @@ export interface EntityStats {
   dlqSize: number;
   pendingChildren: number;
 }
-
-const zero = (): OperationTotals => ({
-  fetched: 0,
-  inserted: 0,
-  updated: 0,
-  skipped: 0,
-  failed: 0,
-  pending: 0,
-  deleted: 0,
-});
 
 /** Stats for the given entity names (configured entities, usually), in that order. */
 export async function entityStats(prisma: Prisma, names: string[]): Promise<EntityStats[]> {
@@ -75,8 +65,8 @@ export async function entityStats(prisma: Prisma, names: string[]): Promise<Enti
       entityName: name,
       batches: { total: 0, byStatus: {} },
       lastBatch: null,
-      totals: zero(),
-      dryRunTotals: zero(),
+      totals: zeroCounts(),
+      dryRunTotals: zeroCounts(),
       dlqSize: dlq.find((d) => d.entityName === name)?._count._all ?? 0,
       pendingChildren: waiting.find((w) => w.entityName === name)?._count._all ?? 0,
     };

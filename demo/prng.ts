@@ -1,5 +1,5 @@
 /**
- * A tiny seeded random source (mulberry32) for the demo data. Seeded so the
+ * A tiny seeded random source (mulberry32) for the demo data (and the pipeline benchmark). Seeded so the
  * same seed always yields the same rows: the tests check exact counts and a
  * restarted demo regenerates exactly what it seeded before. Not for anything
  * that needs real randomness.

@@ -50,10 +50,9 @@ export interface SyncResumeState {
 export type StageTotals = Record<StageName, { ms: number; rowsIn: number; rowsOut: number }>;
 
 export interface SyncEntitiesInput {
-  /** One per entity, already ordered parents first by the starter. */
-  batches: Array<Pick<SyncEntityInput, 'batchUid' | 'entityName'>>;
+  /** One per entity, already ordered parents first by the starter; each its own dry-run flag (mode per entity). */
+  batches: Array<Pick<SyncEntityInput, 'batchUid' | 'entityName' | 'dryRun'>>;
   syncType: SyncType;
-  dryRun: boolean;
 }
 
 export type SyncPhase = 'starting' | 'syncing' | 'deleting' | 'releasing_children' | 'finishing' | 'done';

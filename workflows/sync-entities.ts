@@ -13,7 +13,7 @@ const { abandonBatch } = proxyActivities<BatchActivities>({ startToCloseTimeout:
  * children wait or go to the DLQ as they would with a missing parent.
  */
 export async function syncEntities(
-  input: SyncEntitiesInput & { dryRunByEntity?: Record<string, boolean> },
+  input: SyncEntitiesInput,
 ): Promise<Array<BatchSummary | { entityName: string; batchUid: string; status: 'failed'; error: string }>> {
   const results = [];
   for (const batch of input.batches) {
@@ -28,12 +28,7 @@ export async function syncEntities(
             { key: SyncBatchId, value: batch.batchUid },
           ],
           args: [
-            {
-              batchUid: batch.batchUid,
-              entityName: batch.entityName,
-              syncType: input.syncType,
-              dryRun: input.dryRunByEntity?.[batch.entityName] ?? input.dryRun,
-            },
+            { batchUid: batch.batchUid, entityName: batch.entityName, syncType: input.syncType, dryRun: batch.dryRun },
           ],
         }),
       );
