@@ -29,15 +29,22 @@ function utcMillis(p: DateTimeParts): number {
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 const pad4 = (n: number): string => (n >= 1000 ? String(n) : String(n).padStart(4, '0'));
 const formatDate = (year: number, month: number, day: number): string => `${pad4(year)}-${pad2(month)}-${pad2(day)}`;
-function calendarDateOf(instantAsUtc: number): string {
-  const d = new Date(instantAsUtc);
-  return formatDate(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
-}
 
 const FIRST_INSTANT = -62135596800000; // 0001-01-01T00:00:00Z
 const LAST_INSTANT = 253402300799999; // 9999-12-31T23:59:59.999Z
 const outOfRange = (value: unknown): Rejection =>
   reject('out_of_range', `outside years 0001-9999 once in UTC: ${JSON.stringify(String(value))}`);
+
+/**
+ * The calendar date of an instant read on the source's wall clock, held to the same years 0001-9999 as text
+ * dates: a Date object of year 0 must not become `0000-12-31`, which the text path (rightly) refuses.
+ */
+function calendarDateOf(wallClockAsUtc: number, input: TemporalInput): string | Rejection {
+  const d = new Date(wallClockAsUtc);
+  const year = d.getUTCFullYear();
+  if (year < 1 || year > 9999) return outOfRange(input);
+  return formatDate(year, d.getUTCMonth() + 1, d.getUTCDate());
+}
 
 export type TemporalInput = string | Date;
 
@@ -47,13 +54,13 @@ export function createDateNormalizer(zone: string, order: DateOrder) {
     if (input instanceof Date) {
       const instant = input.getTime();
       if (Number.isNaN(instant)) return reject('invalid_date', 'an invalid Date object');
-      return calendarDateOf(instant + clock.offsetAt(instant));
+      return calendarDateOf(instant + clock.offsetAt(instant), input);
     }
     const parts = parseDateText(input, order);
     if (parts instanceof Rejection) return parts;
     if (parts.offsetMinutes === undefined) return formatDate(parts.year, parts.month, parts.day);
     const instant = utcMillis(parts) - parts.offsetMinutes * MINUTE;
-    return calendarDateOf(instant + clock.offsetAt(instant));
+    return calendarDateOf(instant + clock.offsetAt(instant), input);
   };
 }
 

@@ -44,6 +44,12 @@ describe('layer 4: dates', () => {
     });
     expect(date(20251208)).toEqual({ value: '2025-12-08' });
   });
+
+  it('holds Date objects and offset text to the years 0001-9999 too (found by the idempotency property)', () => {
+    expect(date(new Date('0000-12-31T23:59:59.999Z')).errors?.[0]).toMatchObject({ code: 'out_of_range' });
+    expect(date('0001-01-01T00:30:00+01:00').errors?.[0]).toMatchObject({ code: 'out_of_range' });
+    expect(date(new Date('0001-01-01T00:00:00Z'))).toEqual({ value: '0001-01-01' });
+  });
 });
 
 describe('layer 4: timestamps', () => {
