@@ -20,9 +20,16 @@ export async function describeRelation(
   return rows.map((r) => columnMeta(r.name, r.type, !r.not_null));
 }
 
-/** Columns of an arbitrary query: run it with LIMIT 0 and name each field's type OID and modifier. */
-export async function describeQuery(db: pg.Pool, relationSql: string): Promise<ColumnMeta[]> {
-  const result = await db.query(`SELECT * FROM ${relationSql} LIMIT 0`);
+/**
+ * Columns of an arbitrary query: run it with LIMIT 0 and name each field's type OID and modifier.
+ * The extended protocol (queryMode) keeps `relationSql`, which embeds a user's query, to one statement.
+ */
+export async function describeQuery(db: pg.Pool | pg.PoolClient, relationSql: string): Promise<ColumnMeta[]> {
+  const select: pg.QueryConfig & { queryMode: 'extended' } = {
+    text: `SELECT * FROM ${relationSql} LIMIT 0`,
+    queryMode: 'extended',
+  };
+  const result = await db.query(select);
   if (result.fields.length === 0) return [];
   const { rows } = await db.query<{ i: number; type: string }>(
     `SELECT i, format_type(t, m) AS type FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS f(t, m, i)`,

@@ -11,6 +11,7 @@ import { describeQuery, describeRelation } from './catalogue.ts';
 import { databaseError } from './errors.ts';
 import { buildKeysetQuery, keyText, orderColumns } from './keyset.ts';
 import { qualified, quoteIdent, syncTypes } from './pool.ts';
+import { sourceQueryBody } from './source-query.ts';
 
 export interface PostgresSourceOptions {
   pool: pg.Pool;
@@ -21,26 +22,54 @@ export interface PostgresSourceOptions {
   logger: ConnectorLogger;
   /** Whether close() ends the pool (false when the pool is shared). */
   ownsPool: boolean;
+  /** Longest a single read statement may run (SET LOCAL statement_timeout); default 120000. */
+  statementTimeoutMs?: number;
 }
 
 const CONNECTOR = 'postgres';
+const DEFAULT_STATEMENT_TIMEOUT_MS = 120_000;
+
+/**
+ * One statement through the extended protocol (Parse/Bind/Execute): PostgreSQL
+ * refuses more than one statement in it, so text embedded from the source's
+ * query can never smuggle a second one in.
+ */
+function oneStatement(text: string, values: unknown[] = []): pg.QueryConfig {
+  const config: pg.QueryConfig & { queryMode: 'extended' } = { text, values, queryMode: 'extended' };
+  return config;
+}
 
 /** A table, view or query read in keyset pages, or streamed through one server-side cursor. */
 export class PostgresSource implements Source {
   readonly kind = 'postgres' as const;
   private readonly relation: string;
+  private readonly begin: string;
   private columns: ColumnMeta[] | null = null;
 
   constructor(private readonly options: PostgresSourceOptions) {
+    // Newlines around the query: a trailing `-- comment` in it must not swallow the closing parenthesis.
     this.relation = options.table
       ? qualified(options.schema, options.table)
-      : `(${options.query!.trim().replace(/;+\s*$/, '')}) AS sf_src`;
+      : `(\n${sourceQueryBody(options.query!)}\n) AS sf_src`;
+    const timeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+    if (!Number.isSafeInteger(timeout) || timeout <= 0) {
+      throw new ConnectorError(`statementTimeoutMs must be a positive integer, not ${timeout}`, {
+        connector: CONNECTOR,
+        operation: 'configure',
+        code: 'config',
+        transient: false,
+      });
+    }
+    // Our own text, no user input: safe as one simple query (the timeout is a checked integer).
+    this.begin = `BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${timeout}`;
   }
 
   async describe(): Promise<ColumnMeta[]> {
-    const { pool, schema, table } = this.options;
+    const { schema, table } = this.options;
     try {
-      const columns = table ? await describeRelation(pool, schema, table) : await describeQuery(pool, this.relation);
+      const columns = await this.readOnly('describe', (client) =>
+        table ? describeRelation(client, schema, table) : describeQuery(client, this.relation),
+      );
       if (columns.length === 0) {
         throw new ConnectorError(`${schema}.${table} does not exist or has no columns`, {
           connector: CONNECTOR,
@@ -65,12 +94,10 @@ export class PostgresSource implements Source {
       after: this.readCursor(request.cursor, operation),
       limit: request.pageSize + 1, // one extra row tells whether another page follows, without another query
     });
-    let rows: Row[];
-    try {
-      rows = (await this.options.pool.query(text, values)).rows;
-    } catch (error) {
-      throw databaseError(error, CONNECTOR, operation);
-    }
+    const rows: Row[] = await this.readOnly(
+      operation,
+      async (client) => (await client.query(oneStatement(text, values))).rows,
+    );
     const done = rows.length <= request.pageSize;
     if (!done) rows.length = request.pageSize;
     const order = orderColumns(request);
@@ -86,6 +113,13 @@ export class PostgresSource implements Source {
     const client = await this.options.pool.connect().catch((error) => {
       throw databaseError(error, CONNECTOR, operation);
     });
+    try {
+      await client.query(this.begin);
+    } catch (error) {
+      client.release(true);
+      throw databaseError(error, CONNECTOR, operation);
+    }
+    // pg-query-stream reads through a cursor: Parse/Bind/Execute, one statement, like oneStatement().
     const rowsStream = new QueryStream(text, values, {
       batchSize: request.pageSize,
       highWaterMark: request.pageSize,
@@ -96,39 +130,63 @@ export class PostgresSource implements Source {
       client.query(rowsStream);
       const order = orderColumns(request);
       yield* pagesWithProgress(pagesOf(rowsStream, request.pageSize, order), request, () => rowsStream.readableLength);
+      await client.query('COMMIT');
       clean = true;
     } catch (error) {
       throw databaseError(error, CONNECTOR, operation);
     } finally {
       rowsStream.destroy();
-      // A cursor abandoned mid-way leaves the connection in an unknown state: drop it rather than reuse it.
+      // A cursor abandoned mid-way leaves the connection in an unknown state (and its transaction
+      // open): drop it rather than reuse it; closing the connection rolls the transaction back.
       client.release(clean ? undefined : true);
     }
   }
 
   async maxRowversion(column: string): Promise<string | null> {
-    try {
-      const { rows } = await this.options.pool.query(
-        `SELECT max(${quoteIdent(column)})::text AS v FROM ${this.relation}`,
-      );
-      return rows[0].v ?? null;
-    } catch (error) {
-      throw databaseError(error, CONNECTOR, 'max rowversion');
-    }
+    const { rows } = await this.readOnly('max rowversion', (client) =>
+      client.query(oneStatement(`SELECT max(${quoteIdent(column)})::text AS v FROM ${this.relation}`)),
+    );
+    return rows[0].v ?? null;
   }
 
   async estimateRowCount(): Promise<number | null> {
-    try {
-      const { rows } = await this.options.pool.query(`EXPLAIN (FORMAT JSON) SELECT * FROM ${this.relation}`);
-      const plan = (rows[0] as { 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> })['QUERY PLAN'][0];
-      return plan ? Math.round(plan.Plan['Plan Rows']) : null;
-    } catch (error) {
-      throw databaseError(error, CONNECTOR, 'estimate row count');
-    }
+    const { rows } = await this.readOnly('estimate row count', (client) =>
+      client.query(oneStatement(`EXPLAIN (FORMAT JSON) SELECT * FROM ${this.relation}`)),
+    );
+    const plan = (rows[0] as { 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> })['QUERY PLAN'][0];
+    return plan ? Math.round(plan.Plan['Plan Rows']) : null;
   }
 
   health() {
-    return probe(() => this.options.pool.query(`SELECT 1 FROM ${this.relation} LIMIT 1`));
+    return probe(() =>
+      this.readOnly('health', (client) => client.query(oneStatement(`SELECT 1 FROM ${this.relation} LIMIT 1`))),
+    );
+  }
+
+  /**
+   * Runs `work` on one connection inside `BEGIN READ ONLY` with the statement
+   * timeout: whatever the query text says, nothing it runs can write, and no
+   * read runs unbounded. Every read of the source's relation goes through here
+   * (stream() opens the same transaction around its cursor).
+   */
+  private async readOnly<T>(operation: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.options.pool.connect().catch((error) => {
+      throw databaseError(error, CONNECTOR, operation);
+    });
+    let reusable = true;
+    try {
+      await client.query(this.begin);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        reusable = false;
+      });
+      throw databaseError(error, CONNECTOR, operation);
+    } finally {
+      client.release(reusable ? undefined : true);
+    }
   }
 
   async close(): Promise<void> {
