@@ -28,14 +28,21 @@ const PAGE_SIZE = 10_000;
 
 const parsed = parseEntityConfig({
   name: 'items',
-  source: { type: 'postgres', table: 'erp_items' },
-  targets: [{ type: 'postgres', name: 'main', table: 'items' }],
+  source: { type: 'postgres', connection: 'erp', table: 'erp_items' },
+  targets: [{ type: 'postgres', connection: 'warehouse', name: 'main', table: 'items' }],
   businessKey: ['part_no', 'plant'],
   rowversionField: 'row_version',
   sourceTimeZone: 'Europe/Berlin',
   fields: [
-    { source: 'PART_NO', target: 'part_no', type: 'VARCHAR2', transformation: 'uppercase' },
-    { source: 'PLANT', target: 'plant', type: 'CHAR' },
+    // Two field patterns, so the regex engine's cost is part of VALIDATE.
+    {
+      source: 'PART_NO',
+      target: 'part_no',
+      type: 'VARCHAR2',
+      transformation: 'uppercase',
+      rules: { pattern: 'P-\\d{1,7}' },
+    },
+    { source: 'PLANT', target: 'plant', type: 'CHAR', rules: { pattern: '[A-Z]{2}\\d{2}' } },
     { source: 'DESCRIPTION', target: 'description', type: 'VARCHAR2' },
     { source: 'QTY', target: 'qty', type: 'NUMBER', range: { min: -1e9, max: 1e9 } },
     { source: 'PRICE', target: 'price', type: 'NUMBER' },

@@ -3,6 +3,7 @@ import { sourceConfigSchema, targetConfigSchema } from '../connectors/config.js'
 import { type DeclaredKind, resolveDeclaredType } from './declared-type.js';
 import { transformationNames } from './normalize/transformations.js';
 import { isValidTimeZone } from './normalize/zoned-time.js';
+import { fieldPatternProblem } from './validate/field-pattern.js';
 
 /**
  * The one shape of an entity's configuration, used by the API, the CLI and
@@ -47,19 +48,20 @@ export const valueMapSchema = z
     path: ['default'],
   });
 
-const compiles = (pattern: string): boolean => {
-  try {
-    new RegExp(pattern, 'u');
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 export const fieldRulesSchema = z
   .object({
-    /** A regular expression (Unicode mode) the whole value must match. */
-    pattern: z.string().min(1).refine(compiles, 'not a valid regular expression').optional(),
+    /**
+     * A regular expression (JavaScript Unicode-mode syntax) the whole value must match, run on a linear-time
+     * engine (RE2): backreferences and lookaround are refused, and so is a pattern too large for the engine.
+     */
+    pattern: z
+      .string()
+      .min(1)
+      .superRefine((pattern, ctx) => {
+        const problem = fieldPatternProblem(pattern);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /** Lengths count Unicode code points. */
     minLength: z.number().int().min(0).optional(),
     maxLength: z.number().int().min(0).optional(),

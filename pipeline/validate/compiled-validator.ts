@@ -55,7 +55,13 @@ function scalarCheck(contract: FieldContract): ValueCheck {
     }
     if (oneOf && !oneOf.has(value)) return fail(contract, 'not_allowed', 'not one of the allowed values', value);
     if (typeof value === 'string' && rules) {
-      if (pattern && !pattern.test(value)) return fail(contract, 'pattern', `does not match ${rules.pattern}`, value);
+      if (pattern && !pattern.test(value)) {
+        const message =
+          value.length > pattern.maxValueLength
+            ? `longer than ${pattern.maxValueLength} characters: not matched against ${pattern.source}`
+            : `does not match ${pattern.source}`;
+        return fail(contract, 'pattern', message, value);
+      }
       if (rules.minLength !== undefined || rules.maxLength !== undefined) {
         const length = codePointLength(value);
         if (rules.minLength !== undefined && length < rules.minLength) {

@@ -1,5 +1,6 @@
 import { type DeclaredKind, resolveDeclaredType } from '../declared-type.js';
 import type { EntityConfig, FieldRules } from '../entity-config.js';
+import { type FieldPattern, fieldPattern } from './field-pattern.js';
 
 /**
  * What the VALIDATE stage checks about one normalized field, derived from the
@@ -15,7 +16,8 @@ export interface FieldContract {
   min?: number | undefined;
   max?: number | undefined;
   rules?: FieldRules | undefined;
-  pattern?: RegExp | undefined;
+  /** `rules.pattern` on the linear-time engine (field-pattern.ts). */
+  pattern?: FieldPattern | undefined;
 }
 
 export function fieldContracts(entity: EntityConfig): FieldContract[] {
@@ -27,8 +29,8 @@ export function fieldContracts(entity: EntityConfig): FieldContract[] {
     min: field.range?.min,
     max: field.range?.max,
     rules: field.rules,
-    // Anchored: a rule describes the whole value.
-    pattern: field.rules?.pattern === undefined ? undefined : new RegExp(`^(?:${field.rules.pattern})$`, 'u'),
+    // Whole-value match: a rule describes the whole value.
+    pattern: field.rules?.pattern === undefined ? undefined : fieldPattern(field.rules.pattern),
   }));
 }
 
