@@ -5,25 +5,40 @@ import { columnMeta } from '../columns.ts';
 import { ConnectorError } from '../errors.ts';
 import type { ColumnMeta } from '../types.ts';
 import type { FileRecord, RecordReader } from './records.ts';
+import {
+  decodeBytes,
+  type FileEncoding,
+  type InvalidText,
+  InvalidTextHandler,
+  type InvalidTextPolicy,
+} from './text.ts';
 
 export interface CsvReaderOptions {
   path: string;
   delimiter: string;
-  encoding: 'utf8' | 'latin1';
+  encoding: FileEncoding;
   columnTypes: Record<string, string>;
+  /** Fields with bytes that are not valid UTF-8: `reject` (default) fails the row into the DLQ, `replace` keeps U+FFFD. */
+  invalidText?: InvalidTextPolicy;
 }
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
 /**
  * RFC 4180 CSV through csv-parse: quoted fields, doubled quotes, newlines
  * inside quotes, a UTF-8 BOM, any one-character delimiter, and CRLF / LF / CR
  * line ends even mixed in one file. The first record is the header. csv-parse
  * counts bytes consumed, which is exactly the offset of the next record.
+ * Fields come back as bytes (`encoding: null`) and are decoded here, so a
+ * field whose bytes are not valid UTF-8 is seen, not silently turned into
+ * U+FFFD; for the same reason the reader strips a UTF-8 BOM itself (csv-parse's
+ * `bom` would switch it back to decoding).
  */
 export function csvParserOptions(options: Pick<CsvReaderOptions, 'delimiter' | 'encoding'>): Options {
   return {
-    bom: true,
-    delimiter: options.delimiter,
-    encoding: options.encoding,
+    bom: false,
+    delimiter: Buffer.from(options.delimiter, options.encoding),
+    encoding: null,
     record_delimiter: ['\r\n', '\n', '\r'],
     skip_empty_lines: true,
     info: true,
@@ -31,14 +46,17 @@ export function csvParserOptions(options: Pick<CsvReaderOptions, 'delimiter' | '
 }
 
 interface ParsedRecord {
-  record: string[];
+  record: Uint8Array[];
   info: { bytes: number; lines: number };
 }
 
 export class CsvReader implements RecordReader {
+  readonly invalidText: InvalidTextHandler;
   private header: { names: string[]; end: number } | null = null;
 
-  constructor(private readonly options: CsvReaderOptions) {}
+  constructor(private readonly options: CsvReaderOptions) {
+    this.invalidText = new InvalidTextHandler(options.invalidText);
+  }
 
   async dataStart(): Promise<number> {
     return (await this.readHeader()).end;
@@ -54,7 +72,13 @@ export class CsvReader implements RecordReader {
         );
       }
       const row: Record<string, unknown> = {};
-      for (let i = 0; i < names.length; i++) row[names[i]!] = parsed.record[i];
+      const invalid: InvalidText[] = [];
+      for (let i = 0; i < names.length; i++) {
+        const { text, valid } = decodeBytes(parsed.record[i]!, this.options.encoding);
+        row[names[i]!] = text;
+        if (!valid) invalid.push({ column: names[i]!, reason: 'bytes that are not valid UTF-8' });
+      }
+      this.invalidText.settle(row, invalid, `ending at byte ${offset + parsed.info.bytes}`);
       yield { row, nextOffset: offset + parsed.info.bytes };
     }
   }
@@ -70,7 +94,15 @@ export class CsvReader implements RecordReader {
     const first = await parsed.next();
     await parsed.return(undefined);
     if (first.done) throw this.malformed('the file is empty (no header record)', 0);
-    this.header = { names: first.value.record, end: first.value.info.bytes };
+    const fields = first.value.record;
+    if (fields[0] && UTF8_BOM.every((byte, i) => fields[0]![i] === byte)) fields[0] = fields[0].subarray(3);
+    const names = fields.map((bytes) => {
+      const { text, valid } = decodeBytes(bytes, this.options.encoding);
+      // The header names every column: a wrong byte there is a broken file, not one bad row.
+      if (!valid) throw this.malformed(`the header holds bytes that are not valid UTF-8 (${JSON.stringify(text)})`, 0);
+      return text;
+    });
+    this.header = { names, end: first.value.info.bytes };
     return this.header;
   }
 

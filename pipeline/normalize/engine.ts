@@ -1,3 +1,4 @@
+import { type RowProblem, rowProblemsOf } from '../../connectors/row-problems.js';
 import type { EntityConfig } from '../entity-config.js';
 import { type FieldError, type NormalizationLayer, normalizationLayers, Rejection, withError } from '../errors.js';
 import { buildFieldPlans, type FieldPlan } from './field-plan.js';
@@ -125,6 +126,27 @@ function traceOne(plans: readonly FieldPlan[], row: SourceRow): Record<string, F
   return trace;
 }
 
+/**
+ * A problem the source's reader found in a row (connectors/row-problems.ts), as the field error that fails it:
+ * named after the target field read from that column when there is one.
+ */
+function problemError(plans: readonly FieldPlan[], row: SourceRow, problem: RowProblem): FieldError {
+  const { column } = problem;
+  const plan =
+    column === null
+      ? undefined
+      : plans.find(
+          (p) => p.source === column || p.source.startsWith(`${column}.`) || p.source.startsWith(`${column}[`),
+        );
+  return {
+    field: plan?.target ?? column ?? '*',
+    layer: 'types',
+    code: problem.code,
+    message: problem.message,
+    value: column === null ? null : (row[column] ?? null),
+  };
+}
+
 const asRow = (row: unknown): SourceRow => (row !== null && typeof row === 'object' ? (row as SourceRow) : {});
 
 export function createNormalizer(entity: EntityConfig): Normalizer {
@@ -142,6 +164,9 @@ export function createNormalizer(entity: EntityConfig): Normalizer {
         try {
           errors = normalizeOne(plans, row, values);
           stages?.push(traceOne(plans, row));
+          // First, so the DLQ's error type is the reader's (e.g. invalid_encoding), not a consequence of it.
+          const problems = rowProblemsOf(row);
+          if (problems) errors = [...problems.map((p) => problemError(plans, row, p)), ...(errors ?? [])];
         } catch (error) {
           // A hostile row (a throwing getter, a Proxy) must not stop the batch.
           errors = [{ field: '*', layer: 'types', code: 'unreadable_row', message: String(error), value: null }];
