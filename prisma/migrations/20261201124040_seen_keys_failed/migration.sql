@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "sync_seen_keys" ADD COLUMN     "failed" BOOLEAN NOT NULL DEFAULT false;
+
