@@ -1,6 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { SourceConfig, TargetConfig } from '../connectors/config.ts';
-import { createSource, createTarget } from '../connectors/factory.ts';
+import { ConnectionSecretError, type ResolvedConnection } from '../connectors/connections.ts';
+import { createSource, createTarget, PoolRegistry } from '../connectors/factory.ts';
+import type { SecretBox } from '../connectors/secret-box.ts';
+import { connectionVersions, loadResolvedConnection } from '../db/connections.ts';
 import type { Source, Target, TargetField } from '../connectors/types.ts';
 import { getEntity, type StoredEntity } from '../db/entities.ts';
 import type { Prisma } from '../db/prisma.ts';
@@ -34,6 +37,8 @@ export interface EntityRuntime {
   rowversionColumn: string | undefined;
   sourceSystem: string;
   targetFields: TargetField[];
+  /** Connection name → the version this runtime's connectors were built from. */
+  connectionVersions: Map<string, number>;
   source(): Source;
   target(name: string): Target;
   close(): Promise<void>;
@@ -60,10 +65,40 @@ export const configChanged = (name: string) =>
     'EntityConfigChanged',
   );
 
+/** How often a cached runtime checks whether its connections changed (credentials rotated, host moved). */
+const CONNECTION_RECHECK_MS = 10_000;
+
+/**
+ * A connection for a connector, or a non-retryable failure saying what is wrong: an unknown name or an
+ * unresolvable secret does not fix itself by retrying.
+ */
+async function connectionFor(
+  deps: { prisma: Prisma; secrets: SecretBox },
+  entity: string,
+  name: string,
+): Promise<ResolvedConnection & { version: number }> {
+  try {
+    const connection = await loadResolvedConnection(deps.prisma, name, deps.secrets);
+    if (!connection) {
+      throw ApplicationFailure.nonRetryable(
+        `Entity "${entity}" names the connection "${name}", which does not exist.`,
+        'ConnectionNotFound',
+      );
+    }
+    return connection;
+  } catch (error) {
+    if (error instanceof ConnectionSecretError) throw ApplicationFailure.nonRetryable(error.message, 'ConnectionSecret');
+    throw error;
+  }
+}
+
 export class EntityRuntimes {
   private readonly runtimes = new Map<string, Promise<EntityRuntime>>();
+  private readonly checkedAt = new Map<string, number>();
+  /** One pool per PostgreSQL connection for every entity this worker runs. */
+  readonly pools = new PoolRegistry();
 
-  constructor(private readonly deps: { prisma: Prisma; databaseUrl: string }) {}
+  constructor(private readonly deps: { prisma: Prisma; secrets: SecretBox }) {}
 
   /** The runtime of the entity at `configVersion` (the version the batch started with). */
   async get(name: string, configVersion?: number): Promise<EntityRuntime> {
@@ -73,7 +108,13 @@ export class EntityRuntimes {
     const cached = this.runtimes.get(name);
     if (cached) {
       const runtime = await cached.catch(() => null);
-      if (runtime && (configVersion === undefined || runtime.stored.configVersion === configVersion)) return runtime;
+      if (
+        runtime &&
+        (configVersion === undefined || runtime.stored.configVersion === configVersion) &&
+        (await this.connectionsCurrent(name, runtime))
+      ) {
+        return runtime;
+      }
       this.runtimes.delete(name);
       if (runtime) void runtime.close();
     }
@@ -89,6 +130,17 @@ export class EntityRuntimes {
     const all = [...this.runtimes.values()];
     this.runtimes.clear();
     await Promise.all(all.map((p) => p.then((r) => r.close()).catch(() => {})));
+    await this.pools.closeAll();
+  }
+
+  /** Whether the connections a runtime was built from are unchanged (checked at most every few seconds). */
+  private async connectionsCurrent(name: string, runtime: EntityRuntime): Promise<boolean> {
+    const now = Date.now();
+    if (now - (this.checkedAt.get(name) ?? 0) < CONNECTION_RECHECK_MS) return true;
+    const current = await connectionVersions(this.deps.prisma, [...runtime.connectionVersions.keys()]);
+    const same = [...runtime.connectionVersions].every(([n, v]) => current.get(n) === v);
+    if (same) this.checkedAt.set(name, now);
+    return same;
   }
 
   private async build(name: string): Promise<EntityRuntime> {
@@ -114,7 +166,20 @@ export class EntityRuntimes {
       throw ApplicationFailure.nonRetryable((error as Error).message, 'EntityConfigInvalid');
     }
     const sourceOf = new Map(config.fields.map((f) => [f.target, f.source]));
-    const ctx = { databaseUrl: this.deps.databaseUrl };
+    const connections = new Map<string, ResolvedConnection & { version: number }>();
+    for (const used of [config.source.connection, ...config.targets.map((t) => t.connection)]) {
+      if (!connections.has(used)) connections.set(used, await connectionFor(this.deps, name, used));
+    }
+    this.checkedAt.set(name, Date.now());
+    const ctx = { pools: this.pools };
+    const built = <T>(make: () => T): T => {
+      try {
+        return make();
+      } catch (error) {
+        // A connection of the wrong type, a file path outside its root: configuration, not a passing fault.
+        throw ApplicationFailure.nonRetryable((error as Error).message, 'EntityConfigInvalid');
+      }
+    };
     let source: Source | undefined;
     const targets = new Map<string, Target>();
     return {
@@ -135,8 +200,9 @@ export class EntityRuntimes {
         kind: f.list ? 'json' : resolveDeclaredType(f.type),
         required: f.required,
       })),
+      connectionVersions: new Map([...connections].map(([n, c]) => [n, c.version])),
       source() {
-        source ??= createSource(config.source, ctx);
+        source ??= built(() => createSource(config.source, connections.get(config.source.connection)!, ctx));
         return source;
       },
       target(targetName) {
@@ -144,7 +210,8 @@ export class EntityRuntimes {
         if (!target) {
           const targetConfig = config.targets.find((t) => t.name === targetName);
           if (!targetConfig) throw new Error(`${name} has no target ${targetName}`);
-          target = createTarget(targetConfig, ctx);
+          const connection = connections.get(targetConfig.connection)!;
+          target = built(() => createTarget(targetConfig, connection, ctx));
           targets.set(targetName, target);
         }
         return target;

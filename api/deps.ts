@@ -1,13 +1,17 @@
 import type { Client } from '@temporalio/client';
+import type { SecretBox } from '../connectors/secret-box.ts';
 import type { Prisma } from '../db/prisma.ts';
+import type { ConnectorHealthChecker } from './connector-health.ts';
 
 /** What the API's routes need, created once by the process that serves it. */
 export interface ApiDeps {
   prisma: Prisma;
   temporal: Client;
   taskQueue: string;
-  /** SyncFlow's own database: the default connection of postgres connectors (detailed health). */
-  databaseUrl?: string | undefined;
+  /** Seals and opens connections' inline secrets (SYNCFLOW_SECRET_KEY). */
+  secrets: SecretBox;
+  /** Shared by every route that probes connectors (one bounded pool per connection); made per app when absent. */
+  connectorHealth?: ConnectorHealthChecker | undefined;
   /** Shown by /metadata; where the Temporal Web UI is, when known. */
   temporalUiUrl?: string | undefined;
   /**

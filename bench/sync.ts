@@ -18,6 +18,9 @@ import { Client, Connection } from '@temporalio/client';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createPool } from '../connectors/postgres/pool.ts';
 import { startSync } from '../control/syncs.ts';
+import { connectionConfigSchema } from '../connectors/connections.ts';
+import { createSecretBox, newSecretKey } from '../connectors/secret-box.ts';
+import { saveConnection } from '../db/connections.ts';
 import { saveEntity } from '../db/entities.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { startInfrastructure } from '../infra/index.ts';
@@ -101,21 +104,31 @@ try {
   log(`  floor (COPY + INSERT … ON CONFLICT), median of 3: ${seconds(floor)} (${fmt((ROWS / floor) * 1000)} rows/s)`);
 
   // 3-5. Syncs through the real workflow, with one in-process worker.
+  const secrets = createSecretBox(newSecretKey());
   const worker = await createWorker({
     connectionOptions: infra.temporal.connectionOptions,
     namespace: infra.temporal.namespace,
     taskQueue: TASK_QUEUE,
-    deps: { prisma, databaseUrl: infra.database.url },
+    deps: { prisma, databaseUrl: infra.database.url, secrets },
   });
   const workerDone = worker.run();
   const connection = await Connection.connect(infra.temporal.connectionOptions);
   const client = new Client({ connection, namespace: infra.temporal.namespace });
+  // The bench's source and target live in the throwaway cluster, behind one connection.
+  await saveConnection(
+    prisma,
+    {
+      name: 'bench',
+      config: connectionConfigSchema.parse({ type: 'postgres', url: { value: infra.database.url }, maxConnections: 8 }),
+    },
+    secrets,
+  );
   await saveEntity(
     prisma,
     entityConfigSchema.parse({
       name: ENTITY,
-      source: { type: 'postgres', schema: 'bench', table: 'items' },
-      targets: [{ type: 'postgres', name: 'main', schema: 'bench', table: 'items_target' }],
+      source: { type: 'postgres', connection: 'bench', schema: 'bench', table: 'items' },
+      targets: [{ type: 'postgres', name: 'main', connection: 'bench', schema: 'bench', table: 'items_target' }],
       businessKey: ['part_no', 'plant'],
       rowversionField: 'row_version',
       pageSize: PAGE_SIZE,

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
 import { listen } from '../api/serve.ts';
 import { ensureRetrySchedule } from '../control/schedules.ts';
+import { createSecretBox } from '../connectors/secret-box.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { runMain } from './lifecycle.ts';
 import { connectToExisting } from './standalone.ts';
@@ -16,7 +17,12 @@ await runMain(async (onShutdown) => {
   const client = new Client({ connection, namespace: temporal.namespace });
   await ensureRetrySchedule(client, env.TEMPORAL_TASK_QUEUE);
   const server = await listen(
-    createApp({ prisma, temporal: client, taskQueue: env.TEMPORAL_TASK_QUEUE, databaseUrl }),
+    createApp({
+      prisma,
+      temporal: client,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      secrets: createSecretBox(env.SYNCFLOW_SECRET_KEY),
+    }),
     env.HOST,
     env.PORT,
   );

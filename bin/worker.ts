@@ -1,3 +1,4 @@
+import { createSecretBox } from '../connectors/secret-box.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { createWorker } from '../worker/create-worker.ts';
 import { runMain } from './lifecycle.ts';
@@ -13,7 +14,7 @@ await runMain(async (onShutdown) => {
     namespace: temporal.namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     metricsPort: env.TEMPORAL_WORKER_METRICS_PORT,
-    deps: { prisma, databaseUrl },
+    deps: { prisma, databaseUrl, secrets: createSecretBox(env.SYNCFLOW_SECRET_KEY) },
   });
   const done = worker.run();
   onShutdown(async () => {

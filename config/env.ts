@@ -36,6 +36,12 @@ export const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('syncflow'),
   /** Where the Temporal SDK serves the worker's own metrics (Prometheus, 127.0.0.1:<port>/metrics); 0 = off. */
   TEMPORAL_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /**
+   * 32 random bytes (base64 or hex) that seal connections' inline secrets at rest. Unset: only
+   * `{ env: "SYNCFLOW_SECRET_…" }` references work; `npm start` on embedded defaults keeps one in
+   * its data folder.
+   */
+  SYNCFLOW_SECRET_KEY: z.string().optional(),
   /** The control API's port. */
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),

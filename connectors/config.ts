@@ -1,17 +1,13 @@
 import { z } from 'zod';
+import { connectionNameSchema } from './connections.ts';
 
 /**
  * Connector configuration: the `source` and `targets` parts of an entity
  * configuration. Shared by the entity schema (pipeline/entity-config.ts), the
- * connector factories and the API.
+ * connector factories and the API. Each names a connection
+ * (connectors/connections.ts) and says what to read or write in it; where
+ * the system is and how to log in belongs to the connection, never here.
  */
-
-/** A credential: read from an environment variable (preferred) or given inline. Never logged, always redacted. */
-export const secretSchema = z.union([
-  z.object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }).strict(),
-  z.object({ value: z.string().min(1) }).strict(),
-]);
-export type Secret = z.infer<typeof secretSchema>;
 
 const identifier = z
   .string()
@@ -20,13 +16,29 @@ const identifier = z
 /** What a column of a type SyncFlow does not know becomes: read as a string (SPEC default) or a describe() error. */
 const unknownTypesSchema = z.enum(['as_string', 'error']).default('as_string');
 
-/** A PostgreSQL connection; when omitted, SyncFlow's own database (DATABASE_URL) is used. */
-export const postgresConnectionSchema = z.object({ url: secretSchema }).strict();
+/** The connection a source or target uses, by name; its type must match (checked when the entity is saved). */
+const connection = connectionNameSchema;
+
+/**
+ * A file's path inside its connection's root: relative, `/`-separated, no `..` or `.` segments, no NUL,
+ * no backslash. The reader also refuses a path that resolves (through links) outside the root.
+ */
+export const relativeFilePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine(
+    (p) =>
+      !p.startsWith('/') &&
+      !/[\\\0]/.test(p) &&
+      p.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
+    'a relative path inside the connection\'s root (no leading /, no . or .. segments)',
+  );
 
 export const postgresSourceSchema = z
   .object({
     type: z.literal('postgres'),
-    connection: postgresConnectionSchema.optional(),
+    connection,
     schema: identifier.default('public'),
     /** A table or view; exactly one of `table` and `query`. */
     table: identifier.optional(),
@@ -40,20 +52,10 @@ export const postgresSourceSchema = z
     path: ['table'],
   });
 
-const httpAuthSchema = z
-  .object({
-    username: secretSchema,
-    password: secretSchema,
-  })
-  .strict();
-
-const httpUrl = z.url({ protocol: /^https?$/ });
-
 export const apismithSourceSchema = z
   .object({
     type: z.literal('apismith'),
-    baseUrl: httpUrl,
-    auth: httpAuthSchema,
+    connection,
     /** The slug of the APISmith API that returns this entity's rows. */
     apiSlug: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
     /** Extra parameters passed to every execution. */
@@ -65,9 +67,17 @@ export const apismithSourceSchema = z
 export const fileSourceSchema = z
   .object({
     type: z.literal('file'),
-    path: z.string().min(1),
+    /** A `files` connection: the folder this source may read from. */
+    connection,
+    path: relativeFilePath,
     format: z.enum(['csv', 'jsonl']),
-    delimiter: z.string().length(1).default(','),
+    delimiter: z
+      .string()
+      .length(1)
+      .refine((d) => !/[\u0000-\u001f\u007f"\uD800-\uDFFF]/.test(d), 'a printable character other than a quote')
+      .default(','),
+    /** Rows with bytes that are not valid in `encoding` (or lone surrogates): `reject` sends them to the DLQ, `replace` keeps them with U+FFFD and counts them. */
+    invalidText: z.enum(['reject', 'replace']).default('reject'),
     encoding: z.enum(['utf8', 'latin1']).default('utf8'),
     /** Declared type per column (CSV has none: every column is `string` unless named here). */
     columnTypes: z.record(z.string(), z.string()).default({}),
@@ -94,7 +104,7 @@ export const postgresTargetSchema = z
   .object({
     type: z.literal('postgres'),
     ...targetCommon,
-    connection: postgresConnectionSchema.optional(),
+    connection,
     schema: identifier.default('public'),
     table: identifier,
   })
@@ -104,8 +114,7 @@ export const schedulehubTargetSchema = z
   .object({
     type: z.literal('schedulehub'),
     ...targetCommon,
-    baseUrl: httpUrl,
-    auth: httpAuthSchema,
+    connection,
     /** The ScheduleHub resource (collection) records are written to, e.g. `items`. */
     resource: z.string().regex(/^[a-z][a-z0-9_-]*$/),
     /** Requests-per-minute cap for this target. */
@@ -118,26 +127,10 @@ export const schedulehubTargetSchema = z
 export const targetConfigSchema = z.discriminatedUnion('type', [postgresTargetSchema, schedulehubTargetSchema]);
 export type TargetConfig = z.infer<typeof targetConfigSchema>;
 
-/** Resolves a secret; throws a clear error naming the variable when it is unset. */
-export function resolveSecret(secret: Secret, env: NodeJS.ProcessEnv = process.env): string {
-  if ('value' in secret) return secret.value;
-  const value = env[secret.env];
-  if (value === undefined || value === '') {
-    throw new Error(`The environment variable ${secret.env} is not set (a connector credential refers to it).`);
-  }
-  return value;
-}
-
-const REDACTED = '***';
-
-/** Deep copy of a configuration with every inline secret value replaced (env references stay visible). */
-export function redactSecrets<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(redactSecrets) as T;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    const isInlineSecret = entries.length === 1 && entries[0]?.[0] === 'value' && typeof entries[0][1] === 'string';
-    if (isInlineSecret) return { value: REDACTED } as T;
-    return Object.fromEntries(entries.map(([k, v]) => [k, redactSecrets(v)])) as T;
-  }
-  return value;
-}
+/** The connection type each source and target type needs. */
+export const CONNECTION_TYPE_OF = {
+  postgres: 'postgres',
+  apismith: 'apismith',
+  file: 'files',
+  schedulehub: 'schedulehub',
+} as const;

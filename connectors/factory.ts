@@ -1,6 +1,10 @@
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
 import { ApismithClient } from './apismith/client.ts';
 import { ApismithSource } from './apismith/source.ts';
-import { resolveSecret, type Secret, type SourceConfig, type TargetConfig } from './config.ts';
+import type { SourceConfig, TargetConfig } from './config.ts';
+import { type ResolvedConnection, secretValuesOf } from './connections.ts';
 import { ConnectorError } from './errors.ts';
 import { CsvReader } from './file/csv-reader.ts';
 import { JsonlReader } from './file/jsonl-reader.ts';
@@ -14,118 +18,161 @@ import { SchedulehubTarget } from './schedulehub/target.ts';
 import type { ConnectorContext, Source, Target } from './types.ts';
 
 /**
- * Builds connectors from validated configuration (connectors/config.ts).
- * Secrets are resolved here, once, and the logger handed to the connector
- * scrubs their values, so nothing downstream can print them.
+ * Builds connectors from validated configuration (connectors/config.ts) and
+ * the resolved connection it names (connectors/connections.ts). The logger
+ * handed to a connector scrubs the connection's secret values, so nothing
+ * downstream can print them. PostgreSQL pools come from the context's shared
+ * registry when it has one (one bounded pool per connection per process).
  */
-function secrets(ctx: ConnectorContext, connector: string) {
-  const resolved: string[] = [];
-  const read = (secret: Secret) => {
-    try {
-      const value = resolveSecret(secret, ctx.env);
-      resolved.push(value);
-      return value;
-    } catch (cause) {
-      throw new ConnectorError((cause as Error).message, {
-        connector,
-        operation: 'configure',
-        code: 'config',
-        transient: false,
-        cause,
-      });
-    }
-  };
-  return { read, logger: () => redactingLogger(ctx.logger ?? silentLogger, resolved) };
+function configError(connector: string, message: string): ConnectorError {
+  return new ConnectorError(message, { connector, operation: 'configure', code: 'config', transient: false });
 }
 
-function connectionUrl(
-  connection: { url: Secret } | undefined,
-  ctx: ConnectorContext,
-  read: (s: Secret) => string,
-): string {
-  if (connection) return read(connection.url);
-  if (!ctx.databaseUrl) {
-    throw new ConnectorError('no connection given and no default database URL in the context', {
-      connector: 'postgres',
-      operation: 'configure',
-      code: 'config',
-      transient: false,
-    });
+function expect<T extends ResolvedConnection['type']>(
+  connection: ResolvedConnection,
+  type: T,
+  user: string,
+): Extract<ResolvedConnection, { type: T }> {
+  if (connection.type !== type) {
+    throw configError(user, `connection "${connection.name}" is a ${connection.type} connection; ${user} needs ${type}`);
   }
-  return ctx.databaseUrl;
+  return connection as Extract<ResolvedConnection, { type: T }>;
 }
 
-export function createSource(config: SourceConfig, ctx: ConnectorContext = {}): Source {
-  const { read, logger } = secrets(ctx, config.type);
+function poolOf(connection: Extract<ResolvedConnection, { type: 'postgres' }>, ctx: ConnectorContext) {
+  if (ctx.pools) return { pool: ctx.pools.get(connection), ownsPool: false };
+  return { pool: createPool(connection.url, connection.maxConnections), ownsPool: true };
+}
+
+const loggerFor = (connection: ResolvedConnection, ctx: ConnectorContext) =>
+  redactingLogger(ctx.logger ?? silentLogger, secretValuesOf(connection));
+
+/**
+ * The absolute path of `relative` under `root`, refusing anything that leaves the root, also through a
+ * symbolic link (the parts that exist are resolved). A missing file is left for the reader to report.
+ */
+export function pathUnderRoot(root: string, relative: string): string {
+  const realRoot = realpathOr(path.resolve(root));
+  const joined = path.resolve(realRoot, relative);
+  const inside = (p: string) => p === realRoot || p.startsWith(realRoot + path.sep);
+  if (path.isAbsolute(relative) || !inside(joined) || !inside(realpathOr(joined))) {
+    throw configError('file', `the path "${relative}" leaves the connection's folder`);
+  }
+  return joined;
+}
+
+function realpathOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    // A missing leaf: resolve its nearest existing parent, so a linked parent folder is still seen.
+    const parent = path.dirname(p);
+    return parent === p ? p : path.join(realpathOr(parent), path.basename(p));
+  }
+}
+
+export function createSource(config: SourceConfig, connection: ResolvedConnection, ctx: ConnectorContext = {}): Source {
   switch (config.type) {
     case 'postgres': {
-      const url = connectionUrl(config.connection, ctx, read);
+      const c = expect(connection, 'postgres', 'a postgres source');
       return new PostgresSource({
-        pool: createPool(url),
+        ...poolOf(c, ctx),
         schema: config.schema,
         table: config.table,
         query: config.query,
         unknownTypes: config.unknownTypes,
-        logger: logger(),
-        ownsPool: true,
+        statementTimeoutMs: c.statementTimeoutMs,
+        logger: loggerFor(c, ctx),
       });
     }
     case 'apismith': {
-      const credentials = { username: read(config.auth.username), password: read(config.auth.password) };
-      const log = logger();
-      const client = new ApismithClient({ baseUrl: config.baseUrl, credentials, logger: log, tuning: ctx.http });
+      const c = expect(connection, 'apismith', 'an apismith source');
+      const logger = loggerFor(c, ctx);
+      const client = new ApismithClient({
+        baseUrl: c.baseUrl,
+        credentials: { username: c.username, password: c.password },
+        logger,
+        tuning: ctx.http,
+      });
       return new ApismithSource({
         client,
         apiSlug: config.apiSlug,
         params: config.params,
         unknownTypes: config.unknownTypes,
-        logger: log,
+        logger,
       });
     }
     case 'file': {
+      const c = expect(connection, 'files', 'a file source');
+      const file = pathUnderRoot(c.root, config.path);
       const reader =
         config.format === 'csv'
           ? new CsvReader({
-              path: config.path,
+              path: file,
               delimiter: config.delimiter,
               encoding: config.encoding,
               columnTypes: config.columnTypes,
+              invalidText: config.invalidText,
             })
           : new JsonlReader({
-              path: config.path,
+              path: file,
               encoding: config.encoding,
               columnTypes: config.columnTypes,
               sampleSize: config.sampleSize,
+              invalidText: config.invalidText,
             });
       return new FileSource(config.path, reader);
     }
   }
 }
 
-export function createTarget(config: TargetConfig, ctx: ConnectorContext = {}): Target {
-  const { read, logger } = secrets(ctx, config.type);
+export function createTarget(config: TargetConfig, connection: ResolvedConnection, ctx: ConnectorContext = {}): Target {
   switch (config.type) {
     case 'postgres': {
-      const url = connectionUrl(config.connection, ctx, read);
+      const c = expect(connection, 'postgres', 'a postgres target');
       return new PostgresTarget({
-        pool: createPool(url),
+        ...poolOf(c, ctx),
         schema: config.schema,
         table: config.table,
-        logger: logger(),
-        ownsPool: true,
+        logger: loggerFor(c, ctx),
       });
     }
     case 'schedulehub': {
-      const credentials = { username: read(config.auth.username), password: read(config.auth.password) };
-      const log = logger();
+      const c = expect(connection, 'schedulehub', 'a schedulehub target');
+      const logger = loggerFor(c, ctx);
       const client = new SchedulehubClient({
-        baseUrl: config.baseUrl,
-        credentials,
+        baseUrl: c.baseUrl,
+        credentials: { username: c.username, password: c.password },
         rpmCap: config.rpmCap,
-        logger: log,
+        logger,
         tuning: ctx.http,
       });
-      return new SchedulehubTarget({ client, resource: config.resource, batchSize: config.batchSize, logger: log });
+      return new SchedulehubTarget({ client, resource: config.resource, batchSize: config.batchSize, logger });
     }
+  }
+}
+
+/**
+ * One bounded pool per PostgreSQL connection per process, shared by every entity's source and targets and
+ * by health checks, so the number of database connections SyncFlow opens never grows with the number of
+ * entities or requests. A connection whose URL or size changed gets a new pool; the old one is ended.
+ */
+export class PoolRegistry {
+  private readonly pools = new Map<string, { key: string; pool: pg.Pool }>();
+
+  get(connection: Extract<ResolvedConnection, { type: 'postgres' }>): pg.Pool {
+    const key = `${connection.url}\n${connection.maxConnections}`;
+    const existing = this.pools.get(connection.name);
+    if (existing?.key === key) return existing.pool;
+    if (existing) void existing.pool.end().catch(() => {});
+    const pool = createPool(connection.url, connection.maxConnections);
+    this.pools.set(connection.name, { key, pool });
+    return pool;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => p.pool.end().catch(() => {})));
   }
 }

@@ -1,3 +1,4 @@
+import type { PoolRegistry } from './factory.ts';
 import type { DeclaredKind } from '../pipeline/declared-type.ts';
 import type { RetryPolicy } from './http/backoff.ts';
 import type { RetryEvent } from './http/json-client.ts';
@@ -158,11 +159,9 @@ export interface Target {
 }
 
 export interface ConnectorContext {
-  /** SyncFlow's own DATABASE_URL, used when a postgres connector omits `connection`. */
-  databaseUrl?: string;
+  /** Shared PostgreSQL pools (one per connection per process); without it each connector opens its own. */
+  pools?: PoolRegistry;
   logger?: ConnectorLogger;
-  /** Where `{ env: NAME }` secrets are read from (default process.env). */
-  env?: NodeJS.ProcessEnv;
   /** HTTP connectors only: tuning (tests use small backoffs) and observation hooks. */
   http?: HttpTuning;
 }

@@ -1,5 +1,7 @@
 import type { Prisma as PrismaTypes } from '@prisma/client';
 import { type EntityConfig, entityConfigSchema, type FieldConfig } from '../pipeline/entity-config.ts';
+import { CONNECTION_TYPE_OF } from '../connectors/config.ts';
+import { assertEntityConnections } from './connections.ts';
 import type { Prisma } from './prisma.ts';
 
 /**
@@ -29,6 +31,7 @@ interface FieldExtras {
   range?: FieldConfig['range'];
   rules?: FieldConfig['rules'];
   list?: boolean;
+  sensitive?: boolean;
 }
 
 function toMappingRows(config: EntityConfig) {
@@ -38,6 +41,7 @@ function toMappingRows(config: EntityConfig) {
       ...(field.range ? { range: field.range } : {}),
       ...(field.rules ? { rules: field.rules } : {}),
       ...(field.list ? { list: true } : {}),
+      ...(field.sensitive ? { sensitive: true } : {}),
     };
     return {
       entityName: config.name,
@@ -70,6 +74,7 @@ function fromRow(row: EntityRow): StoredEntity {
         ...(extras.range ? { range: extras.range } : {}),
         ...(extras.rules ? { rules: extras.rules } : {}),
         ...(extras.list ? { list: true } : {}),
+        ...(extras.sensitive ? { sensitive: true } : {}),
         ...(m.valueMap ? { valueMap: m.valueMap } : {}),
       };
     });
@@ -89,13 +94,15 @@ function fromRow(row: EntityRow): StoredEntity {
 /**
  * Creates or replaces an entity's configuration. A new entity starts in
  * dry-run unless `mode` says otherwise; an update keeps the mode and bumps
- * the config version.
+ * the config version. Every connection it names must exist with the right
+ * type (EntityConnectionError otherwise, which the API answers with 400).
  */
 export async function saveEntity(
   prisma: Prisma,
   config: EntityConfig,
   options: { mode?: EntityMode } = {},
 ): Promise<StoredEntity> {
+  await assertEntityConnections(prisma, config, CONNECTION_TYPE_OF);
   const { fields: _fields, name, description, ...rest } = config;
   const body = rest as unknown as PrismaTypes.InputJsonValue;
   const row = await prisma.$transaction(async (tx) => {

@@ -1,4 +1,4 @@
-import type { Secret } from '../connectors/config.ts';
+import type { ConnectionConfigInput } from '../connectors/connections.ts';
 import type { EntityConfigInput } from '../pipeline/entity-config.ts';
 import type { ResourceRules } from '../sandbox/index.ts';
 import { DEMO_API_SLUGS, type DemoTableName } from './erp-schema.ts';
@@ -13,51 +13,56 @@ import { ITEM_TYPES, valueMapOf, WORK_CENTERS, WORK_ORDER_STATUSES } from './voc
  * names equal the ERP column names, so business keys also order the source
  * pages. Returned parents first.
  */
-export interface DemoCredentials {
-  /** A plain string is inline; `{ env: 'NAME' }` reads the worker's environment (preferred outside a demo). */
-  username: string | Secret;
-  password: string | Secret;
-}
+/** The demo's named connections: the sandbox ERP, the planning system, and the PostgreSQL warehouse. */
+export const DEMO_CONNECTIONS = { erp: 'demo-erp', planning: 'demo-planning', warehouse: 'demo-warehouse' } as const;
+export type DemoConnectionNames = { [K in keyof typeof DEMO_CONNECTIONS]: string };
 
 export interface DemoEntitiesOptions {
-  apismithUrl: string;
-  schedulehubUrl: string;
-  credentials: { apismith: DemoCredentials; schedulehub: DemoCredentials };
   /** Schema of the PostgreSQL target tables (default `demo_target`). */
   targetSchema?: string;
   /** Prefix for the entity names (default none), for tests that register the demo next to other entities. */
   entityPrefix?: string;
+  /** The connections the entities name (default DEMO_CONNECTIONS). */
+  connections?: DemoConnectionNames;
 }
 
-/** Environment variable names a deployment can use for the demo's credentials instead of inline values. */
-export const DEMO_CREDENTIAL_ENV = {
-  apismith: { username: { env: 'DEMO_APISMITH_USER' }, password: { env: 'DEMO_APISMITH_PASSWORD' } },
-  schedulehub: { username: { env: 'DEMO_SCHEDULEHUB_USER' }, password: { env: 'DEMO_SCHEDULEHUB_PASSWORD' } },
-} as const satisfies DemoEntitiesOptions['credentials'];
-
 /**
- * The environment that DEMO_CREDENTIAL_ENV refers to, for this run's sandboxes. The sandboxes make up a
- * password per run, so a demo that registers its entities once should register them with
- * DEMO_CREDENTIAL_ENV and put these values in the worker's environment on every start: the stored
- * configuration then stays valid across runs and holds no secret.
+ * The demo's three connections, as an operator would define them. The sandboxes make up a password per
+ * run, so the demo saves its connections on every start with this run's credentials as inline secrets:
+ * sealed with SYNCFLOW_SECRET_KEY in the database, opened only by the worker.
  */
-export function demoCredentialEnvValues(sandboxes: {
-  apismith: { username: string; password: string };
-  schedulehub: { username: string; password: string };
-}): Record<string, string> {
-  return {
-    [DEMO_CREDENTIAL_ENV.apismith.username.env]: sandboxes.apismith.username,
-    [DEMO_CREDENTIAL_ENV.apismith.password.env]: sandboxes.apismith.password,
-    [DEMO_CREDENTIAL_ENV.schedulehub.username.env]: sandboxes.schedulehub.username,
-    [DEMO_CREDENTIAL_ENV.schedulehub.password.env]: sandboxes.schedulehub.password,
-  };
+export function demoConnections(options: {
+  apismith: { url: string; username: string; password: string };
+  schedulehub: { url: string; username: string; password: string };
+  warehouseUrl: string;
+  names?: DemoConnectionNames;
+}): Array<{ name: string; config: ConnectionConfigInput; description: string }> {
+  const names = options.names ?? DEMO_CONNECTIONS;
+  const auth = (c: { username: string; password: string }) => ({
+    username: { value: c.username },
+    password: { value: c.password },
+  });
+  return [
+    {
+      name: names.erp,
+      description: 'Demo: the sandbox ERP behind the APISmith SANDBOX',
+      config: { type: 'apismith', baseUrl: options.apismith.url, auth: auth(options.apismith) },
+    },
+    {
+      name: names.planning,
+      description: 'Demo: the ScheduleHub SANDBOX',
+      config: { type: 'schedulehub', baseUrl: options.schedulehub.url, auth: auth(options.schedulehub) },
+    },
+    {
+      name: names.warehouse,
+      description: 'Demo: PostgreSQL target tables (a role that may only write the schemas it creates)',
+      config: { type: 'postgres', url: { value: options.warehouseUrl } },
+    },
+  ];
 }
 
 export const DEMO_TARGET_SCHEMA = 'demo_target';
 export const DEMO_TIME_ZONE = 'Europe/Berlin';
-
-const asSecret = (value: string | Secret): Secret => (typeof value === 'string' ? { value } : value);
-const authOf = (c: DemoCredentials) => ({ username: asSecret(c.username), password: asSecret(c.password) });
 
 type Fields = EntityConfigInput['fields'];
 
@@ -184,13 +189,13 @@ const SHAPES: EntityShape[] = [
 export function demoEntities(options: DemoEntitiesOptions): EntityConfigInput[] {
   const prefix = options.entityPrefix ?? '';
   const schema = options.targetSchema ?? DEMO_TARGET_SCHEMA;
+  const connections = options.connections ?? DEMO_CONNECTIONS;
   return SHAPES.map((shape) => ({
     name: `${prefix}${shape.table}`,
     description: shape.description,
     source: {
       type: 'apismith',
-      baseUrl: options.apismithUrl,
-      auth: authOf(options.credentials.apismith),
+      connection: connections.erp,
       apiSlug: DEMO_API_SLUGS[shape.table],
     },
     targets: [
@@ -198,14 +203,20 @@ export function demoEntities(options: DemoEntitiesOptions): EntityConfigInput[] 
         type: 'schedulehub',
         name: 'schedulehub',
         role: 'primary',
-        baseUrl: options.schedulehubUrl,
-        auth: authOf(options.credentials.schedulehub),
+        connection: connections.planning,
         resource: shape.table,
         // The sandbox is local: a generous cap keeps the demo quick while still exercising the limiter.
         rpmCap: 6000,
         batchSize: 500,
       },
-      { type: 'postgres', name: 'postgres', role: 'secondary', schema, table: shape.table },
+      {
+        type: 'postgres',
+        name: 'postgres',
+        role: 'secondary',
+        connection: connections.warehouse,
+        schema,
+        table: shape.table,
+      },
     ],
     businessKey: shape.businessKey,
     rowversionField: 'row_version',

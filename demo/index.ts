@@ -6,11 +6,11 @@
 export { type DemoChangePlan, planDemoChanges, type RoundExpectation } from './changes.ts';
 export { DEFECT_ERROR_CODES, DEFECT_KINDS, type DefectKind } from './defects.ts';
 export {
-  DEMO_CREDENTIAL_ENV,
+  DEMO_CONNECTIONS,
   DEMO_TARGET_SCHEMA,
-  type DemoCredentials,
+  type DemoConnectionNames,
   type DemoEntitiesOptions,
-  demoCredentialEnvValues,
+  demoConnections,
   demoEntities,
   demoSchedulehubResources,
 } from './entities.ts';

@@ -8,10 +8,12 @@ import {
   startApismithSandbox,
   startSchedulehubSandbox,
 } from '../sandbox/index.ts';
+import { connectionConfigSchema } from '../connectors/connections.ts';
+import type { SecretBox } from '../connectors/secret-box.ts';
+import { saveConnection } from '../db/connections.ts';
 import {
-  DEMO_CREDENTIAL_ENV,
   DEMO_TARGET_SCHEMA,
-  demoCredentialEnvValues,
+  demoConnections,
   demoEntities,
   demoSchedulehubResources,
 } from './entities.ts';
@@ -27,7 +29,11 @@ import { applyDemoChanges, seedDemoErp } from './seed.ts';
  */
 export interface DemoOptions {
   control: ControlDeps;
+  /** SyncFlow's own database, where the sandboxes keep their data. */
   databaseUrl: string;
+  /** The database the demo's PostgreSQL target writes to (embedded: a role that owns only what it creates). */
+  warehouseUrl: string;
+  secrets: SecretBox;
   apismithPort: number;
   schedulehubPort: number;
   log: (line: string) => void;
@@ -63,19 +69,21 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
     },
   };
   try {
-    // The sandboxes make up credentials per run; the stored entities refer to them through environment
-    // variables (this process is also the worker), so the configuration holds no secret.
-    Object.assign(
-      process.env,
-      demoCredentialEnvValues({ apismith: apismith.credentials, schedulehub: schedulehub.credentials }),
-    );
+    // The sandboxes make up credentials per run: the connections are saved again with this run's.
+    const connections = demoConnections({
+      apismith: { url: apismith.url, ...apismith.credentials },
+      schedulehub: { url: schedulehub.url, ...schedulehub.credentials },
+      warehouseUrl: options.warehouseUrl,
+    });
+    for (const connection of connections) {
+      await saveConnection(
+        control.prisma,
+        { ...connection, config: connectionConfigSchema.parse(connection.config) },
+        options.secrets,
+      );
+    }
     const seed = await seedDemoErp(apismith.erp);
-    const configs = demoEntities({
-      apismithUrl: apismith.url,
-      schedulehubUrl: schedulehub.url,
-      credentials: DEMO_CREDENTIAL_ENV,
-      targetSchema: DEMO_TARGET_SCHEMA,
-    }).map((config) => entityConfigSchema.parse({ ...config, ...DEMO_CHILD_TIMING, ...DEMO_STAGES }));
+    const configs = demoEntities({ targetSchema: DEMO_TARGET_SCHEMA }).map((config) => entityConfigSchema.parse({ ...config, ...DEMO_CHILD_TIMING, ...DEMO_STAGES }));
     const names = configs.map((c) => c.name);
     const firstRun = seed.status === 'seeded' || (await getEntity(control.prisma, names[0]!)) === null;
     for (const config of configs) {

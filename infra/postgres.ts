@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,16 @@ import { isProcessAlive, processCommandLine, run } from './process.ts';
  * start.
  */
 export interface Database {
+  /** SyncFlow's own role: owns its database, nothing more (never a superuser on the embedded server). */
   url: string;
+  /**
+   * A second, separate role for PostgreSQL targets of the demo and tests: it may create schemas of its
+   * own in the database and write what it creates, and cannot read SyncFlow's tables. With DATABASE_URL,
+   * the same URL (define a least-privilege connection of your own: README, "Security model").
+   */
+  warehouseUrl: string;
+  /** The embedded server's superuser (tests that set up roles); undefined with DATABASE_URL. */
+  adminUrl?: string | undefined;
   embedded: boolean;
   stop(): Promise<void>;
 }
@@ -36,11 +46,16 @@ const DB_USER = 'syncflow';
 // The embedded server listens on 127.0.0.1 only; the password keeps other local users out of the
 // persistent cluster and is documented in the README. Real deployments set DATABASE_URL.
 const DB_PASSWORD = 'syncflow';
+const WAREHOUSE_USER = 'syncflow_warehouse';
+const WAREHOUSE_PASSWORD = 'syncflow_warehouse';
+// The bootstrap superuser; its password is random per cluster, kept in the cluster's folder (mode 0600).
+const SUPERUSER = 'postgres';
+const SUPERUSER_PASSWORD_FILE = 'superuser-password';
 
 export async function startDatabase(options: DatabaseOptions = {}): Promise<Database> {
   if (options.url) {
     await checkConnection(options.url);
-    return { url: options.url, embedded: false, stop: async () => {} };
+    return { url: options.url, warehouseUrl: options.url, embedded: false, stop: async () => {} };
   }
   return startEmbedded(options);
 }
@@ -186,14 +201,17 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
         ? 'Creating a throwaway PostgreSQL cluster…'
         : `Creating the embedded PostgreSQL cluster in ${pgdata}…`,
     );
+    await fs.writeFile(path.join(base, SUPERUSER_PASSWORD_FILE), `${randomBytes(24).toString('base64url')}\n`, {
+      mode: 0o600,
+    });
     const pwfile = path.join(base, '.pwfile');
-    await fs.writeFile(pwfile, `${DB_PASSWORD}\n`, { mode: 0o600 });
+    await fs.writeFile(pwfile, await fs.readFile(path.join(base, SUPERUSER_PASSWORD_FILE)), { mode: 0o600 });
     if (as.uid !== undefined) await fs.chown(pwfile, as.uid, as.gid!);
     const init = await run(
       bins.initdb,
       [
         `--pgdata=${pgdata}`,
-        `--username=${DB_USER}`,
+        `--username=${SUPERUSER}`,
         `--pwfile=${pwfile}`,
         options.throwaway ? '--auth=trust' : '--auth=scram-sha-256',
         '--encoding=UTF8',
@@ -210,6 +228,13 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
       );
     }
   } else {
+    if (!existsSync(path.join(base, SUPERUSER_PASSWORD_FILE))) {
+      throw new InfraError(
+        `The embedded PostgreSQL cluster in ${pgdata} was created by an earlier SyncFlow, whose own role was ` +
+          'a superuser (any API key with a postgres source could then act as one).',
+        `Move it aside and start again (the demo recreates its data): mv ${base} ${base}.superuser-era`,
+      );
+    }
     await stopStaleServer(bins, pgdata, spawnAs, log);
   }
 
@@ -238,13 +263,17 @@ async function startEmbedded(options: DatabaseOptions): Promise<Database> {
     );
   }
 
-  const adminUrl = `postgresql://${DB_USER}:${DB_PASSWORD}@127.0.0.1:${port}/postgres`;
-  await ensureDatabase(adminUrl, DB_NAME);
+  const superPassword = (await fs.readFile(path.join(base, SUPERUSER_PASSWORD_FILE), 'utf8')).trim();
+  const adminUrl = `postgresql://${SUPERUSER}:${encodeURIComponent(superPassword)}@127.0.0.1:${port}`;
+  await ensureRolesAndDatabase(adminUrl);
   const url = `postgresql://${DB_USER}:${DB_PASSWORD}@127.0.0.1:${port}/${DB_NAME}`;
+  const warehouseUrl = `postgresql://${WAREHOUSE_USER}:${WAREHOUSE_PASSWORD}@127.0.0.1:${port}/${DB_NAME}`;
 
   let stopped = false;
   return {
     url,
+    warehouseUrl,
+    adminUrl: `${adminUrl}/${DB_NAME}`,
     embedded: true,
     async stop() {
       if (stopped) return;
@@ -279,12 +308,30 @@ async function stopStaleServer(
   await run(bins.pg_ctl, ['stop', '-D', pgdata, '-m', 'fast', '-w', '-t', '60'], spawnAs);
 }
 
-async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+/**
+ * Least privilege on the embedded server: SyncFlow's role owns its database and nothing else (no
+ * superuser, no CREATEROLE, no CREATEDB), so neither a source query nor anything else reachable through
+ * the API can read server files, run programs or touch other databases. The warehouse role (demo and
+ * test targets) may create schemas of its own in that database and nothing more. Run on every start, so
+ * the roles are what this code says even if someone changed them.
+ */
+async function ensureRolesAndDatabase(adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: `${adminUrl}/postgres` });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
+    for (const [role, password] of [
+      [DB_USER, DB_PASSWORD],
+      [WAREHOUSE_USER, WAREHOUSE_PASSWORD],
+    ] as const) {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+      const verb = rowCount ? 'ALTER' : 'CREATE';
+      await client.query(
+        `${verb} ROLE ${role} LOGIN PASSWORD ${pg.escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`,
+      );
+    }
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${DB_NAME} OWNER ${DB_USER}`);
+    await client.query(`GRANT CONNECT, CREATE ON DATABASE ${DB_NAME} TO ${WAREHOUSE_USER}`);
   } finally {
     await client.end();
   }

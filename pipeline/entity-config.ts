@@ -89,6 +89,8 @@ export const fieldConfigSchema = z
     /** A string-or-list value becomes a list: items normalized, nulls dropped, duplicates removed (first seen wins). */
     list: z.boolean().default(false),
     rules: fieldRulesSchema.optional(),
+    /** The field's values are masked (`***`) wherever records are shown: DLQ, previews, events. */
+    sensitive: z.boolean().default(false),
   })
   .strict();
 

@@ -14,6 +14,8 @@ export default async function setup(project: TestProject) {
     `[setup] PostgreSQL ${infra.database.url}, Temporal ${infra.temporal.address} (${Date.now() - started} ms)`,
   );
   project.provide('databaseUrl', infra.database.url);
+  project.provide('warehouseUrl', infra.database.warehouseUrl);
+  project.provide('adminDatabaseUrl', infra.database.adminUrl ?? infra.database.url);
   project.provide('temporalAddress', infra.temporal.address);
   project.provide('temporalNamespace', infra.temporal.namespace);
   return async () => {

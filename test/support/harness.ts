@@ -3,6 +3,9 @@ import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { createWorker, type SyncflowWorker as Worker } from '../../worker/create-worker.ts';
 import './provided.ts';
+import { type ConnectionConfigInput, connectionConfigSchema } from '../../connectors/connections.ts';
+import { createSecretBox, type SecretBox } from '../../connectors/secret-box.ts';
+import { saveConnection } from '../../db/connections.ts';
 import { createPrisma, type Prisma } from '../../db/prisma.ts';
 
 import { installWorkerRuntime } from '../../worker/runtime.ts';
@@ -15,6 +18,13 @@ import { installWorkerRuntime } from '../../worker/runtime.ts';
 export interface Harness {
   databaseUrl: string;
   prisma: Prisma;
+  /** The test run's secret box (a fixed key, so every file and process of the run opens the same secrets). */
+  secrets: SecretBox;
+  /**
+   * Saves a connection (sealing inline secrets). `local` is saved by createHarness: SyncFlow's own test
+   * database, which test sources and targets use.
+   */
+  saveConnection(name: string, config: ConnectionConfigInput): Promise<void>;
   client: Client;
   taskQueue: string;
   /** Starts a worker on the harness's task queue; stopped by `close()`. */
@@ -22,12 +32,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The secret key of test runs (tests only: a real one comes from SYNCFLOW_SECRET_KEY). */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+/** The connection test entities use: the run's own database. */
+export const LOCAL_CONNECTION = 'local';
+
 export async function createHarness(name: string): Promise<Harness> {
   installWorkerRuntime();
   const databaseUrl = inject('databaseUrl');
   const address = inject('temporalAddress');
   const namespace = inject('temporalNamespace');
   const prisma = createPrisma(databaseUrl);
+  const secrets = createSecretBox(TEST_SECRET_KEY);
+  const save = async (name: string, config: ConnectionConfigInput) => {
+    await saveConnection(prisma, { name, config: connectionConfigSchema.parse(config) }, secrets);
+  };
+  await save(LOCAL_CONNECTION, { type: 'postgres', url: { value: databaseUrl }, maxConnections: 8 });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
   const taskQueue = `test-${name}-${randomUUID().slice(0, 8)}`;
@@ -35,6 +55,8 @@ export async function createHarness(name: string): Promise<Harness> {
   return {
     databaseUrl,
     prisma,
+    secrets,
+    saveConnection: save,
     client,
     taskQueue,
     async startWorker() {
@@ -42,7 +64,7 @@ export async function createHarness(name: string): Promise<Harness> {
         connectionOptions: { address },
         namespace,
         taskQueue,
-        deps: { prisma, databaseUrl },
+        deps: { prisma, databaseUrl, secrets },
       });
       running.push({ worker, done: worker.run() });
       return worker;

@@ -5,7 +5,7 @@ import { waitForSync } from '../../control/wait.ts';
 import { saveEntity } from '../../db/entities.ts';
 import { unaccounted } from '../../pipeline/accounting.ts';
 import { type EntityConfigInput, entityConfigSchema } from '../../pipeline/entity-config.ts';
-import type { Harness } from './harness.ts';
+import { type Harness, LOCAL_CONNECTION } from './harness.ts';
 
 /** Helpers for sync tests: a source table in the test database, entity registration, one sync run to its end. */
 export interface ItemRow {
@@ -60,8 +60,8 @@ export function itemEntity(
 ): EntityConfigInput {
   return {
     name,
-    source: { type: 'postgres', schema, table: 'items' },
-    targets: [{ type: 'postgres', name: 'main', schema, table: `${name}_target` }],
+    source: { type: 'postgres', connection: LOCAL_CONNECTION, schema, table: 'items' },
+    targets: [{ type: 'postgres', name: 'main', connection: LOCAL_CONNECTION, schema, table: `${name}_target` }],
     businessKey: ['part_no', 'plant'],
     rowversionField: 'rv',
     deletePolicy: 'hard',

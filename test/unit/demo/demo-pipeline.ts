@@ -6,13 +6,9 @@ import { createNormalizer, type NormalizedValues, type SourceRow } from '../../.
 import { parseEntityConfig } from '../../../pipeline/parse-entity-config.ts';
 import { createRowValidator } from '../../../pipeline/validate/validator.ts';
 
-/** The demo entities as parsed configs, keyed by table (the URLs and credentials do not matter to the pipeline). */
+/** The demo entities as parsed configs, keyed by table (connections do not matter to the pipeline). */
 export function demoConfigs(): Record<DemoTableName, EntityConfig> {
-  const inputs = demoEntities({
-    apismithUrl: 'http://127.0.0.1:1',
-    schedulehubUrl: 'http://127.0.0.1:2',
-    credentials: { apismith: { username: 'u', password: 'p' }, schedulehub: { username: 'u', password: 'p' } },
-  });
+  const inputs = demoEntities({});
   const configs = inputs.map((input) => {
     const parsed = parseEntityConfig(input);
     if (!parsed.ok) throw new Error(`${input.name}: ${JSON.stringify(parsed.errors)}`);

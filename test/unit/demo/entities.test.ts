@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSecret } from '../../../connectors/config.ts';
+import { connectionConfigSchema, resolveConnection, sealConnection } from '../../../connectors/connections.ts';
+import { createSecretBox } from '../../../connectors/secret-box.ts';
 import { planDemoChanges } from '../../../demo/changes.ts';
 import { DEFECT_ERROR_CODES, type DefectKind } from '../../../demo/defects.ts';
 import {
-  DEMO_CREDENTIAL_ENV,
-  demoCredentialEnvValues,
+  DEMO_CONNECTIONS,
+  demoConnections,
   demoEntities,
   demoSchedulehubResources,
 } from '../../../demo/entities.ts';
@@ -30,13 +31,8 @@ const outcomes = Object.fromEntries(
 const keyText = (values: Record<string, unknown>, fields: string[]) => fields.map((f) => String(values[f])).join('|');
 
 describe('demo entity configurations', () => {
-  it('parse, are ordered parents first, and point at the sandboxes and the demo_target schema', () => {
-    const inputs = demoEntities({
-      apismithUrl: 'http://127.0.0.1:4100',
-      schedulehubUrl: 'http://127.0.0.1:4200',
-      credentials: DEMO_CREDENTIAL_ENV,
-      entityPrefix: 'demo_',
-    });
+  it('parse, are ordered parents first, and name the demo connections and the demo_target schema', () => {
+    const inputs = demoEntities({ entityPrefix: 'demo_' });
     const parsed = inputs.map((input) => parseEntityConfig(input));
     for (const p of parsed) expect(p.ok, JSON.stringify(p.ok ? null : p.errors)).toBe(true);
     const configs = parsed.map((p) => (p.ok ? p.config : null)!);
@@ -47,36 +43,37 @@ describe('demo entity configurations', () => {
     expect(configs.map((c) => c.businessKey)).toEqual([['part_no', 'plant'], ['wo_no'], ['wo_no', 'line_no']]);
     for (const [i, c] of configs.entries()) {
       expect(c).toMatchObject({ sourceTimeZone: 'Europe/Berlin', dateOrder: 'DMY', rowversionField: 'row_version' });
-      expect(c.source).toMatchObject({ type: 'apismith', baseUrl: 'http://127.0.0.1:4100' });
-      expect(c.source.type === 'apismith' && c.source.auth.password).toEqual({ env: 'DEMO_APISMITH_PASSWORD' });
+      expect(c.source).toMatchObject({ type: 'apismith', connection: DEMO_CONNECTIONS.erp });
       expect(c.targets).toMatchObject([
-        { type: 'schedulehub', role: 'primary', baseUrl: 'http://127.0.0.1:4200', resource: DEMO_TABLE_NAMES[i] },
-        { type: 'postgres', role: 'secondary', schema: 'demo_target', table: DEMO_TABLE_NAMES[i] },
+        { type: 'schedulehub', role: 'primary', connection: DEMO_CONNECTIONS.planning, resource: DEMO_TABLE_NAMES[i] },
+        {
+          type: 'postgres',
+          role: 'secondary',
+          connection: DEMO_CONNECTIONS.warehouse,
+          schema: 'demo_target',
+          table: DEMO_TABLE_NAMES[i],
+        },
       ]);
     }
     expect(configs.map((c) => c.decimalSeparator)).toEqual(['.', '.', ',']);
   });
 
-  it('take inline credentials as secret values', () => {
-    const [items] = demoEntities({
-      apismithUrl: 'http://127.0.0.1:1',
-      schedulehubUrl: 'http://127.0.0.1:2',
-      credentials: {
-        apismith: { username: 'syncflow', password: 's3cret' },
-        schedulehub: { username: 'a', password: 'b' },
-      },
+  it('define connections whose credentials are sealed at rest and open to this run\'s values', () => {
+    const box = createSecretBox(Buffer.alloc(32, 1).toString('base64'));
+    const connections = demoConnections({
+      apismith: { url: 'http://127.0.0.1:4100', username: 'syncflow', password: 'pw-a' },
+      schedulehub: { url: 'http://127.0.0.1:4200', username: 'syncflow', password: 'pw-s' },
+      warehouseUrl: 'postgresql://w:pw-w@127.0.0.1:5432/syncflow',
     });
-    expect(items!.source).toMatchObject({ auth: { username: { value: 'syncflow' }, password: { value: 's3cret' } } });
-  });
-
-  it('resolve env-referenced credentials from the values given for this run', () => {
-    const env = demoCredentialEnvValues({
-      apismith: { username: 'syncflow', password: 'pw-a' },
-      schedulehub: { username: 'syncflow', password: 'pw-s' },
+    expect(connections.map((c) => c.name)).toEqual(Object.values(DEMO_CONNECTIONS));
+    const resolved = connections.map((c) => {
+      const sealed = sealConnection(c.name, connectionConfigSchema.parse(c.config), undefined, box);
+      expect(JSON.stringify(sealed)).not.toMatch(/pw-/);
+      return resolveConnection(c.name, sealed, box, {});
     });
-    expect(resolveSecret(DEMO_CREDENTIAL_ENV.apismith.password, env)).toBe('pw-a');
-    expect(resolveSecret(DEMO_CREDENTIAL_ENV.schedulehub.password, env)).toBe('pw-s');
-    expect(resolveSecret(DEMO_CREDENTIAL_ENV.schedulehub.username, env)).toBe('syncflow');
+    expect(resolved[0]).toMatchObject({ type: 'apismith', baseUrl: 'http://127.0.0.1:4100', password: 'pw-a' });
+    expect(resolved[1]).toMatchObject({ type: 'schedulehub', username: 'syncflow', password: 'pw-s' });
+    expect(resolved[2]).toMatchObject({ type: 'postgres', url: 'postgresql://w:pw-w@127.0.0.1:5432/syncflow' });
   });
 
   it('ask ScheduleHub to require what the entities require', () => {

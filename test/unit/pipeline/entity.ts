@@ -6,8 +6,8 @@ import { parseEntityConfig } from '../../../pipeline/parse-entity-config.js';
 export function entityInput(overrides: Partial<EntityConfigInput> = {}): EntityConfigInput {
   return {
     name: 'items',
-    source: { type: 'file', path: 'items.csv', format: 'csv' },
-    targets: [{ type: 'postgres', name: 'main', table: 'items' }],
+    source: { type: 'file', connection: 'drops', path: 'items.csv', format: 'csv' },
+    targets: [{ type: 'postgres', name: 'main', connection: 'warehouse', table: 'items' }],
     businessKey: ['part_no'],
     fields: [{ source: 'PART_NO', target: 'part_no' }],
     ...overrides,

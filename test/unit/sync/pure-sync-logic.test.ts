@@ -11,8 +11,8 @@ import { childRetryDelayMs, createParentResolver } from '../../../pipeline/resol
 const entity = (name: string, extra: object = {}) =>
   entityConfigSchema.parse({
     name,
-    source: { type: 'postgres', table: name },
-    targets: [{ type: 'postgres', name: 'main', table: name }],
+    source: { type: 'postgres', connection: 'erp', table: name },
+    targets: [{ type: 'postgres', name: 'main', connection: 'warehouse', table: name }],
     businessKey: ['part_no', 'plant'],
     fields: [
       { source: 'part_no', target: 'part_no' },
@@ -115,8 +115,7 @@ describe('INGEST planning and page accounting', () => {
       type: 'schedulehub' as const,
       name: 'hub',
       role: 'primary' as const,
-      baseUrl: 'http://x',
-      auth: { username: { value: 'u' }, password: { value: 'p' } },
+      connection: 'planning',
       resource: 'items',
       rpmCap: 600,
       batchSize: 200,
