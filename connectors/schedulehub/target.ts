@@ -1,4 +1,4 @@
-import { isConnectorError } from '../errors.ts';
+import { type ConnectorError, isConnectorError } from '../errors.ts';
 import { probe } from '../health.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import type {
@@ -14,6 +14,19 @@ import type {
 } from '../types.ts';
 import type { SchedulehubClient } from './client.ts';
 import type { RecordInput, RecordOutcome } from './protocol.ts';
+
+type Slot = { op: ApplyOperation; record: Pick<TargetRecord, 'bkHash'> & Partial<TargetRecord>; index: number };
+type BatchOp = 'insert' | 'update' | 'delete';
+
+/**
+ * Failures after which the batch may or may not have been applied: a 2xx
+ * answer that is not the JSON the contract promises, or no complete answer
+ * (timeout, connection lost once connected). A refused connection or a
+ * non-2xx status says nothing was done and is not one of these.
+ */
+export function isUnknownOutcome(error: ConnectorError): boolean {
+  return ['content_type', 'malformed_body', 'schema_mismatch', 'timeout', 'connection'].includes(error.code);
+}
 
 export interface SchedulehubTargetOptions {
   client: SchedulehubClient;
@@ -82,17 +95,10 @@ export class SchedulehubTarget implements Target {
 
     const deletes = slots.filter((s) => s.op === 'delete');
     for (const chunk of chunks(deletes, this.options.batchSize)) {
-      const outcomes = await this.guard(
-        chunk,
-        () =>
-          this.options.client.batchDelete(
-            this.options.resource,
-            chunk.map((s) => s.record.bkHash),
-          ),
-        results,
-      );
-      outcomes?.forEach((outcome, i) => {
+      const outcomes = await this.guard('delete', chunk, results);
+      outcomes.forEach((outcome, i) => {
         const slot = chunk[i]!;
+        if (!outcome) return;
         results.set(
           slot.index,
           outcome.status === 'rejected'
@@ -135,16 +141,11 @@ export class SchedulehubTarget implements Target {
     results: Map<number, ApplyResult>,
   ): Promise<S[]> {
     const redirected: S[] = [];
-    const { client, resource } = this.options;
     for (const chunk of chunks(slots, this.options.batchSize)) {
-      const inputs = chunk.map((s) => toInput(s.record));
-      const outcomes = await this.guard(
-        chunk,
-        () => (as === 'insert' ? client.batchInsert(resource, inputs) : client.batchUpdate(resource, inputs)),
-        results,
-      );
-      outcomes?.forEach((outcome, i) => {
+      const outcomes = await this.guard(as, chunk, results);
+      outcomes.forEach((outcome, i) => {
         const slot = chunk[i]!;
+        if (!outcome) return;
         if ((as === 'insert' && outcome.status === 'exists') || (as === 'update' && outcome.status === 'not_found'))
           redirected.push(slot);
         else results.set(slot.index, toResult(slot, outcome));
@@ -153,25 +154,98 @@ export class SchedulehubTarget implements Target {
     return redirected;
   }
 
+  /** One batch call as it is sent: the records (insert / update) or their bk_hashes (delete). */
+  private send(op: BatchOp, chunk: Slot[]): Promise<{ results: RecordOutcome[] }> {
+    const { client, resource } = this.options;
+    if (op === 'delete')
+      return client.batchDelete(
+        resource,
+        chunk.map((s) => s.record.bkHash),
+      );
+    const inputs = chunk.map((s) => toInput(s.record as TargetRecord));
+    return op === 'insert' ? client.batchInsert(resource, inputs) : client.batchUpdate(resource, inputs);
+  }
+
   /**
-   * Runs one batch call. Transient failures (after the client's own retries)
-   * propagate: the activity retries the whole batch, which is idempotent. A
-   * permanent refusal of the call itself is reported on every record of it.
+   * Runs one batch call; answers one outcome per slot, in order (undefined: already settled in `results`).
+   * Transient failures (after the client's own retries) propagate: the activity retries the whole batch,
+   * which is idempotent. A permanent refusal of the call itself is reported on every record of it. An
+   * answer that leaves the outcome unknown is settled by reading the records back (see settle()).
    */
-  private async guard<S extends { op: ApplyOperation; record: { bkHash: string }; index: number }>(
-    chunk: S[],
-    call: () => Promise<{ results: RecordOutcome[] }>,
+  private async guard(
+    op: BatchOp,
+    chunk: Slot[],
     results: Map<number, ApplyResult>,
-  ): Promise<RecordOutcome[] | null> {
+    resend = true,
+  ): Promise<Array<RecordOutcome | undefined>> {
     try {
-      const response = await call();
+      const response = await this.send(op, chunk);
       return [...response.results].sort((a, b) => a.index - b.index);
     } catch (error) {
-      if (!isConnectorError(error) || error.transient) throw error;
+      if (!isConnectorError(error)) throw error;
+      if (isUnknownOutcome(error)) return this.settle(op, chunk, results, error, resend);
+      if (error.transient) throw error;
       this.options.logger.warn(`schedulehub refused a batch of ${chunk.length}`, { reason: error.message });
       for (const slot of chunk) results.set(slot.index, failure(slot, error.code, error.message, true));
-      return null;
+      return chunk.map(() => undefined);
     }
+  }
+
+  /**
+   * After an answer that does not say what happened (a 200 in text/html, a
+   * cut body, a timeout once sent), asks ScheduleHub what it holds: a write
+   * whose record is there with this data_hash, or a delete whose record is
+   * gone, landed. The others are sent once more; if that answer is unknown
+   * too, a transient cause propagates (the activity retries, idempotently)
+   * and any other is reported on those records with the real reason,
+   * retryable. So no record that landed is ever called failed.
+   */
+  private async settle(
+    op: BatchOp,
+    chunk: Slot[],
+    results: Map<number, ApplyResult>,
+    cause: ConnectorError,
+    resend: boolean,
+  ): Promise<Array<RecordOutcome | undefined>> {
+    this.options.logger.warn(`schedulehub batch ${op} of ${chunk.length}: outcome unknown, reading the records back`, {
+      reason: cause.message,
+    });
+    const stored = new Map(
+      (
+        await this.options.client.getManyByBkHash(
+          this.options.resource,
+          chunk.map((s) => s.record.bkHash),
+        )
+      ).map((r) => [r.bk_hash, r]),
+    );
+    const outcomes: Array<RecordOutcome | undefined> = chunk.map((slot, index) => {
+      const found = stored.get(slot.record.bkHash);
+      const landed = op === 'delete' ? !found : found !== undefined && found.data_hash === slot.record.dataHash;
+      if (!landed) return undefined;
+      const status = op === 'insert' ? 'created' : op === 'update' ? 'updated' : 'deleted';
+      return { index, bk_hash: slot.record.bkHash, status, uid: found?.uid ?? null, error: null };
+    });
+    const rest = chunk.flatMap((slot, i) => (outcomes[i] ? [] : [{ slot, i }]));
+    if (rest.length === 0) return outcomes;
+    if (resend) {
+      const again = await this.guard(
+        op,
+        rest.map((r) => r.slot),
+        results,
+        false,
+      );
+      rest.forEach(({ i }, j) => {
+        const outcome = again[j];
+        outcomes[i] = outcome ? { ...outcome, index: i } : undefined;
+      });
+      return outcomes;
+    }
+    if (cause.transient) throw cause;
+    for (const { slot } of rest) {
+      const message = `${cause.message}; read back, ScheduleHub does not hold this ${op === 'delete' ? 'deletion' : 'version'}`;
+      results.set(slot.index, failure(slot, 'unknown_outcome', message, false));
+    }
+    return outcomes;
   }
 }
 

@@ -21,6 +21,11 @@ export const faultSettingsSchema = z
     malformedNext: z.number().int().min(0).default(0),
     /** 200 answers sent as text/html. */
     wrongContentTypeNext: z.number().int().min(0).default(0),
+    /**
+     * ScheduleHub: the next N batch writes are applied, then answered 200 text/html (a proxy's page, say):
+     * the client cannot tell what happened. Lookups are left alone, so the outcome can be read back.
+     */
+    unknownOutcomeNext: z.number().int().min(0).default(0),
     /** APISmith: the next execute answers hand back the cursor they were given. */
     repeatCursorNext: z.number().int().min(0).default(0),
     /** ScheduleHub: records with these bk_hashes are rejected as invalid. */
@@ -37,6 +42,7 @@ export interface FaultCounters {
   dropped: number;
   malformed: number;
   wrongContentType: number;
+  unknownOutcomes: number;
   repeatedCursors: number;
   rejected: number;
 }
@@ -50,6 +56,7 @@ export class FaultInjector {
     dropped: 0,
     malformed: 0,
     wrongContentType: 0,
+    unknownOutcomes: 0,
     repeatedCursors: 0,
     rejected: 0,
   };
@@ -75,6 +82,7 @@ export class FaultInjector {
       | 'dropNext'
       | 'malformedNext'
       | 'wrongContentTypeNext'
+      | 'unknownOutcomeNext'
       | 'repeatCursorNext',
     rate = 0,
   ): boolean {
@@ -135,6 +143,17 @@ export class FaultInjector {
           status: 200,
           headers: { 'content-type': 'text/html' },
         });
+      } else if (c.req.method === 'POST' && /\/batch\/(insert|update|delete)$/.test(c.req.path)) {
+        if (this.fires('unknownOutcomeNext')) {
+          this.counters.unknownOutcomes += 1;
+          c.res = new Response(
+            '<html><body>sandbox fault: the batch was applied, this answer says nothing</body></html>',
+            {
+              status: 200,
+              headers: { 'content-type': 'text/html' },
+            },
+          );
+        }
       }
     };
   }

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
-import { createTarget } from '../../../connectors/factory.ts';
 import type { RetryEvent } from '../../../connectors/http/json-client.ts';
+import { silentLogger } from '../../../connectors/logger.ts';
 import { SchedulehubClient } from '../../../connectors/schedulehub/client.ts';
-import type { HttpTuning, Target, TargetRecord } from '../../../connectors/types.ts';
+import { SchedulehubTarget } from '../../../connectors/schedulehub/target.ts';
+import type { HttpTuning, TargetRecord } from '../../../connectors/types.ts';
 import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
 
 const databaseUrl = inject('databaseUrl');
@@ -26,20 +27,20 @@ const record = (n: number, data: Record<string, unknown> = {}): TargetRecord => 
   data: { item_number: `I-${n}`, qty: n, ...data },
 });
 
-function target(overrides: { batchSize?: number; rpmCap?: number; http?: Partial<HttpTuning> } = {}): Target {
-  return createTarget(
-    {
-      type: 'schedulehub',
-      name: 'planning',
-      role: 'primary',
+/** Built directly (not through the factory, whose connections are configuration's business). */
+function target(overrides: { batchSize?: number; rpmCap?: number; http?: Partial<HttpTuning> } = {}) {
+  return new SchedulehubTarget({
+    client: new SchedulehubClient({
       baseUrl: sandbox.url,
-      resource: 'items',
+      credentials: sandbox.credentials,
       rpmCap: overrides.rpmCap ?? 60_000,
-      batchSize: overrides.batchSize ?? 200,
-      auth: { username: { value: sandbox.credentials.username }, password: { value: sandbox.credentials.password } },
-    },
-    { http: { ...tuning, ...overrides.http } },
-  );
+      logger: silentLogger,
+      tuning: { ...tuning, ...overrides.http },
+    }),
+    resource: 'items',
+    batchSize: overrides.batchSize ?? 200,
+    logger: silentLogger,
+  });
 }
 
 async function state() {
@@ -205,5 +206,57 @@ describe('ScheduleHub target against the sandbox', () => {
     expect(response.headers.get('x-sandbox')).toBe('true');
     const doc = (await response.json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toContain('/api/v1/resources/{resource}/batch/insert');
+  });
+
+  describe('an answer that does not say what happened (issue 10, finding 11)', () => {
+    it('a batch applied but answered 200 text/html is read back: every record counts as written', async () => {
+      const t = target();
+      const before = sandbox.stats().faults.unknownOutcomes;
+      sandbox.setFaults({ unknownOutcomeNext: 1 });
+      const inserted = await t.apply({ inserts: [record(401), record(402), record(403)], updates: [], deletes: [] });
+      expect(inserted.map((r) => [r.op, r.ok])).toEqual([
+        ['insert', true],
+        ['insert', true],
+        ['insert', true],
+      ]);
+      const stored = await state();
+      expect(inserted.map((r) => r.targetUid)).toEqual(stored.map((r) => r.uid));
+      expect(sandbox.stats().faults.unknownOutcomes).toBe(before + 1);
+
+      sandbox.setFaults({ unknownOutcomeNext: 1 });
+      const updated = await t.apply({
+        inserts: [],
+        updates: [{ ...record(401, { qty: 1000 }), dataHash: 'd401-v2' }],
+        deletes: [{ bkHash: hash(402), refStr: 'x' }],
+      });
+      expect(updated.map((r) => r.ok)).toEqual([true, true]);
+      sandbox.setFaults({ unknownOutcomeNext: 1 });
+      expect((await t.apply({ inserts: [], updates: [], deletes: [{ bkHash: hash(403), refStr: 'y' }] }))[0]!.ok).toBe(
+        true,
+      );
+      expect(await state()).toMatchObject([{ bk_hash: hash(401), data_hash: 'd401-v2', data: { qty: 1000 } }]);
+      expect(sandbox.stats().faults.unknownOutcomes).toBe(before + 3);
+      await t.close();
+    });
+
+    it('records not found after an unknown answer are sent again and keep their real reason', async () => {
+      const t = target();
+      sandbox.setFaults({ unknownOutcomeNext: 1, rejectBkHashes: [hash(412)] });
+      const results = await t.apply({ inserts: [record(411), record(412)], updates: [], deletes: [] });
+      expect(results[0]).toMatchObject({ ok: true });
+      // Sent again, ScheduleHub answers properly: the refusal is the record's own.
+      expect(results[1]).toMatchObject({ ok: false, error: { type: 'validation_failed', permanent: true } });
+
+      sandbox.setFaults({ unknownOutcomeNext: 2, rejectBkHashes: [hash(414)] });
+      const twice = await t.apply({ inserts: [record(413), record(414)], updates: [], deletes: [] });
+      expect(twice[0]).toMatchObject({ ok: true });
+      // Unknown twice: not called landed, not called invalid; retryable, with what happened.
+      expect(twice[1]).toMatchObject({
+        ok: false,
+        error: { type: 'unknown_outcome', permanent: false, message: expect.stringContaining('text/html') },
+      });
+      expect((await state()).map((r) => r.bk_hash)).toEqual([hash(411), hash(413)]);
+      await t.close();
+    });
   });
 });
