@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { v7 as uuidv7 } from 'uuid';
-import { countsOfBatch } from '../db/batches.ts';
+import { countsOfBatch, readBatchMetricCounts } from '../db/batches.ts';
 import { listEntities } from '../db/entities.ts';
 import { recordEvent } from '../db/events.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
@@ -57,6 +57,15 @@ export interface BatchSummary extends RecordCounts {
   estimatedCost: number;
 }
 
+const isFinal = (status: string | undefined) => status === 'completed' || status === 'failed' || status === 'cancelled';
+
+/** Whether the batch's `sync.started` event was recorded (by an earlier attempt of beginBatch). */
+async function hasStartedEvent(prisma: WorkerContext['prisma'], batchUid: string): Promise<boolean> {
+  return (
+    (await prisma.syncEvent.findFirst({ where: { batchUid, type: 'sync.started' }, select: { id: true } })) !== null
+  );
+}
+
 /** sync_batches lifecycle: pending → running → completed / failed / cancelled, with events. */
 export function createBatchActivities(ctx: WorkerContext) {
   const { prisma } = ctx;
@@ -97,13 +106,16 @@ export function createBatchActivities(ctx: WorkerContext) {
           data: { ...running, watermarkFrom: watermark, metrics: { configVersion: rt.stored.configVersion } },
         });
       }
-      if (!existing || existing.status === 'pending') {
-        if (!input.dryRun) {
-          for (const target of config.targets) {
-            Context.current().heartbeat();
-            await rt.target(target.name).ensure(rt.targetFields);
-          }
+      // Every attempt ensures every target (ensure is idempotent): an attempt that failed after marking the batch
+      // running (a dropped connection, a secondary not reachable yet) must not leave a target unprepared for the
+      // retry; skipping it once dead-lettered a whole secondary's records as target_unavailable.
+      if (!input.dryRun && !isFinal(existing?.status)) {
+        for (const target of config.targets) {
+          Context.current().heartbeat();
+          await rt.target(target.name).ensure(rt.targetFields);
         }
+      }
+      if (!existing || existing.status === 'pending' || !(await hasStartedEvent(prisma, input.batchUid))) {
         await recordEvent(prisma, {
           type: 'sync.started',
           entityName: input.entityName,
@@ -184,6 +196,12 @@ export function createBatchActivities(ctx: WorkerContext) {
       const calls = Object.values(input.targetCalls).reduce((a, b) => a + b, 0);
       const fetched = Number(before.totalFetched);
       const rowsPerSecond = input.elapsedMs > 0 ? Math.round((fetched / input.elapsedMs) * 1000) : 0;
+      const { secondaryFailures } = await readBatchMetricCounts(ctx.pool, input.batchUid);
+      // The counts follow the primary; what a secondary refused or could not take is dead-lettered there and
+      // said here, so a batch never reads "failed 0" with records of it in the DLQ.
+      const secondaryNotes = Object.entries(secondaryFailures).map(
+        ([target, n]) => `${n} records failed on the secondary target ${target} (in the DLQ for ${target}).`,
+      );
       const metrics = {
         ...(before.metrics as object),
         stages: input.stages,
@@ -191,7 +209,7 @@ export function createBatchActivities(ctx: WorkerContext) {
         estimatedCost: calls * unitCost,
         rowsPerSecond,
         elapsedMs: input.elapsedMs,
-        notes: input.notes,
+        notes: [...input.notes, ...secondaryNotes.filter((note) => !input.notes.includes(note))],
       };
       const alreadyFinal = ['completed', 'failed', 'cancelled'].includes(before.status);
       const batch = await prisma.syncBatch.update({
@@ -246,6 +264,7 @@ export function createBatchActivities(ctx: WorkerContext) {
           batchUid: input.batchUid,
           payload: {
             ...counts,
+            ...(secondaryNotes.length > 0 ? { secondaryFailures } : {}),
             rowsPerSecond,
             elapsedMs: input.elapsedMs,
             ...(input.error ? { error: input.error } : {}),

@@ -1,8 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { ApplyResult } from '../connectors/types.ts';
-import { claimPageCounts } from '../db/batches.ts';
+import { addBatchMetricCounts, claimPageCounts } from '../db/batches.ts';
 import { insertEventSql } from '../db/events.ts';
-import { type IdentityWrite, identityWriteOf, writeIdentities } from '../db/identity-store.ts';
+import { type IdentityWrite, identityWriteOf, recordSeenKeys, writeIdentities } from '../db/identity-store.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import { writeOrder } from '../pipeline/ingest/plan.ts';
 import { countPage } from '../pipeline/page-counts.ts';
@@ -77,7 +77,18 @@ export async function trackPage(
   const primaryResults = resultsByRecord(state, state.ingest?.[rt.primary.name]);
   const refused = new Set([...primaryResults].filter(([, r]) => !r.ok).map(([i]) => i));
 
+  // Rows that failed NORMALIZE / VALIDATE / MAP are still in the source: their keys count as seen (never a
+  // delete candidate) whenever the key fields normalized; a row without a computable key holds the deletes.
+  const failedKeys: string[] = [];
+  let unkeyedFailures = 0;
+  for (const q of state.quarantined) {
+    const key = rt.identity.failedRowKey(q.normalized, q.errors ?? []);
+    if (key === null) unkeyedFailures++;
+    else failedKeys.push(key);
+  }
+
   const quarantined = [...state.quarantined];
+  const secondaryFailures: Record<string, number> = {};
   const identityWrites = new Map<string, IdentityWrite[]>();
   for (const target of rt.config.targets) {
     const results =
@@ -87,6 +98,7 @@ export async function trackPage(
       const identity = identities[i]!;
       writes.push(identityWriteOf(records[i]!, result));
       if (!result.ok) {
+        if (target.name !== rt.primary.name) secondaryFailures[target.name] = (secondaryFailures[target.name] ?? 0) + 1;
         quarantined.push({
           index: state.rowIndex![i]!,
           stage: 'ingest',
@@ -121,12 +133,13 @@ export async function trackPage(
     // Seen keys feed the deletes after a full sync (nothing reads them with delete policy none), and a dry run's
     // keys tell a later dry run of child entities which parents would be there.
     const keepSeen = ref.dryRun || (ref.syncType === 'full' && rt.config.deletePolicy !== 'none');
-    if (keepSeen && identities.length > 0) {
-      await client.query(
-        `INSERT INTO sync_seen_keys (batch_uid, bk_hash) SELECT $1::uuid, unnest($2::varchar[]) ON CONFLICT DO NOTHING`,
-        [ref.batchUid, identities.map((i) => i.bkHash)],
-      );
+    if (keepSeen) {
+      await recordSeenKeys(client, ref.batchUid, { passed: identities.map((i) => i.bkHash), failed: failedKeys });
     }
+    await addBatchMetricCounts(client, ref.batchUid, {
+      unkeyedFailures: ref.syncType === 'full' ? unkeyedFailures : 0,
+      secondaryFailures,
+    });
     if (!ref.dryRun) {
       for (const [targetName, writes] of identityWrites) {
         await writeIdentities(client, ref.entityName, targetName, ref.batchUid, writes);

@@ -80,3 +80,78 @@ export async function moveCounts(
     [batchUid, n],
   );
 }
+
+/**
+ * Per-batch facts beyond the counts, kept in `metrics` (added to, once per page, inside TRACK's transaction
+ * after the page was claimed):
+ * - `unkeyedFailures`: rows of a full sync that failed before DELTA and whose business key could not be
+ *   computed; while there are any, the batch's deletes are held (a missing record may be one of them);
+ * - `secondaryFailures`: per secondary target, records it refused or could not take (dead-lettered there; the
+ *   batch's counts follow the primary).
+ */
+export interface BatchMetricCounts {
+  unkeyedFailures?: number;
+  secondaryFailures?: Record<string, number>;
+}
+
+export async function addBatchMetricCounts(db: Queryable, batchUid: string, add: BatchMetricCounts): Promise<void> {
+  if (add.unkeyedFailures) {
+    await db.query(
+      `UPDATE sync_batches
+          SET metrics = jsonb_set(metrics, '{unkeyedFailures}',
+                                  to_jsonb(COALESCE((metrics->>'unkeyedFailures')::bigint, 0) + $2::bigint))
+        WHERE uid = $1::uuid`,
+      [batchUid, add.unkeyedFailures],
+    );
+  }
+  const secondary = Object.entries(add.secondaryFailures ?? {}).filter(([, n]) => n > 0);
+  if (secondary.length > 0) {
+    await db.query(
+      `UPDATE sync_batches
+          SET metrics = jsonb_set(metrics, '{secondaryFailures}',
+                COALESCE(metrics->'secondaryFailures', '{}'::jsonb) ||
+                (SELECT jsonb_object_agg(t.name, COALESCE((metrics->'secondaryFailures'->>t.name)::bigint, 0) + t.n)
+                   FROM unnest($2::text[], $3::bigint[]) AS t(name, n)))
+        WHERE uid = $1::uuid`,
+      [batchUid, secondary.map(([name]) => name), secondary.map(([, n]) => n)],
+    );
+  }
+}
+
+/** The batch's metrics counts (zero when none were recorded). */
+export async function readBatchMetricCounts(
+  db: Queryable,
+  batchUid: string,
+): Promise<{ unkeyedFailures: number; secondaryFailures: Record<string, number> }> {
+  const { rows } = await db.query<{ unkeyed: string | null; secondary: Record<string, number> | null }>(
+    `SELECT metrics->>'unkeyedFailures' AS unkeyed, metrics->'secondaryFailures' AS secondary
+       FROM sync_batches WHERE uid = $1::uuid`,
+    [batchUid],
+  );
+  const secondary = rows[0]?.secondary ?? {};
+  return {
+    unkeyedFailures: Number(rows[0]?.unkeyed ?? 0),
+    secondaryFailures: Object.fromEntries(Object.entries(secondary).map(([name, n]) => [name, Number(n)])),
+  };
+}
+
+/** Adds to a batch's metrics under `key` (a JSON object merged in: deletes held, and the like). */
+export async function mergeBatchMetrics(
+  db: Queryable,
+  batchUid: string,
+  patch: Record<string, unknown>,
+): Promise<void> {
+  await db.query(`UPDATE sync_batches SET metrics = metrics || $2::jsonb, updated_at = now() WHERE uid = $1::uuid`, [
+    batchUid,
+    JSON.stringify(patch),
+  ]);
+}
+
+/** Deletes applied after the pages were counted. */
+export async function addDeleted(db: Queryable, batchUid: string, n: number): Promise<void> {
+  if (n === 0) return;
+  await db.query('UPDATE sync_batches SET deleted = deleted + $2, updated_at = now() WHERE uid = $1::uuid', [
+    batchUid,
+    n,
+  ]);
+}

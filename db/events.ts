@@ -14,6 +14,8 @@ export const eventTypes = [
   'sync.completed',
   'sync.failed',
   'sync.cancelled',
+  /** A full sync's deletes were held: failed rows without a computable business key (payload `count`). */
+  'sync.deletes_held',
   'record.quarantined',
   'child.released',
   'circuit.opened',

@@ -67,7 +67,7 @@ export async function wouldBePresent(
     `SELECT bk_hash FROM sync_seen_keys
       WHERE batch_uid = (SELECT uid FROM sync_batches WHERE entity_name = $1 AND dry_run AND status = 'completed'
                           ORDER BY completed_at DESC LIMIT 1)
-        AND bk_hash = ANY($2::varchar[])`,
+        AND bk_hash = ANY($2::varchar[]) AND NOT failed`,
     [entityName, [...new Set(bkHashes)]],
   );
   return new Set(rows.map((r) => r.bk_hash));
@@ -156,5 +156,80 @@ export async function markDeleted(
     `UPDATE identity_records SET deleted_at = now(), last_batch_uid = $3::uuid, last_attempt_at = now()
       WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($4::varchar[])`,
     [entityName, targetName, batchUid, bkHashes],
+  );
+}
+
+/**
+ * Records the business keys a full sync (or a dry run) saw on one page (sync_seen_keys). `failed` keys come
+ * from rows that failed NORMALIZE / VALIDATE / MAP: their records are still in the source, so they are never
+ * delete candidates, but nothing was written for them. A key seen in a row that passed wins over a failed one.
+ */
+export async function recordSeenKeys(
+  db: Queryable,
+  batchUid: string,
+  seen: { passed: readonly string[]; failed: readonly string[] },
+): Promise<void> {
+  if (seen.passed.length > 0) {
+    await db.query(
+      `INSERT INTO sync_seen_keys (batch_uid, bk_hash, failed) SELECT $1::uuid, unnest($2::varchar[]), false
+       ON CONFLICT (batch_uid, bk_hash) DO UPDATE SET failed = false WHERE sync_seen_keys.failed`,
+      [batchUid, [...new Set(seen.passed)]],
+    );
+  }
+  if (seen.failed.length > 0) {
+    await db.query(
+      `INSERT INTO sync_seen_keys (batch_uid, bk_hash, failed) SELECT $1::uuid, unnest($2::varchar[]), true
+       ON CONFLICT DO NOTHING`,
+      [batchUid, [...new Set(seen.failed)]],
+    );
+  }
+}
+
+/** What the primary target holds (synced, not deleted) that the full sync `batchUid` did not see: DELETE candidates. */
+const unseenSql = `FROM identity_records ir
+  WHERE ir.entity_name = $1 AND ir.target_name = $2 AND ir.deleted_at IS NULL AND ir.sync_status = 'synced'
+    AND NOT EXISTS (SELECT 1 FROM sync_seen_keys s WHERE s.batch_uid = $3::uuid AND s.bk_hash = ir.bk_hash)`;
+
+export async function countDeleteCandidates(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  batchUid: string,
+): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n ${unseenSql}`, [
+    entityName,
+    targetName,
+    batchUid,
+  ]);
+  return Number(rows[0]!.n);
+}
+
+/** The next `limit` delete candidates, in bk_hash order. */
+export async function nextDeleteCandidates(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  batchUid: string,
+  limit: number,
+): Promise<{ bkHash: string; refStr: string }[]> {
+  const { rows } = await db.query<{ bk_hash: string; ref_str: string | null }>(
+    `SELECT ir.bk_hash, ir.ref_str ${unseenSql} ORDER BY ir.bk_hash LIMIT ${Math.trunc(limit)}`,
+    [entityName, targetName, batchUid],
+  );
+  return rows.map((r) => ({ bkHash: r.bk_hash, refStr: r.ref_str ?? r.bk_hash }));
+}
+
+/** Deletes the target refused: out of the candidate set (so a delete loop ends), visible in the identity store. */
+export async function markDeleteRefused(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  bkHashes: readonly string[],
+): Promise<void> {
+  if (bkHashes.length === 0) return;
+  await db.query(
+    `UPDATE identity_records SET sync_status = 'failed', sync_error = 'delete refused by the target', last_attempt_at = now()
+      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($3::varchar[])`,
+    [entityName, targetName, bkHashes],
   );
 }

@@ -336,6 +336,12 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         targetCalls[name] = (targetCalls[name] ?? 0) + calls;
       if (deletes.policy === 'none') notes.push('Delete policy is none: records gone from the source are kept.');
       if (deletes.failed > 0) notes.push(`${deletes.failed} deletes were refused by the primary target.`);
+      if (deletes.held > 0) {
+        notes.push(
+          `Deletes held: ${deletes.held} failed rows have no computable business key, so none of the ` +
+            `${deletes.candidates} records missing from the source was deleted (fix the rows and sync again).`,
+        );
+      }
     }
 
     if (!input.dryRun && plan.hasParents) {

@@ -1,5 +1,6 @@
 import { resolveDeclaredType } from '../declared-type.js';
 import type { EntityConfig } from '../entity-config.js';
+import type { FieldError } from '../errors.js';
 import { renderFields } from './canonical.js';
 import { identityHashers } from './hashers.js';
 import { extractRowversion, type RowversionFamily, rowversionFamilyOf } from './rowversion.js';
@@ -26,6 +27,12 @@ export interface IdentityComputer {
   readonly rowversionFamily: RowversionFamily | undefined;
   identify(values: Readonly<Record<string, unknown>>): RowIdentity;
   identifyAll(rows: readonly Readonly<Record<string, unknown>>[]): RowIdentity[];
+  /**
+   * The bk_hash of a row that failed NORMALIZE / VALIDATE / MAP, from what did normalize: null when the row
+   * could not be read or a business-key field failed NORMALIZE or is empty (its identity is unknown).
+   * A VALIDATE failure of a key field (a rule) does not hide the key: its normalized value is the identity.
+   */
+  failedRowKey(values: Readonly<Record<string, unknown>> | undefined, errors: readonly FieldError[]): string | null;
 }
 
 export async function createIdentityComputer(entity: EntityConfig): Promise<IdentityComputer> {
@@ -49,11 +56,24 @@ export async function createIdentityComputer(entity: EntityConfig): Promise<Iden
       reference: `${entity.name}[${key}]`,
     };
   };
+  const keyFields = new Set(businessKey);
+  const failedRowKey = (
+    values: Readonly<Record<string, unknown>> | undefined,
+    errors: readonly FieldError[],
+  ): string | null => {
+    if (!values) return null;
+    for (const error of errors) {
+      if (error.field === '*' || (keyFields.has(error.field) && error.layer !== 'validation')) return null;
+    }
+    for (const field of businessKey) if (values[field] === null || values[field] === undefined) return null;
+    return hashers.bkHash(renderFields(values, businessKey));
+  };
   return {
     businessKey,
     dataFields,
     rowversionFamily: family,
     identify,
     identifyAll: (rows) => rows.map(identify),
+    failedRowKey,
   };
 }
