@@ -106,51 +106,62 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
     syncType: request.syncType,
     dryRun: isDryRun(byName.get(name)!.mode, request.execute),
   }));
-  for (const sync of syncs) if (await isRunning(deps.temporal, sync.workflowId)) throw alreadyRunning(sync.entityName);
+  const pendingRows = () =>
+    deps.prisma.syncBatch.createMany({
+      data: syncs.map((s) => ({
+        uid: s.batchUid,
+        entityName: s.entityName,
+        syncType: s.syncType,
+        dryRun: s.dryRun,
+        status: 'pending',
+        workflowId: s.workflowId,
+      })),
+      // The workflow's beginBatch may have written the row already (it creates a missing one).
+      skipDuplicates: true,
+    });
 
-  await deps.prisma.syncBatch.createMany({
-    data: syncs.map((s) => ({
-      uid: s.batchUid,
-      entityName: s.entityName,
-      syncType: s.syncType,
-      dryRun: s.dryRun,
-      status: 'pending',
-      workflowId: s.workflowId,
-    })),
-    skipDuplicates: true,
-  });
-  try {
-    if (syncs.length === 1) {
-      const [sync] = syncs as [StartedSync];
-      const args: SyncEntityInput = {
-        batchUid: sync.batchUid,
-        entityName: sync.entityName,
-        syncType: sync.syncType,
-        dryRun: sync.dryRun,
-      };
+  if (syncs.length === 1) {
+    // Temporal decides, atomically: the workflow id `sync-<entity>` starts once while one runs. Only the
+    // start that won writes a batch row, so a lost race leaves nothing behind (no fake failed batches).
+    const [sync] = syncs as [StartedSync];
+    const args: SyncEntityInput = {
+      batchUid: sync.batchUid,
+      entityName: sync.entityName,
+      syncType: sync.syncType,
+      dryRun: sync.dryRun,
+    };
+    try {
       await deps.temporal.workflow.start(SYNC_ENTITY_WORKFLOW, {
         taskQueue: deps.taskQueue,
         workflowId: sync.workflowId,
         args: [args],
         typedSearchAttributes: searchAttributes(sync.entityName, sync.syncType, sync.batchUid),
       });
-    } else {
-      const args: SyncEntitiesInput = {
-        batches: syncs.map((s) => ({ batchUid: s.batchUid, entityName: s.entityName, dryRun: s.dryRun })),
-        syncType: request.syncType,
-      };
-      await deps.temporal.workflow.start(SYNC_ENTITIES_WORKFLOW, {
-        taskQueue: deps.taskQueue,
-        workflowId: `sync-group-${randomUUID()}`,
-        args: [args],
-      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) throw alreadyRunning(sync.entityName);
+      throw error;
     }
-  } catch (error) {
-    await deps.prisma.syncBatch.updateMany({
-      where: { uid: { in: syncs.map((s) => s.batchUid) }, status: 'pending' },
-      data: { status: 'failed', errorMessage: 'the workflow could not be started', completedAt: new Date() },
+    await pendingRows();
+    return syncs;
+  }
+
+  // A group runs its entities as child workflows one after another; one already running is refused up front
+  // (a start racing in between makes that child fail to start, and the group workflow reports it on its batch).
+  for (const sync of syncs) if (await isRunning(deps.temporal, sync.workflowId)) throw alreadyRunning(sync.entityName);
+  await pendingRows();
+  try {
+    const args: SyncEntitiesInput = {
+      batches: syncs.map((s) => ({ batchUid: s.batchUid, entityName: s.entityName, dryRun: s.dryRun })),
+      syncType: request.syncType,
+    };
+    await deps.temporal.workflow.start(SYNC_ENTITIES_WORKFLOW, {
+      taskQueue: deps.taskQueue,
+      workflowId: `sync-group-${randomUUID()}`,
+      args: [args],
     });
-    if (error instanceof WorkflowExecutionAlreadyStartedError) throw alreadyRunning(syncs[0]!.entityName);
+  } catch (error) {
+    // Nothing started: the rows written for it go (a batch that never ran is no failed batch).
+    await deps.prisma.syncBatch.deleteMany({ where: { uid: { in: syncs.map((s) => s.batchUid) }, status: 'pending' } });
     throw error;
   }
   return syncs;

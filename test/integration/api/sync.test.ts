@@ -9,6 +9,7 @@ import { type ApiTestContext, createApiTestContext, entityConfig, terminateAll }
 
 const NAME = 'api_sync_items';
 const HISTORY = 'api_sync_history';
+const RACE = 'api_sync_race';
 
 /**
  * No worker serves this file's task queue: a started sync stays RUNNING in
@@ -20,8 +21,8 @@ describe('sync API', () => {
   let batchUid: string;
   beforeAll(async () => {
     t = await createApiTestContext('sync');
-    await terminateAll(t.temporal, [`sync-${NAME}`]);
-    for (const name of [NAME, HISTORY]) {
+    await terminateAll(t.temporal, [`sync-${NAME}`, `sync-${RACE}`]);
+    for (const name of [NAME, HISTORY, RACE]) {
       await t.prisma.syncBatch.deleteMany({ where: { entityName: name } });
       const parsed = parseEntityConfig(entityConfig(name));
       if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
@@ -29,9 +30,9 @@ describe('sync API', () => {
     }
   });
   afterAll(async () => {
-    await terminateAll(t.temporal, [`sync-${NAME}`]);
-    await t.prisma.syncBatch.deleteMany({ where: { entityName: { in: [NAME, HISTORY] } } });
-    await t.prisma.entity.deleteMany({ where: { name: { in: [NAME, HISTORY] } } });
+    await terminateAll(t.temporal, [`sync-${NAME}`, `sync-${RACE}`]);
+    await t.prisma.syncBatch.deleteMany({ where: { entityName: { in: [NAME, HISTORY, RACE] } } });
+    await t.prisma.entity.deleteMany({ where: { name: { in: [NAME, HISTORY, RACE] } } });
     await t.close();
   });
 
@@ -51,6 +52,23 @@ describe('sync API', () => {
     const response = await t.call('POST', '/sync/start', { body: { entities: [NAME] } });
     expect(response.status).toBe(409);
     expect(response.body.error).toMatchObject({ code: 'sync_already_running', details: { entity: NAME } });
+  });
+
+  it('10 concurrent starts of one entity: one 202, nine 409, one batch row and no failed ones (finding 13)', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => t.call('POST', '/sync/start', { body: { entities: [RACE], syncType: 'full' } })),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([202, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
+    for (const refused of answers.filter((a) => a.status === 409)) {
+      expect(refused.body.error.code).toBe('sync_already_running');
+    }
+    const started = answers.find((a) => a.status === 202)!.body.batches[0].batchUid;
+    const rows = await t.prisma.syncBatch.findMany({ where: { entityName: RACE } });
+    expect(rows.map((r) => [r.uid, r.status])).toEqual([[started, 'pending']]);
+    const stats = await t.call('GET', `/monitoring/stats?entity=${RACE}`);
+    expect(stats.body.entities[0].batches).toEqual({ total: 1, byStatus: { pending: 1 } });
+    await terminateAll(t.temporal, [`sync-${RACE}`]);
   });
 
   it('answers 404 for an unknown entity and 400 naming every bad field', async () => {
@@ -221,3 +239,7 @@ describe('sync API', () => {
     await connection.close();
   });
 });
+    // Nothing started, so no batch row is left behind (none to count as failed in stats).
+    expect(
+      await t.prisma.syncBatch.count({ where: { entityName: HISTORY, status: { in: ['pending', 'failed'] } } }),
+    ).toBe(0);
