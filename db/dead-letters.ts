@@ -1,4 +1,4 @@
-import { type PageRequest, pageArgs, toPage } from './pagination.ts';
+import { type PageRequest, pageQuery, toPage } from './pagination.ts';
 import type { Prisma } from './prisma.ts';
 
 /** The dead-letter queue (failed_records): listing it and queueing records for another attempt. */
@@ -24,9 +24,8 @@ function whereOf(filter: DeadLetterFilter) {
 
 export async function listDeadLetters(prisma: Prisma, filter: DeadLetterFilter, request: PageRequest) {
   const where = whereOf(filter);
-  const { keyset, orderBy, skip, take } = pageArgs(request);
   const [rows, total] = await Promise.all([
-    prisma.failedRecord.findMany({ where: { ...where, ...keyset }, orderBy, skip, take }),
+    prisma.failedRecord.findMany(pageQuery(request, where)),
     prisma.failedRecord.count({ where }),
   ]);
   return toPage(rows, total, request.pageSize);

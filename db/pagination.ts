@@ -39,13 +39,21 @@ export function decodeCursor(text: string): KeysetPosition | null {
   }
 }
 
-/** Prisma `where` and paging arguments for a request (newest first). */
-export function pageArgs(request: PageRequest) {
+/**
+ * Prisma arguments for a page of `where` (newest first). A cursor page starts
+ * right after its row by Prisma's cursor, which compares (created_at, uid)
+ * with the row's stored values inside PostgreSQL: created_at has microseconds
+ * and a JS Date only milliseconds, so comparing with the cursor's own
+ * timestamp skipped every row sharing its millisecond (rows written by one
+ * statement share created_at exactly). The cursor row itself is excluded by
+ * uid rather than skipped, so a row that left the filter since (a resolved
+ * dead letter) does not take another row's place.
+ */
+export function pageQuery<W extends object>(request: PageRequest, where: W) {
   const after = request.after;
   return {
-    keyset: after
-      ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, uid: { lt: after.uid } }] }
-      : {},
+    where: after ? { AND: [where, { uid: { not: after.uid } }] } : where,
+    ...(after ? { cursor: { uid: after.uid } } : {}),
     orderBy: [{ createdAt: 'desc' as const }, { uid: 'desc' as const }],
     skip: after ? 0 : (request.page - 1) * request.pageSize,
     // One extra row tells whether a next page exists.

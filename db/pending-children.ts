@@ -1,4 +1,4 @@
-import { type PageRequest, pageArgs, toPage } from './pagination.ts';
+import { type PageRequest, pageQuery, toPage } from './pagination.ts';
 import type { Prisma } from './prisma.ts';
 
 /** Children waiting for their parent (pending_children), as the monitoring endpoint lists them. */
@@ -16,9 +16,8 @@ export async function listPendingChildren(prisma: Prisma, filter: PendingChildFi
     ...(filter.status ? { status: filter.status } : {}),
     ...(filter.batchUid ? { batchUid: filter.batchUid } : {}),
   };
-  const { keyset, orderBy, skip, take } = pageArgs(request);
   const [rows, total] = await Promise.all([
-    prisma.pendingChild.findMany({ where: { ...where, ...keyset }, orderBy, skip, take }),
+    prisma.pendingChild.findMany(pageQuery(request, where)),
     prisma.pendingChild.count({ where }),
   ]);
   return toPage(rows, total, request.pageSize);

@@ -1,4 +1,4 @@
-import { type PageRequest, pageArgs, toPage } from './pagination.ts';
+import { type PageRequest, pageQuery, toPage } from './pagination.ts';
 import type { Prisma } from './prisma.ts';
 
 /** The batch log (sync_batches) as the history endpoint filters and pages it. */
@@ -14,9 +14,8 @@ export async function listBatches(prisma: Prisma, filter: BatchFilter, request: 
     ...(filter.status ? { status: filter.status } : {}),
     ...(filter.syncType ? { syncType: filter.syncType } : {}),
   };
-  const { keyset, orderBy, skip, take } = pageArgs(request);
   const [rows, total] = await Promise.all([
-    prisma.syncBatch.findMany({ where: { ...where, ...keyset }, orderBy, skip, take }),
+    prisma.syncBatch.findMany(pageQuery(request, where)),
     prisma.syncBatch.count({ where }),
   ]);
   return toPage(rows, total, request.pageSize);
