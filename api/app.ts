@@ -4,6 +4,7 @@ import { BEARER_SCHEME, requireApiKey } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { docsRoutes } from './docs.ts';
 import { errorBody, fieldErrors, handleError } from './errors.ts';
+import { refuseUnstorableStrings } from './json-body.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -44,6 +45,7 @@ export function createApp(deps: ApiDeps) {
     }),
   );
   app.use(`${API_PREFIX}/*`, requireApiKey(deps.prisma, API_PREFIX));
+  app.use(`${API_PREFIX}/*`, refuseUnstorableStrings);
 
   for (const routes of [
     healthRoutes(deps),
@@ -60,7 +62,8 @@ export function createApp(deps: ApiDeps) {
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key (`sf_…`), created with `syncflow keys create <name>`.',
+    description:
+      'An API key (`sf_…`), created with `syncflow keys create <name> --role viewer|operator|admin`. Each operation names the least role it needs in `x-required-role`.',
   });
   registerEntityConfigComponent(app.openAPIRegistry);
   app.doc31(OPENAPI_PATH, {

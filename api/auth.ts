@@ -26,6 +26,8 @@ export function requireApiKey(prisma: Prisma, prefix: string): MiddlewareHandler
     if (!match) return unauthorized('An API key is required: send `Authorization: Bearer <key>`.');
     const key = await verifyApiKey(prisma, match[1]!);
     if (!key) return unauthorized('The API key is not valid (unknown or revoked).');
+    // Each route checks the key's role against its class (api/roles.ts).
+    c.set('apiKey', key);
     return next();
   };
 }

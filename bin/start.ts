@@ -3,11 +3,11 @@ import { createApp } from '../api/app.ts';
 import { listen } from '../api/serve.ts';
 import { loadEnv } from '../config/env.ts';
 import { ensureRetrySchedule } from '../control/schedules.ts';
-import { ensureKey } from '../db/api-keys.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { startDemo } from '../demo/run.ts';
 import { startInfrastructure } from '../infra/index.ts';
 import { createWorker } from '../worker/create-worker.ts';
+import { adminKeyFile, ensureAdminKey } from './admin-key.ts';
 import { runMain } from './lifecycle.ts';
 
 /**
@@ -47,8 +47,8 @@ await runMain(async (onShutdown) => {
     databaseUrl: infra.database.url,
     temporalUiUrl: infra.temporal.uiUrl,
   });
-  // A key for this start (the previous start's is revoked): printed once, stored only as a hash.
-  const apiKey = await ensureKey(prisma, 'npm-start');
+  // The admin key: created once, kept in the data dir (0600) and used again by every later start.
+  const apiKey = await ensureAdminKey(prisma, adminKeyFile());
   const server = await listen(app, env.HOST, env.PORT);
   onShutdown(() => server.close());
 
@@ -56,7 +56,7 @@ await runMain(async (onShutdown) => {
 SyncFlow is up.
   API              ${server.url}/api/v1
   API docs         ${server.url}/api/v1/docs
-  API key          ${apiKey.key}   (export SYNCFLOW_API_KEY=… for the syncflow CLI)
+  Admin API key    ${apiKey.key}   (${apiKey.created ? 'new, ' : ''}stored in ${apiKey.file}; export SYNCFLOW_API_KEY=… for the syncflow CLI)
   Temporal Web UI  ${infra.temporal.uiUrl ?? '(external cluster: use its own UI)'}
   Temporal         ${infra.temporal.address} (namespace ${infra.temporal.namespace}, task queue ${env.TEMPORAL_TASK_QUEUE})
   PostgreSQL       ${infra.database.embedded ? `embedded, ${redactUrl(infra.database.url)}` : redactUrl(infra.database.url)}`);

@@ -40,6 +40,8 @@ export function formatApiError(status: number, body: unknown): string {
   lines.push(...describeDetails(error.details));
   if (status === 401)
     lines.push('  Give a key with --key or SYNCFLOW_API_KEY (create one: syncflow keys create <name>).');
+  if (status === 403)
+    lines.push("  This key's role does not allow it; create one that does: syncflow keys create <name> --role <role>.");
   return lines.join('\n');
 }
 
@@ -81,6 +83,7 @@ export function createApiClient(options: ApiClientOptions) {
     get: <T>(path: string) => request<T>('GET', path),
     post: <T>(path: string, body?: unknown) => request<T>('POST', path, body),
     put: <T>(path: string, body?: unknown) => request<T>('PUT', path, body),
+    patch: <T>(path: string, body?: unknown) => request<T>('PATCH', path, body),
     delete: <T>(path: string) => request<T>('DELETE', path),
   };
 }

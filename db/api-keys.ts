@@ -1,6 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Prisma } from './prisma.ts';
 
+/** What a key may do, least first; api/roles.ts says which routes each role reaches. */
+export const apiKeyRoles = ['viewer', 'operator', 'admin'] as const;
+export type ApiKeyRole = (typeof apiKeyRoles)[number];
+export const isApiKeyRole = (value: string): value is ApiKeyRole => (apiKeyRoles as readonly string[]).includes(value);
+
 /**
  * API keys for the control API. A key reads `sf_<prefix>_<secret>`: the
  * prefix (8 hex chars) is stored in clear so operators can tell keys apart
@@ -12,6 +17,7 @@ export interface ApiKeyView {
   uid: string;
   name: string;
   prefix: string;
+  role: ApiKeyRole;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
@@ -28,32 +34,30 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
-const view = (row: ApiKeyView): ApiKeyView => ({
+interface ApiKeyRow extends Omit<ApiKeyView, 'role'> {
+  role: string;
+}
+
+/** A role the database holds but this version does not know (a newer release's) grants nothing beyond viewer. */
+const view = (row: ApiKeyRow): ApiKeyView => ({
   uid: row.uid,
   name: row.name,
   prefix: row.prefix,
+  role: isApiKeyRole(row.role) ? row.role : 'viewer',
   createdAt: row.createdAt,
   lastUsedAt: row.lastUsedAt,
   revokedAt: row.revokedAt,
 });
 
-export async function createApiKey(prisma: Prisma, name: string): Promise<CreatedApiKey> {
+/** A new key with the given role (viewer unless said otherwise: the least a key can do). */
+export async function createApiKey(prisma: Prisma, name: string, role: ApiKeyRole = 'viewer'): Promise<CreatedApiKey> {
   const trimmed = name.trim();
   if (trimmed === '' || trimmed.length > 100) throw new Error('An API key name must have 1 to 100 characters.');
+  if (!isApiKeyRole(role)) throw new Error(`An API key role is one of ${apiKeyRoles.join(', ')}.`);
   const prefix = randomBytes(4).toString('hex');
   const key = `sf_${prefix}_${randomBytes(32).toString('base64url')}`;
-  const row = await prisma.apiKey.create({ data: { name: trimmed, prefix, keyHash: hashApiKey(key) } });
+  const row = await prisma.apiKey.create({ data: { name: trimmed, prefix, keyHash: hashApiKey(key), role } });
   return { ...view(row), key };
-}
-
-/**
- * The key named `name` for a process that must print one (npm start, the
- * demo): a fresh key every call, because a stored key cannot be read back;
- * older unrevoked keys of the same name are revoked so they do not pile up.
- */
-export async function ensureKey(prisma: Prisma, name: string): Promise<CreatedApiKey> {
-  await prisma.apiKey.updateMany({ where: { name, revokedAt: null }, data: { revokedAt: new Date() } });
-  return createApiKey(prisma, name);
 }
 
 /** The stored key a presented bearer token belongs to, or null (malformed, unknown or revoked). */
@@ -69,6 +73,12 @@ export async function verifyApiKey(prisma: Prisma, presented: string): Promise<A
     row.lastUsedAt = now;
   }
   return view(row);
+}
+
+/** The key as it is now, or null when it is unknown or revoked (long-lived requests re-check theirs with it). */
+export async function activeApiKey(prisma: Prisma, uid: string): Promise<ApiKeyView | null> {
+  const row = await prisma.apiKey.findUnique({ where: { uid } });
+  return row && !row.revokedAt ? view(row) : null;
 }
 
 /** Revokes by uid or by prefix; returns the keys revoked now (none when unknown or already revoked). */

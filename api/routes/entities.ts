@@ -3,11 +3,14 @@ import { unknownEntity } from '../../control/errors.ts';
 import { deleteEntity, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
 import type { EntityConfig } from '../../pipeline/entity-config.ts';
 import { normalizationLayers } from '../../pipeline/errors.ts';
+import { maskPreviewFields, sensitiveFields } from '../../pipeline/mask.ts';
 import { createNormalizer } from '../../pipeline/normalize/engine.ts';
 import { parseEntityConfig } from '../../pipeline/parse-entity-config.ts';
 import type { ApiDeps } from '../deps.ts';
-import { ApiError } from '../errors.ts';
-import { jsonSafe, readJsonBody } from '../json-body.ts';
+import { ApiError, fieldErrors } from '../errors.ts';
+import { jsonSafe, readJsonBody, readJsonObject } from '../json-body.ts';
+import { patchEntityConfig } from '../merge-patch.ts';
+import { access } from '../roles.ts';
 import { entityParamSchema, errorResponses, jsonContent } from '../schemas/common.ts';
 import { entityConfigBody, entityConfigRef } from '../schemas/entity-config-doc.ts';
 import { syncIsRunning } from '../sync-running.ts';
@@ -81,6 +84,21 @@ function parsedOrThrow(input: unknown): EntityConfig {
   );
 }
 
+/** A replaced or patched configuration keeps the entity's name: another name is a 400. */
+function namedAsPath(config: Record<string, unknown>, name: string): Record<string, unknown> {
+  if (config.name !== name) {
+    throw new ApiError(400, 'validation_failed', 'The request is invalid.', [
+      { field: 'name', message: `must be "${name}", the entity named in the path (or left out)` },
+    ]);
+  }
+  return config;
+}
+
+const mergePatchSchema = z.record(z.string(), z.unknown()).openapi('EntityMergePatch', {
+  description: 'A JSON merge patch (RFC 7396) of an entity configuration',
+  example: { deletePolicy: 'soft' },
+});
+
 async function existing(deps: ApiDeps, name: string) {
   const entity = await getEntity(deps.prisma, name);
   if (!entity) throw unknownEntity(name);
@@ -89,7 +107,7 @@ async function existing(deps: ApiDeps, name: string) {
 
 const tags = ['Entities'];
 
-/** Entity configuration: list, create, read, replace, delete, preview the normalization, promote to live. */
+/** Entity configuration: list, create, read, replace, patch, delete, preview the normalization, promote to live. */
 export function entityRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono();
 
@@ -97,6 +115,7 @@ export function entityRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/entities',
+      ...access('read'),
       tags,
       summary: 'List entities',
       responses: {
@@ -111,6 +130,7 @@ export function entityRoutes(deps: ApiDeps) {
     createRoute({
       method: 'post',
       path: '/entities',
+      ...access('configure'),
       tags,
       summary: 'Create an entity (starts in dry-run)',
       request: { body: entityConfigBody },
@@ -134,6 +154,7 @@ export function entityRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/entities/{name}',
+      ...access('read'),
       tags,
       summary: 'Get an entity',
       request: { params: entityParamSchema },
@@ -149,6 +170,7 @@ export function entityRoutes(deps: ApiDeps) {
     createRoute({
       method: 'put',
       path: '/entities/{name}',
+      ...access('configure'),
       tags,
       summary: 'Replace an entity configuration (keeps its mode, bumps its config version)',
       request: { params: entityParamSchema, body: entityConfigBody },
@@ -159,15 +181,42 @@ export function entityRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const { name } = c.req.valid('param');
-      const body = await readJsonBody(c);
-      const withName = body && typeof body === 'object' && !Array.isArray(body) ? { name, ...body } : body;
-      if ((withName as { name?: unknown }).name !== name) {
-        throw new ApiError(400, 'validation_failed', 'The request is invalid.', [
-          { field: 'name', message: `must be "${name}", the entity named in the path (or left out)` },
-        ]);
-      }
-      const config = parsedOrThrow(withName);
+      const config = parsedOrThrow(namedAsPath({ name, ...(await readJsonObject(c)) }, name));
       await existing(deps, name);
+      return c.json(entityView(await saveEntity(deps.prisma, config)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/entities/{name}',
+      ...access('configure'),
+      tags,
+      summary: 'Change part of an entity configuration with a JSON merge patch (validated like a PUT)',
+      description:
+        'RFC 7396: members of the patch replace those of the stored configuration, objects merge, `null` removes a member, arrays are replaced whole; `fields` may also be an object keyed by target name, which patches just those fields (`null` removes one, a new name adds one). The result is validated like a PUT, keeps the mode and bumps the config version.',
+      request: {
+        params: entityParamSchema,
+        body: {
+          required: true,
+          content: {
+            'application/merge-patch+json': { schema: mergePatchSchema },
+            'application/json': { schema: mergePatchSchema },
+          },
+        },
+      },
+      responses: {
+        200: { description: 'Changed', content: jsonContent(entitySchema) },
+        ...errorResponses(400, 404, 413, 503),
+      },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      const patch = await readJsonObject(c);
+      const stored = await existing(deps, name);
+      const patched = patchEntityConfig(stored.config as unknown as Record<string, unknown>, patch);
+      const config = parsedOrThrow(namedAsPath(patched as Record<string, unknown>, name));
       return c.json(entityView(await saveEntity(deps.prisma, config)), 200);
     },
   );
@@ -176,6 +225,7 @@ export function entityRoutes(deps: ApiDeps) {
     createRoute({
       method: 'delete',
       path: '/entities/{name}',
+      ...access('configure'),
       tags,
       summary: 'Delete an entity configuration (batches, DLQ and identity records stay for audit)',
       request: { params: entityParamSchema },
@@ -196,8 +246,9 @@ export function entityRoutes(deps: ApiDeps) {
     createRoute({
       method: 'post',
       path: '/entities/{name}/preview',
+      ...access('recordData'),
       tags,
-      summary: 'Normalize sample rows and show every layer per field (nothing is written)',
+      summary: 'Normalize sample rows and show every layer per field (nothing is written; sensitive fields are ***)',
       request: { params: entityParamSchema, body: { required: true, content: jsonContent(previewRequestSchema) } },
       responses: {
         200: { description: 'Every layer per field', content: jsonContent(previewResponseSchema) },
@@ -206,14 +257,24 @@ export function entityRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const entity = await existing(deps, c.req.valid('param').name);
-      const { rows } = c.req.valid('json');
+      // The validator parsed the body with JSON.parse (rounding integers beyond 2^53): read it again, exactly.
+      const exact = previewRequestSchema.safeParse(await readJsonBody(c));
+      if (!exact.success) {
+        throw new ApiError(400, 'validation_failed', 'The request is invalid.', fieldErrors(exact.error.issues));
+      }
+      const { rows } = exact.data;
       const result = createNormalizer(entity.config).normalizeRows(rows, { trackStages: true });
       const failedIndexes = new Set(result.failed.map((f) => f.index));
+      const sensitive = sensitiveFields(entity.config);
       const body = {
         entity: entity.name,
         layers: [...normalizationLayers],
         metrics: result.metrics,
-        rows: (result.stages ?? []).map((fields, index) => ({ index, ok: !failedIndexes.has(index), fields })),
+        rows: (result.stages ?? []).map((fields, index) => ({
+          index,
+          ok: !failedIndexes.has(index),
+          fields: maskPreviewFields(fields as unknown as Record<string, Record<string, unknown>>, sensitive),
+        })),
       };
       return c.json(jsonSafe(body) as z.infer<typeof previewResponseSchema>, 200);
     },
@@ -223,6 +284,7 @@ export function entityRoutes(deps: ApiDeps) {
     createRoute({
       method: 'post',
       path: '/entities/{name}/promote',
+      ...access('configure'),
       tags,
       summary: 'Promote an entity from dry-run to live (its syncs then write to the targets)',
       request: { params: entityParamSchema },

@@ -1,9 +1,11 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import { activeApiKey } from '../../db/api-keys.ts';
 import { eventsSince, eventTypes } from '../../db/events.ts';
 import type { Prisma } from '../../db/prisma.ts';
 import type { ApiDeps } from '../deps.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError, errorBody } from '../errors.ts';
+import { access, allows } from '../roles.ts';
 import { entityNameSchema, errorResponses, jsonContent } from '../schemas/common.ts';
 
 const eventSchema = z
@@ -45,6 +47,21 @@ function lastEventId(header: string | undefined): bigint | undefined {
   return BigInt(header.trim());
 }
 
+const KEY_CHECK_MS = 5_000;
+
+/** Whether the stream's key is still valid and may still read events; a database hiccup keeps the stream (nothing can be read then anyway). */
+async function stillAllowed(prisma: Prisma, uid: string): Promise<boolean> {
+  try {
+    const key = await activeApiKey(prisma, uid);
+    return key !== null && allows(key.role, 'read');
+  } catch {
+    return true;
+  }
+}
+
+const keyRevoked = () =>
+  errorBody('unauthorized', 'The API key was revoked or no longer allows reading events; the stream is closed.');
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const tags = ['Events'];
 
@@ -57,11 +74,14 @@ export function eventRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono();
   const pollMs = deps.eventStream?.pollMs ?? 500;
   const heartbeatMs = deps.eventStream?.heartbeatMs ?? 15_000;
+  /** An open stream re-checks its key this often: a revoked key stops receiving within seconds. */
+  const keyCheckMs = Math.min(KEY_CHECK_MS, heartbeatMs);
 
   app.openapi(
     createRoute({
       method: 'get',
       path: '/events',
+      ...access('read'),
       tags,
       summary: 'Events after a cursor, oldest first',
       request: {
@@ -91,10 +111,11 @@ export function eventRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/events/stream',
+      ...access('read'),
       tags,
       summary: 'Server-sent events: `id:` is the event id, `event:` its type, `data:` the event as JSON',
       description:
-        'Resumes after `Last-Event-ID` (sent by EventSource on reconnect) or `since`; with neither, starts with new events. Comments (`: heartbeat`) keep idle connections open.',
+        'Resumes after `Last-Event-ID` (sent by EventSource on reconnect) or `since`; with neither, starts with new events. Comments (`: heartbeat`) keep idle connections open. The key is re-checked every few seconds: once it is revoked the stream sends an `error` event (the error shape) and closes.',
       request: {
         query: z.object({ since: sinceSchema, entity: entityNameSchema.optional() }),
         headers: z.object({ 'last-event-id': z.string().optional() }),
@@ -109,6 +130,7 @@ export function eventRoutes(deps: ApiDeps) {
       let cursor = lastEventId(c.req.header('last-event-id')) ?? (since !== undefined ? BigInt(since) : undefined);
       cursor ??= await latestId(deps.prisma);
       const filter = entity ? { entityName: entity } : {};
+      const key = c.get('apiKey');
       return streamSSE(c, async (stream) => {
         let closed = false;
         stream.onAbort(() => {
@@ -117,8 +139,17 @@ export function eventRoutes(deps: ApiDeps) {
         // A first byte right away: clients (and proxies) see the stream open before any event exists.
         await stream.write(': connected\n\n');
         let lastWrite = Date.now();
+        let lastKeyCheck = Date.now();
         let failing = false;
         while (!closed) {
+          if (Date.now() - lastKeyCheck >= keyCheckMs) {
+            lastKeyCheck = Date.now();
+            if (!(await stillAllowed(deps.prisma, key.uid))) {
+              // The key was revoked (or lost its role) since the stream opened: say so and close.
+              await stream.writeSSE({ event: 'error', data: JSON.stringify(keyRevoked()) });
+              break;
+            }
+          }
           let rows: EventRow[] = [];
           try {
             rows = await eventsSince(deps.prisma, cursor!, { limit: 500, ...filter });

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ApiDeps } from '../deps.ts';
 import { renderMetrics } from '../metrics/prometheus.ts';
+import { access } from '../roles.ts';
 import { errorResponses } from '../schemas/common.ts';
 
 /** Prometheus scrape target (text exposition format 0.0.4). */
@@ -10,6 +11,7 @@ export function metricsRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/monitoring/metrics/prometheus',
+      ...access('read'),
       tags: ['Monitoring'],
       summary: 'Prometheus metrics: records, DLQ, pending children, batch durations, rows/s, target calls, cost',
       responses: {

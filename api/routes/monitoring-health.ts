@@ -4,6 +4,7 @@ import { listEntities } from '../../db/entities.ts';
 import { entityConnectorHealth } from '../connector-health.ts';
 import type { ApiDeps } from '../deps.ts';
 import { probe } from '../probe.ts';
+import { access } from '../roles.ts';
 import { entityNameSchema, errorResponses, jsonContent } from '../schemas/common.ts';
 
 const checkSchema = z.object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() });
@@ -30,6 +31,7 @@ export function monitoringHealthRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/monitoring/health/detailed',
+      ...access('read'),
       tags: ['Monitoring'],
       summary: 'Health of the database, Temporal and each entity source and target',
       request: { query: z.object({ entity: entityNameSchema.optional() }) },

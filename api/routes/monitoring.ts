@@ -6,6 +6,7 @@ import { entityStats } from '../../db/monitoring-stats.ts';
 import { listPendingChildren } from '../../db/pending-children.ts';
 import type { ApiDeps } from '../deps.ts';
 import { pageRequest, pagination } from '../pagination.ts';
+import { access, can } from '../roles.ts';
 import {
   countsSchema,
   entityNameSchema,
@@ -14,6 +15,7 @@ import {
   paginationQuery,
   paginationSchema,
 } from '../schemas/common.ts';
+import { failedRecordView, pendingChildView, recordDataAccess } from '../views.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -39,6 +41,9 @@ const entityStatsSchema = z
   })
   .openapi('EntityStats');
 
+const recordDataNote = (what: string) =>
+  `${what}; null unless the key is operator or admin; sensitive fields are *** for every role`;
+
 const failedRecordSchema = z
   .object({
     uid: z.string(),
@@ -50,10 +55,10 @@ const failedRecordSchema = z
     stage: z.string(),
     errorType: z.string(),
     errorMessage: z.string(),
-    errorDetails: z.unknown(),
-    rawData: z.unknown(),
-    normalizedData: z.unknown(),
-    mappedData: z.unknown(),
+    errorDetails: z.unknown().openapi({ description: 'Field errors; their `value`s only for operator and admin keys' }),
+    rawData: z.unknown().openapi({ description: recordDataNote('The source row') }),
+    normalizedData: z.unknown().openapi({ description: recordDataNote('The normalized record') }),
+    mappedData: z.unknown().openapi({ description: recordDataNote('The record as mapped for the target') }),
     retryCount: z.number().int(),
     maxRetries: z.number().int(),
     nextRetryAt: z.string().nullable(),
@@ -73,6 +78,7 @@ const pendingChildSchema = z
     parentEntity: z.string(),
     parentBkHash: z.string(),
     parentRefStr: z.string().nullable(),
+    childPayload: z.unknown().openapi({ description: recordDataNote('The child as it left the pipeline') }),
     status: z.string(),
     retryCount: z.number().int(),
     maxRetries: z.number().int(),
@@ -112,6 +118,7 @@ export function monitoringRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/monitoring/stats',
+      ...access('read'),
       tags,
       summary: 'Per entity: batches, last batch, record totals per operation, DLQ size, pending children',
       request: { query: z.object({ entity: entityNameSchema.optional() }) },
@@ -146,6 +153,7 @@ export function monitoringRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/monitoring/failed-records',
+      ...access('read'),
       tags,
       summary: 'The dead-letter queue, newest first (filters; page or cursor pagination)',
       request: { query: failedQuery },
@@ -161,27 +169,8 @@ export function monitoringRoutes(deps: ApiDeps) {
       const query = c.req.valid('query');
       const request = pageRequest(query);
       const page = await listDeadLetters(deps.prisma, query, request);
-      const records = page.rows.map((r) => ({
-        uid: r.uid,
-        batchUid: r.batchUid,
-        entityName: r.entityName,
-        bkHash: r.bkHash,
-        refStr: r.refStr,
-        targetName: r.targetName,
-        stage: r.stage,
-        errorType: r.errorType,
-        errorMessage: r.errorMessage,
-        errorDetails: r.errorDetails,
-        rawData: r.rawData,
-        normalizedData: r.normalizedData,
-        mappedData: r.mappedData,
-        retryCount: r.retryCount,
-        maxRetries: r.maxRetries,
-        nextRetryAt: iso(r.nextRetryAt),
-        lastRetryAt: iso(r.lastRetryAt),
-        resolvedAt: iso(r.resolvedAt),
-        createdAt: r.createdAt.toISOString(),
-      }));
+      const access = await recordDataAccess(deps.prisma, can(c, 'recordData'));
+      const records = page.rows.map((r) => failedRecordView(r, access));
       return c.json({ records, pagination: pagination(request, page) }, 200);
     },
   );
@@ -190,6 +179,7 @@ export function monitoringRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/monitoring/pending-children',
+      ...access('read'),
       tags,
       summary: 'Children waiting for their parent, newest first (filters; page or cursor pagination)',
       request: { query: pendingQuery },
@@ -205,23 +195,8 @@ export function monitoringRoutes(deps: ApiDeps) {
       const query = c.req.valid('query');
       const request = pageRequest(query);
       const page = await listPendingChildren(deps.prisma, query, request);
-      const children = page.rows.map((r) => ({
-        uid: r.uid,
-        batchUid: r.batchUid,
-        entityName: r.entityName,
-        childBkHash: r.childBkHash,
-        childRefStr: r.childRefStr,
-        parentEntity: r.parentEntity,
-        parentBkHash: r.parentBkHash,
-        parentRefStr: r.parentRefStr,
-        status: r.status,
-        retryCount: r.retryCount,
-        maxRetries: r.maxRetries,
-        nextRetryAt: iso(r.nextRetryAt),
-        lastError: r.lastError,
-        releasedAt: iso(r.releasedAt),
-        createdAt: r.createdAt.toISOString(),
-      }));
+      const access = await recordDataAccess(deps.prisma, can(c, 'recordData'));
+      const children = page.rows.map((r) => pendingChildView(r, access));
       return c.json({ children, pagination: pagination(request, page) }, 200);
     },
   );

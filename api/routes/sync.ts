@@ -14,6 +14,7 @@ import { getEntity } from '../../db/entities.ts';
 import { listBatches } from '../../db/sync-history.ts';
 import type { ApiDeps } from '../deps.ts';
 import { pageRequest, pagination } from '../pagination.ts';
+import { access } from '../roles.ts';
 import {
   batchParamSchema,
   countsSchema,
@@ -111,6 +112,7 @@ export function syncRoutes(deps: ApiDeps) {
     createRoute({
       method: 'post',
       path: '/sync/start',
+      ...access('control'),
       tags,
       summary: 'Start a sync of one or more entities (parents first)',
       request: { body: { required: true, content: jsonContent(startSyncRequestSchema.openapi('StartSyncRequest')) } },
@@ -129,6 +131,7 @@ export function syncRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/sync/status/{batchUid}',
+      ...access('read'),
       tags,
       summary: "A batch's status, counts and live progress",
       request: { params: batchParamSchema },
@@ -150,6 +153,7 @@ export function syncRoutes(deps: ApiDeps) {
       createRoute({
         method: 'post',
         path: `/sync/${action}/{batchUid}`,
+        ...access('control'),
         tags,
         summary,
         request: { params: batchParamSchema },
@@ -173,6 +177,7 @@ export function syncRoutes(deps: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/sync/history',
+      ...access('read'),
       tags,
       summary: 'Batches, newest first (filters; page or cursor pagination)',
       request: { query: historyQuery },
@@ -196,6 +201,7 @@ export function syncRoutes(deps: ApiDeps) {
     createRoute({
       method: 'post',
       path: '/sync/retry-failed',
+      ...access('control'),
       tags,
       summary: "Queue an entity's dead-letter records for another attempt (optionally by stage, error type, batch)",
       request: { body: { required: true, content: jsonContent(retryFailedSchema) } },

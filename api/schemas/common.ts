@@ -57,6 +57,7 @@ export const countsSchema = z
 const errorDescriptions = {
   400: 'Invalid request: every field at fault is named in details',
   401: 'Missing, unknown or revoked API key',
+  403: "The API key's role does not allow this (details name the role needed)",
   404: 'Not found',
   409: 'Conflict with the current state',
   413: 'Request body too large',
@@ -64,14 +65,14 @@ const errorDescriptions = {
 } as const;
 type ErrorStatus = keyof typeof errorDescriptions;
 
-/** The error responses a route can give, all in the one error shape. */
+/** The error responses a route can give, all in the one error shape (every route needs a key with a role: 401, 403). */
 export function errorResponses<S extends ErrorStatus>(...statuses: S[]) {
-  const entries = [401 as S, ...statuses].map((status) => [
+  const entries = [401 as S, 403 as S, ...statuses].map((status) => [
     status,
     { description: errorDescriptions[status], content: { 'application/json': { schema: errorSchema } } },
   ]);
   return Object.fromEntries(entries) as {
-    [K in S | 401]: { description: string; content: { 'application/json': { schema: typeof errorSchema } } };
+    [K in S | 401 | 403]: { description: string; content: { 'application/json': { schema: typeof errorSchema } } };
   };
 }
 

@@ -33,7 +33,45 @@ async function readConfigs(file: string): Promise<Array<Record<string, unknown>>
   return list as Array<Record<string, unknown>>;
 }
 
-/** `syncflow entities …`: apply from a file (create or replace), list, show, promote. */
+/** `--set a.b=value` pairs → a merge patch; a value that parses as JSON is that JSON (`true`, `500`, `null`), else text. */
+export function patchFromSets(sets: readonly string[]): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const set of sets) {
+    const eq = set.indexOf('=');
+    if (eq <= 0) throw new CliError(`--set ${set}: expected path=value (for example deletePolicy=soft).`);
+    const keys = set.slice(0, eq).split('.');
+    const text = set.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    let node = patch;
+    for (const key of keys.slice(0, -1)) {
+      if (!node[key] || typeof node[key] !== 'object') node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[keys.at(-1)!] = value;
+  }
+  return patch;
+}
+
+async function readPatch(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** `syncflow entities …`: apply from a file (create or replace), patch, list, show, promote. */
 export function registerEntities(program: Command, api: () => ApiClient) {
   const entities = program.command('entities').description('Entity configurations');
 
@@ -58,6 +96,22 @@ export function registerEntities(program: Command, api: () => ApiClient) {
           : await api().post<EntityView>('/entities', config);
         print(`${exists ? 'Updated' : 'Created'} ${saved.name} (${saved.mode}, config version ${saved.configVersion})`);
       }
+    });
+
+  entities
+    .command('patch')
+    .description('Change part of an entity with a JSON merge patch (from a file, or --set path=value pairs)')
+    .argument('<name>')
+    .option('-f, --file <path>', 'a JSON merge patch (RFC 7396); `fields` may be keyed by target name')
+    .option(
+      '--set <path=value...>',
+      'e.g. deletePolicy=soft, fields.qty.sensitive=true (values parsed as JSON when they are)',
+    )
+    .action(async (name: string, opts: { file?: string; set?: string[] }) => {
+      if (!opts.file && !opts.set?.length) throw new CliError('Give the patch with -f <file> or --set path=value.');
+      const patch = { ...(opts.file ? await readPatch(opts.file) : {}), ...patchFromSets(opts.set ?? []) };
+      const saved = await api().patch<EntityView>(`/entities/${encodeURIComponent(name)}`, patch);
+      print(`Patched ${saved.name} (${saved.mode}, config version ${saved.configVersion})`);
     });
 
   entities

@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../db/api-keys.ts';
+import { type Command, Option } from 'commander';
+import { type ApiKeyRole, apiKeyRoles, createApiKey, listApiKeys, revokeApiKey } from '../../db/api-keys.ts';
 import { createPrisma, type Prisma } from '../../db/prisma.ts';
 import { CliError } from '../api-client.ts';
 import { print, table } from '../output.ts';
@@ -37,9 +37,17 @@ export function registerKeys(program: Command) {
     .command('create')
     .description('Create an API key; it is printed once and stored only as a hash')
     .argument('<name>', 'who or what the key is for')
-    .action(async (name: string) => {
-      const key = await withDatabase((prisma) => createApiKey(prisma, name));
-      print(`Created API key "${key.name}" (prefix ${key.prefix}). It is shown only now:`);
+    .addOption(
+      new Option(
+        '--role <role>',
+        'viewer: read status, history, metrics, events; operator: also run syncs, replay, see record data; admin: also entities, connections',
+      )
+        .choices(apiKeyRoles)
+        .default('viewer'),
+    )
+    .action(async (name: string, opts: { role: ApiKeyRole }) => {
+      const key = await withDatabase((prisma) => createApiKey(prisma, name, opts.role));
+      print(`Created ${key.role} API key "${key.name}" (prefix ${key.prefix}). It is shown only now:`);
       print(key.key);
     });
 
@@ -60,10 +68,11 @@ export function registerKeys(program: Command) {
       const all = await withDatabase((prisma) => listApiKeys(prisma));
       print(
         table(
-          ['PREFIX', 'NAME', 'CREATED', 'LAST USED', 'REVOKED'],
+          ['PREFIX', 'NAME', 'ROLE', 'CREATED', 'LAST USED', 'REVOKED'],
           all.map((k) => [
             k.prefix,
             k.name,
+            k.role,
             k.createdAt.toISOString(),
             k.lastUsedAt?.toISOString(),
             k.revokedAt?.toISOString(),

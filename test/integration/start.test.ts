@@ -96,6 +96,18 @@ describe('npm start: the embedded stack', () => {
     expect(second.output()).toContain('left running by an earlier start');
     const again = await fetch(`http://127.0.0.1:${env.PORT}/api/v1/health`);
     expect(again.status).toBe(200);
+    // The admin key survives restarts: the same key printed, kept in the data dir (0600), still accepted.
+    const keyOf = (output: string) => output.match(/Admin API key\s+(sf_[0-9a-f]{8}_[A-Za-z0-9_-]{43})/)?.[1];
+    const adminKey = keyOf(first.output());
+    expect(adminKey).toBeDefined();
+    expect(keyOf(second.output())).toBe(adminKey);
+    const keyFile = path.join(dataDir, 'admin-api-key');
+    expect((await fs.readFile(keyFile, 'utf8')).trim()).toBe(adminKey);
+    expect((await fs.stat(keyFile)).mode & 0o777).toBe(0o600);
+    const entities = await fetch(`http://127.0.0.1:${env.PORT}/api/v1/entities`, {
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    expect(entities.status).toBe(200);
     const ui = await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`);
     expect(ui.status).toBe(200);
     const after = await pidsOf(dataDir);

@@ -111,6 +111,115 @@ describe('entities API', () => {
     expect(invalid.body.error.details[0].field).toBe('pageSize');
   });
 
+  it('patches with a JSON merge patch: validated like a PUT, version bumped, the rest kept', async () => {
+    const before = (await t.call('GET', `/entities/${NAME}`)).body;
+    const patched = await t.call('PATCH', `/entities/${NAME}`, {
+      raw: JSON.stringify({ deletePolicy: 'soft', description: 'patched' }),
+      headers: { 'content-type': 'application/merge-patch+json' },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({
+      configVersion: before.configVersion + 1,
+      mode: before.mode,
+      config: { deletePolicy: 'soft', pageSize: before.config.pageSize, fields: before.config.fields },
+    });
+    // One field by its target name; application/json is accepted too; null removes a member.
+    const one = await t.call('PATCH', `/entities/${NAME}`, {
+      body: { fields: { created: { required: true } }, description: null },
+    });
+    expect(one.status).toBe(200);
+    expect(one.body.config.fields.map((f: { target: string }) => f.target)).toEqual(['part_no', 'qty', 'created']);
+    expect(one.body.config.fields[2]).toMatchObject({ source: 'CREATED', target: 'created', required: true });
+    expect(one.body.config.fields[1]).toEqual(before.config.fields[1]);
+    expect(one.body.config.description).toBeUndefined();
+    expect(one.body.configVersion).toBe(before.configVersion + 2);
+
+    const invalid = await t.call('PATCH', `/entities/${NAME}`, {
+      body: { pageSize: 1, deletePolicy: 'sometimes', businessKey: null },
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(
+      ['businessKey', 'deletePolicy', 'pageSize'].sort(),
+    );
+    const renamed = await t.call('PATCH', `/entities/${NAME}`, { body: { name: OTHER } });
+    expect(renamed.status).toBe(400);
+    expect(renamed.body.error.details[0].field).toBe('name');
+    for (const raw of ['null', '[]', '"soft"', '7']) {
+      const notObject = await t.call('PATCH', `/entities/${NAME}`, { raw });
+      expect(notObject.status, raw).toBe(400);
+      expect(notObject.body.error.details[0].field, raw).toBe('(body)');
+    }
+    expect((await t.call('PATCH', '/entities/api_ent_nobody', { body: { deletePolicy: 'soft' } })).status).toBe(404);
+    expect((await t.call('GET', `/entities/${NAME}`)).body.configVersion).toBe(before.configVersion + 2);
+    await t.call('PATCH', `/entities/${NAME}`, { body: { fields: { created: { required: false } } } });
+  });
+
+  it('answers 400, never 500, for a body that is not an object, NUL or a lone surrogate (finding 14)', async () => {
+    for (const raw of ['null', '[]', '42', '"text"', 'true']) {
+      const put = await t.call('PUT', `/entities/${NAME}`, { raw });
+      expect(put.status, raw).toBe(400);
+      expect(put.body.error.details[0].field, raw).toBe('(body)');
+      const post = await t.call('POST', '/entities', { raw });
+      expect(post.status, raw).toBe(400);
+    }
+    const config = entityConfig(NAME);
+    for (const [text, message] of [
+      ['a\\u0000b', 'NUL'],
+      ['a\\ud800b', 'lone surrogate'],
+      ['\\udc00', 'lone surrogate'],
+    ] as const) {
+      const raw = JSON.stringify({ ...config, description: 'PLACEHOLDER' }).replace('PLACEHOLDER', text);
+      for (const [method, path] of [
+        ['PUT', `/entities/${NAME}`],
+        ['POST', '/entities'],
+        ['PATCH', `/entities/${NAME}`],
+      ] as const) {
+        const response = await t.call(method, path, { raw });
+        expect(response.status, `${method} ${text}`).toBe(400);
+        expect(response.body.error.details, `${method} ${text}`).toEqual([
+          { field: 'description', message: expect.stringContaining(message) },
+        ]);
+      }
+    }
+    // Every route, zod-validated bodies included; a key with NUL is named too; a valid pair is fine.
+    const retry = await t.call('POST', '/sync/retry-failed', { raw: `{"entity":"${NAME}","errorType":"x\\u0000"}` });
+    expect(retry.status).toBe(400);
+    expect(retry.body.error.details).toEqual([{ field: 'errorType', message: 'contains a NUL character' }]);
+    const key = await t.call('POST', `/entities/${NAME}/preview`, { raw: '{"rows":[{"A\\u0000":1}]}' });
+    expect(key.status).toBe(400);
+    expect(key.body.error.details[0].field).toBe('rows[0].A\u0000');
+    const pair = await t.call('POST', `/entities/${NAME}/preview`, { raw: '{"rows":[{"PART_NO":"\\ud83d\\ude00"}]}' });
+    expect(pair.status).toBe(200);
+  });
+
+  it('keeps integers beyond 2^53 exact in a preview, and masks sensitive fields', async () => {
+    const response = await t.call('POST', `/entities/${NAME}/preview`, {
+      raw: '{"rows":[{"PART_NO":9007199254740993,"QTY":"1"},{"PART_NO":12345678901234567891,"QTY":"2"}]}',
+    });
+    expect(response.status).toBe(200);
+    expect(response.body.rows[0].fields.part_no.source).toBe('9007199254740993');
+    expect(response.body.rows[0].fields.part_no.mapping).toBe('9007199254740993');
+    expect(response.body.rows[1].fields.part_no.mapping).toBe('12345678901234567891');
+    expect(response.text).not.toContain('9007199254740992');
+
+    const sensitive = await t.call('PATCH', `/entities/${NAME}`, { body: { fields: { qty: { sensitive: true } } } });
+    expect(sensitive.status).toBe(200);
+    const masked = await t.call('POST', `/entities/${NAME}/preview`, {
+      body: { rows: [{ PART_NO: 'p-1', QTY: '12.5' }, { PART_NO: 'p-2', QTY: 'lots' }] },
+    });
+    expect(masked.status).toBe(200);
+    for (const row of masked.body.rows) {
+      for (const [layer, value] of Object.entries(row.fields.qty)) {
+        if (layer === 'error') expect((value as { value: unknown }).value).toBe('***');
+        else expect(value, layer).toBe('***');
+      }
+      expect(row.fields.part_no.source).not.toBe('***');
+    }
+    expect(masked.text).not.toContain('12.5');
+    expect(masked.text).not.toContain('lots');
+    await t.call('PATCH', `/entities/${NAME}`, { body: { fields: { qty: { sensitive: false } } } });
+  });
+
   it('previews every normalization layer per field, writing nothing', async () => {
     const before = await t.prisma.syncBatch.count();
     const response = await t.call('POST', `/entities/${NAME}/preview`, {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, revokeApiKey } from '../../../db/api-keys.ts';
 import { recordEvent } from '../../../db/events.ts';
 import { openStream } from './sse-client.ts';
 import { type ApiTestContext, createApiTestContext } from './support.ts';
@@ -85,6 +86,23 @@ describe('events API', () => {
     await recordEvent(t.prisma, { type: 'circuit.opened', entityName: NAME, payload: { n: 10 } });
     const [event] = await stream.waitFor(1);
     expect(event).toMatchObject({ event: 'circuit.opened' });
+    await stream.close();
+  });
+
+  it('closes an open stream within seconds once its key is revoked (and keeps nothing flowing to it)', async () => {
+    const viewer = await createApiKey(t.prisma, 'test-events-viewer', 'viewer');
+    const stream = await openStream(`${url}/api/v1/events/stream?entity=${NAME}`, viewer.key);
+    expect(stream.response.status).toBe(200);
+    await recordEvent(t.prisma, { type: 'sync.page_completed', entityName: NAME, payload: { n: 'before' } });
+    await stream.waitFor(1);
+    await revokeApiKey(t.prisma, viewer.uid);
+    // The test app checks keys with every heartbeat (400 ms here; at most every 5 s by default).
+    const [, closing] = await stream.waitFor(2, 5_000);
+    expect(closing).toMatchObject({ event: 'error' });
+    expect(JSON.parse(closing!.data!).error.code).toBe('unauthorized');
+    await recordEvent(t.prisma, { type: 'sync.page_completed', entityName: NAME, payload: { n: 'after' } });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(stream.events.map((e) => e.event)).toEqual(['sync.page_completed', 'error']);
     await stream.close();
   });
 

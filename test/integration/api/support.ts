@@ -49,7 +49,8 @@ export async function createApiTestContext(name: string, overrides: Partial<ApiD
     progressQueryTimeoutMs: 300,
     ...overrides,
   });
-  const { key } = await createApiKey(prisma, `test-${name}`);
+  // Admin: these tests exercise every route; roles have their own test (roles.test.ts).
+  const { key } = await createApiKey(prisma, `test-${name}`, 'admin');
   const servers: Array<{ close(): Promise<void> }> = [];
   return {
     prisma,

@@ -236,10 +236,10 @@ describe('sync API', () => {
     expect(response.status).toBe(503);
     const body = (await response.json()) as { error: { code: string; details: unknown } };
     expect(body.error).toMatchObject({ code: 'temporal_unavailable', details: { dependency: 'temporal' } });
-    await connection.close();
-  });
-});
     // Nothing started, so no batch row is left behind (none to count as failed in stats).
     expect(
       await t.prisma.syncBatch.count({ where: { entityName: HISTORY, status: { in: ['pending', 'failed'] } } }),
     ).toBe(0);
+    await connection.close();
+  });
+});

@@ -30,7 +30,7 @@ describe('syncflow sync start --follow', () => {
     await h.startWorker();
     const app = createApp({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue, databaseUrl: h.databaseUrl });
     server = await listen(app, '127.0.0.1', 0);
-    const { key } = await createApiKey(h.prisma, 'cli-follow');
+    const { key } = await createApiKey(h.prisma, 'cli-follow', 'operator');
     env = { SYNCFLOW_URL: server.url, SYNCFLOW_API_KEY: key };
   });
   afterAll(async () => {

@@ -37,9 +37,10 @@ describe('syncflow CLI against a live API', () => {
   });
 
   it('keys create prints a key once, through the database', async () => {
-    const result = await runCli(['keys', 'create', 'cli-test'], env);
+    const result = await runCli(['keys', 'create', 'cli-test', '--role', 'admin'], env);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Created admin API key "cli-test"');
     key = result.stdout.match(/sf_[0-9a-f]{8}_[A-Za-z0-9_-]{43}/)![0];
     env.SYNCFLOW_API_KEY = key;
   });
@@ -130,6 +131,24 @@ describe('syncflow CLI against a live API', () => {
     expect(list.stdout).toContain('1 of 1 unresolved');
     const replay = await runCli(['dlq', 'replay', '--entity', NAME], env);
     expect(replay.stdout).toContain(`${NAME}: 1 record(s) queued for replay`);
+  });
+
+  it('keys create defaults to viewer, refuses an unknown role; keys list shows roles; a viewer is refused a start', async () => {
+    const viewer = await runCli(['keys', 'create', 'cli-viewer'], env);
+    expect(viewer.stdout).toContain('Created viewer API key "cli-viewer"');
+    const viewerKey = viewer.stdout.match(/sf_[0-9a-f]{8}_[A-Za-z0-9_-]{43}/)![0];
+    const bad = await runCli(['keys', 'create', 'cli-bad', '--role', 'root'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('viewer, operator, admin');
+    const list = await runCli(['keys', 'list'], env);
+    expect(list.stdout).toMatch(/ROLE/);
+    expect(list.stdout).toMatch(new RegExp(`${key.slice(3, 11)}\\s+cli-test\\s+admin`));
+    expect(list.stdout).toMatch(new RegExp(`${viewerKey.slice(3, 11)}\\s+cli-viewer\\s+viewer`));
+    const refused = await runCli(['sync', 'start', NAME], { ...env, SYNCFLOW_API_KEY: viewerKey });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('403 forbidden');
+    expect(refused.stderr).toContain('--role');
+    await runCli(['keys', 'revoke', viewerKey.slice(3, 11)], env);
   });
 
   it('keys revoke by prefix: the key stops working', async () => {

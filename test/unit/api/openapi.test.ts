@@ -81,6 +81,7 @@ describe('the OpenAPI document', () => {
         'post /api/v1/entities',
         'get /api/v1/entities/{name}',
         'put /api/v1/entities/{name}',
+        'patch /api/v1/entities/{name}',
         'delete /api/v1/entities/{name}',
         'post /api/v1/entities/{name}/preview',
         'post /api/v1/entities/{name}/promote',
@@ -93,6 +94,22 @@ describe('the OpenAPI document', () => {
         'get /api/v1/events/stream',
       ]),
     );
+  });
+
+  it('every operation: responses incl. 401 and 403 and the role it needs unless open', async () => {
+    const doc = await documentOf();
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
+      for (const [method, operation] of Object.entries(item).filter(([k]) => METHODS.includes(k))) {
+        const id = `${method} ${path}`;
+        if (OPEN.has(id)) continue;
+        expect((operation as { 'x-required-role'?: string })['x-required-role'], id).toMatch(
+          /^(viewer|operator|admin)$/,
+        );
+        expect(operation.responses['403']?.content['application/json']?.schema, id).toEqual({
+          $ref: '#/components/schemas/Error',
+        });
+      }
+    }
   });
 
   it('every operation: responses incl. 401 unless open, path parameters declared, error shape by $ref', async () => {
