@@ -7,6 +7,7 @@ import type { RecordCounts } from '../pipeline/accounting.ts';
 import type { EntityConfig } from '../pipeline/entity-config.ts';
 import type { StageTotals, SyncType } from '../workflows/contract.ts';
 import type { WorkerContext } from './deps.ts';
+import { connectorCall } from './failures.ts';
 
 export type FinalStatus = 'completed' | 'failed' | 'cancelled';
 
@@ -112,7 +113,7 @@ export function createBatchActivities(ctx: WorkerContext) {
       if (!input.dryRun && !isFinal(existing?.status)) {
         for (const target of config.targets) {
           Context.current().heartbeat();
-          await rt.target(target.name).ensure(rt.targetFields);
+          await connectorCall(() => rt.target(target.name).ensure(rt.targetFields));
         }
       }
       if (!existing || existing.status === 'pending' || !(await hasStartedEvent(prisma, input.batchUid))) {
@@ -127,7 +128,7 @@ export function createBatchActivities(ctx: WorkerContext) {
         (existing?.metrics as { configVersion?: number } | undefined)?.configVersion ?? rt.stored.configVersion;
       const fullSyncWatermark =
         input.syncType === 'full' && rt.rowversionColumn
-          ? ((await rt.source().maxRowversion?.(rt.rowversionColumn)) ?? null)
+          ? ((await connectorCall(async () => rt.source().maxRowversion?.(rt.rowversionColumn!))) ?? null)
           : null;
       const estimatedRows = await rt
         .source()

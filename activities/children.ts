@@ -7,6 +7,7 @@ import { insertEventSql } from '../db/events.ts';
 import { type IdentityWrite, identityWriteOf, presentIn, writeIdentities } from '../db/identity-store.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
 import type { WorkerContext } from './deps.ts';
+import { connectorFailure } from './failures.ts';
 import { jsonb } from './track.ts';
 
 export interface ReleaseInput {
@@ -122,7 +123,7 @@ async function releaseChunk(
         .target(target.name)
         .apply({ inserts, updates, deletes: [] })
         .catch((error) => {
-          if (target.name === rt.primary.name) throw error;
+          if (target.name === rt.primary.name) throw connectorFailure(error);
           return [];
         });
       const writes: IdentityWrite[] = results.map((result, i) => {

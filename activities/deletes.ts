@@ -3,6 +3,7 @@ import { addDeleted, mergeBatchMetrics, readBatchMetricCounts } from '../db/batc
 import { insertEventSql } from '../db/events.ts';
 import { countDeleteCandidates, markDeleted, markDeleteRefused, nextDeleteCandidates } from '../db/identity-store.ts';
 import type { WorkerContext } from './deps.ts';
+import { connectorFailure } from './failures.ts';
 
 export interface DeleteInput {
   batchUid: string;
@@ -76,7 +77,7 @@ export function createDeleteActivities(ctx: WorkerContext) {
             .target(each.name)
             .apply({ inserts: [], updates: [], deletes }, { softDelete: policy === 'soft' })
             .catch((error) => {
-              if (each.name === rt.primary.name) throw error;
+              if (each.name === rt.primary.name) throw connectorFailure(error);
               return [];
             });
           report.targetCalls[each.name] = (report.targetCalls[each.name] ?? 0) + 1;

@@ -8,6 +8,7 @@ import { decideOperations } from '../pipeline/delta/delta.ts';
 import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
 import type { FailedRow } from '../pipeline/normalize/engine.ts';
 import type { WorkerContext } from './deps.ts';
+import { connectorCall } from './failures.ts';
 import type { PageState, QuarantinedRow, WaitingChild } from './page-cache.ts';
 import { trackPage } from './track.ts';
 
@@ -81,14 +82,16 @@ export function createPageStageActivities(ctx: WorkerContext) {
       const rt = await runtime(ref);
       Context.current().heartbeat();
       return timed(async () => {
-        const result = await rt.source().fetchPage({
-          mode: request.mode,
-          keyColumns: rt.keyColumns,
-          ...(rt.rowversionColumn ? { rowversionColumn: rt.rowversionColumn } : {}),
-          cursor: request.cursor,
-          watermark: request.watermark,
-          pageSize: request.pageSize,
-        });
+        const result = await connectorCall(() =>
+          rt.source().fetchPage({
+            mode: request.mode,
+            keyColumns: rt.keyColumns,
+            ...(rt.rowversionColumn ? { rowversionColumn: rt.rowversionColumn } : {}),
+            cursor: request.cursor,
+            watermark: request.watermark,
+            pageSize: request.pageSize,
+          }),
+        );
         const last = result.rows[result.rows.length - 1];
         const lastRowversion =
           last && rt.rowversionColumn && last[rt.rowversionColumn] != null ? keyText(last[rt.rowversionColumn]) : null;
@@ -250,7 +253,7 @@ export function createPageStageActivities(ctx: WorkerContext) {
             for (const target of ordered) {
               Context.current().heartbeat();
               try {
-                results[target.name] = await rt.target(target.name).apply(batch);
+                results[target.name] = await connectorCall(() => rt.target(target.name).apply(batch));
               } catch (error) {
                 if (target.name === rt.primary.name) throw error; // retried by Temporal; the page waits
                 results[target.name] = [...batch.inserts, ...batch.updates].map((record, i) => ({

@@ -7,7 +7,8 @@
 export type ConnectorErrorCode =
   | 'auth' // credentials refused, token could not be obtained
   | 'timeout' // no answer in time
-  | 'connection' // refused, reset or dropped connection
+  | 'connection' // reset or dropped connection
+  | 'unreachable' // refused connection or unknown host: nothing listens there, retrying will not help
   | 'rate_limited' // 429 (retryAfterMs says how long the server asked us to wait)
   | 'server_error' // 5xx
   | 'client_error' // a 4xx the caller cannot fix by retrying
@@ -69,6 +70,34 @@ export class ConnectorError extends Error {
 
 export function isConnectorError(error: unknown): error is ConnectorError {
   return error instanceof ConnectorError;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * The errno code when `error` says the server cannot be reached at all: the
+ * connection was refused, or the host name does not resolve. Looked for
+ * through `cause` and an AggregateError's `errors` (Node tries each address
+ * of a host and reports them together). Nothing was sent in that case.
+ */
+export function unreachableCode(error: unknown, depth = 0): string | undefined {
+  if (!error || typeof error !== 'object' || depth > 4) return undefined;
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === 'string' && UNREACHABLE.has(code)) return code;
+  const nested = [cause, ...(Array.isArray(errors) ? errors : [])];
+  for (const inner of nested) {
+    const found = unreachableCode(inner, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The message of an unreachable-server error: Node's own names the address (an AggregateError's is empty). */
+export function unreachableMessage(error: unknown): string {
+  const own = error instanceof Error ? error.message : String(error);
+  if (own) return own;
+  const errors = (error as { errors?: unknown }).errors;
+  return Array.isArray(errors) ? errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ') : '';
 }
 
 /** True when retrying may help; unknown errors count as transient so nothing is given up too early. */

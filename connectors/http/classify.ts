@@ -1,4 +1,4 @@
-import { ConnectorError } from '../errors.ts';
+import { ConnectorError, unreachableCode, unreachableMessage } from '../errors.ts';
 
 /** Turns what undici throws (timeouts, resets, refused connections) into a typed, retryable error. */
 export function classifyTransportError(error: unknown, connector: string, operation: string): ConnectorError {
@@ -7,6 +7,15 @@ export function classifyTransportError(error: unknown, connector: string, operat
   const name = (error as { name?: string })?.name ?? '';
   const message = error instanceof Error ? error.message : String(error);
   const base = { connector, operation, cause: error, transient: true } as const;
+  const unreachable = unreachableCode(error);
+  if (unreachable) {
+    // Refused or no such host: the request never left, and retrying for minutes will not make the server appear.
+    return new ConnectorError(`cannot reach the server (${unreachable}): ${unreachableMessage(error)}`, {
+      ...base,
+      code: 'unreachable',
+      transient: false,
+    });
+  }
   if (name === 'TimeoutError' || /TIMEOUT/.test(code)) {
     return new ConnectorError(`timed out (${code || name}): ${message}`, { ...base, code: 'timeout' });
   }

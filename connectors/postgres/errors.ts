@@ -1,4 +1,4 @@
-import { ConnectorError } from '../errors.ts';
+import { ConnectorError, unreachableCode, unreachableMessage } from '../errors.ts';
 
 /** SQLSTATE classes that mean "retry may succeed": connection loss, resources, serialization, shutdown. */
 const TRANSIENT_CLASSES = ['08', '40', '53', '57', '58'];
@@ -16,11 +16,22 @@ export function isRowLevelError(error: unknown): boolean {
 
 export function databaseError(error: unknown, connector: string, operation: string): ConnectorError {
   if (error instanceof ConnectorError) return error;
+  const unreachable = unreachableCode(error);
+  if (unreachable) {
+    // Refused or no such host: not a blip a retry in a few minutes would cure.
+    return new ConnectorError(`cannot reach the database (${unreachable}): ${unreachableMessage(error)}`, {
+      connector,
+      operation,
+      code: 'unreachable',
+      transient: false,
+      cause: error,
+    });
+  }
   const state = sqlState(error);
   const message = error instanceof Error ? error.message : String(error);
   const transient =
     state === undefined
-      ? /ECONN|ETIMEDOUT|EPIPE|terminat|Connection/i.test(message)
+      ? /ECONN|ETIMEDOUT|EPIPE|terminat|Connection|timeout exceeded when trying to connect/i.test(message)
       : TRANSIENT_CLASSES.includes(state.slice(0, 2));
   return new ConnectorError(`${message}${state ? ` (SQLSTATE ${state})` : ''}`, {
     connector,

@@ -28,8 +28,17 @@ export const syncTypes = {
   },
 } as pg.CustomTypesConfig;
 
+const CONNECT_TIMEOUT_MS = 15_000;
+
 export function createPool(connectionString: string, max = 4): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, types: syncTypes, options: '-c TimeZone=UTC' });
+  // A host that never answers (packets dropped, not refused) must not hold a read for the OS's TCP timeout.
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    types: syncTypes,
+    options: '-c TimeZone=UTC',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // An idle client losing its connection must not crash the worker; the next checkout reconnects.
   pool.on('error', () => {});
   return pool;
