@@ -5,6 +5,7 @@ import type { ApiDeps } from './deps.ts';
 import { docsRoutes } from './docs.ts';
 import { errorBody, fieldErrors, handleError } from './errors.ts';
 import { refuseUnstorableStrings } from './json-body.ts';
+import { connectionRoutes } from './routes/connections.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -51,6 +52,7 @@ export function createApp(deps: ApiDeps) {
     healthRoutes(deps),
     syncRoutes(deps),
     entityRoutes(deps),
+    connectionRoutes(deps),
     monitoringRoutes(deps),
     monitoringHealthRoutes(deps),
     metricsRoutes(deps),

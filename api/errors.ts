@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ControlError } from '../control/errors.ts';
+import { EntityConnectionError } from '../db/connections.ts';
 import { dependencyDown } from './dependency-errors.ts';
 
 /** The one error shape of the API: `{ "error": { "code", "message", "details" } }`. */
@@ -40,6 +41,10 @@ export const invalidJson = () =>
 export function handleError(error: unknown, c: Context) {
   if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.details), error.status);
   if (error instanceof ControlError) return c.json(errorBody(error.code, error.message, error.details), error.status);
+  // An entity naming a connection that does not exist or does not fit its source or target.
+  if (error instanceof EntityConnectionError) {
+    return c.json(errorBody('validation_failed', error.message, error.issues), 400);
+  }
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
     // hono's JSON validator throws this for a body that does not parse.

@@ -1,8 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
 import { listen } from '../api/serve.ts';
-import { ensureRetrySchedule } from '../control/schedules.ts';
 import { createSecretBox } from '../connectors/secret-box.ts';
+import { ensureRetrySchedule } from '../control/schedules.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { runMain } from './lifecycle.ts';
 import { connectToExisting } from './standalone.ts';

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { version } from '../api/version.ts';
 import { CliError, createApiClient } from './api-client.ts';
+import { registerConnections } from './commands/connections.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { registerEntities } from './commands/entities.ts';
 import { registerKeys } from './commands/keys.ts';
@@ -13,7 +14,7 @@ import { registerSync } from './commands/sync.ts';
  */
 export function buildProgram(): Command {
   const program = new Command('syncflow')
-    .description('Operate SyncFlow: entities, syncs, the dead-letter queue and API keys.')
+    .description('Operate SyncFlow: connections, entities, syncs, the dead-letter queue and API keys.')
     .version(version)
     .addOption(new Option('--url <url>', 'the SyncFlow API').env('SYNCFLOW_URL').default('http://127.0.0.1:3000'))
     // From the environment without showing its value in --help (and better kept out of `ps` that way).
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     const { url, key } = program.opts<{ url: string; key?: string }>();
     return createApiClient({ url, key });
   };
+  registerConnections(program, api);
   registerEntities(program, api);
   registerSync(program, api);
   registerDlq(program, api);

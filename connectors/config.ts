@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { connectionNameSchema } from './connections.ts';
+import { sourceQueryProblem } from './postgres/source-query.ts';
 
 /**
  * Connector configuration: the `source` and `targets` parts of an entity
@@ -32,7 +33,7 @@ export const relativeFilePath = z
       !p.startsWith('/') &&
       !/[\\\0]/.test(p) &&
       p.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
-    'a relative path inside the connection\'s root (no leading /, no . or .. segments)',
+    "a relative path inside the connection's root (no leading /, no . or .. segments)",
   );
 
 export const postgresSourceSchema = z
@@ -42,8 +43,20 @@ export const postgresSourceSchema = z
     schema: identifier.default('public'),
     /** A table or view; exactly one of `table` and `query`. */
     table: identifier.optional(),
-    /** A SELECT whose result is read as a relation (wrapped in a sub-query for keyset paging). */
-    query: z.string().min(1).optional(),
+    /**
+     * One SELECT (or WITH … SELECT) whose result is read as a relation (wrapped in a sub-query for keyset
+     * paging). Refused here when it is anything else; it also runs as one statement, in a READ ONLY
+     * transaction with the connection's statement timeout, under the connection's role.
+     */
+    query: z
+      .string()
+      .min(1)
+      .max(100_000)
+      .superRefine((query, ctx) => {
+        const problem = sourceQueryProblem(query);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     unknownTypes: unknownTypesSchema,
   })
   .strict()

@@ -21,9 +21,11 @@ import type { SecretBox } from './secret-box.ts';
 export const SECRET_ENV_PREFIX = 'SYNCFLOW_SECRET_';
 export const REDACTED = '***';
 
-export const connectionNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a lower-case name: a-z, 0-9, _ and -, starting with a letter, at most 63');
+export const CONNECTION_NAME = {
+  pattern: /^[a-z][a-z0-9_-]{0,62}$/,
+  message: 'a lower-case name: a-z, 0-9, _ and -, starting with a letter, at most 63',
+} as const;
+export const connectionNameSchema = z.string().regex(CONNECTION_NAME.pattern, CONNECTION_NAME.message);
 
 const envRef = z
   .object({
@@ -133,9 +135,7 @@ const isSecretShape = (v: unknown): v is Record<string, string> =>
 function mapSecrets(value: unknown, fn: (secret: Record<string, string>, at: string) => unknown, at = ''): unknown {
   if (isSecretShape(value)) return fn(value, at);
   if (value && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, mapSecrets(v, fn, at ? `${at}.${k}` : k)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapSecrets(v, fn, at ? `${at}.${k}` : k)]));
   }
   return value;
 }

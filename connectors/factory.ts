@@ -34,7 +34,10 @@ function expect<T extends ResolvedConnection['type']>(
   user: string,
 ): Extract<ResolvedConnection, { type: T }> {
   if (connection.type !== type) {
-    throw configError(user, `connection "${connection.name}" is a ${connection.type} connection; ${user} needs ${type}`);
+    throw configError(
+      user,
+      `connection "${connection.name}" is a ${connection.type} connection; ${user} needs ${type}`,
+    );
   }
   return connection as Extract<ResolvedConnection, { type: T }>;
 }
@@ -121,7 +124,7 @@ export function createSource(config: SourceConfig, connection: ResolvedConnectio
               sampleSize: config.sampleSize,
               invalidText: config.invalidText,
             });
-      return new FileSource(config.path, reader);
+      return new FileSource(file, reader);
     }
   }
 }

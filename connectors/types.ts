@@ -1,5 +1,5 @@
-import type { PoolRegistry } from './factory.ts';
 import type { DeclaredKind } from '../pipeline/declared-type.ts';
+import type { PoolRegistry } from './factory.ts';
 import type { RetryPolicy } from './http/backoff.ts';
 import type { RetryEvent } from './http/json-client.ts';
 import type { ConnectorLogger } from './logger.ts';

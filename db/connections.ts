@@ -90,11 +90,11 @@ export async function saveConnection(
     const row = unchanged
       ? existing
       : existing
-      ? await tx.connection.update({
-          where: { name: input.name },
-          data: { type: input.config.type, config, version: { increment: 1 } },
-        })
-      : await tx.connection.create({ data: { name: input.name, type: input.config.type, config } });
+        ? await tx.connection.update({
+            where: { name: input.name },
+            data: { type: input.config.type, config, version: { increment: 1 } },
+          })
+        : await tx.connection.create({ data: { name: input.name, type: input.config.type, config } });
     return { row, created: !existing };
   });
   const used = await usage(prisma);
@@ -119,10 +119,7 @@ export async function connectionTypes(prisma: Prisma, names: string[]): Promise<
 }
 
 /** Deletes a connection no entity uses; returns the entities in the way otherwise. */
-export async function deleteConnection(
-  prisma: Prisma,
-  name: string,
-): Promise<{ deleted: boolean; usedBy: string[] }> {
+export async function deleteConnection(prisma: Prisma, name: string): Promise<{ deleted: boolean; usedBy: string[] }> {
   const usedBy = (await usage(prisma)).get(name) ?? [];
   if (usedBy.length > 0) return { deleted: false, usedBy };
   const deleted = await prisma.connection.deleteMany({ where: { name } });
@@ -166,7 +163,7 @@ export async function assertEntityConnections(
 ): Promise<void> {
   const uses = [
     { field: 'source.connection', type: config.source.type, name: config.source.connection },
-    ...config.targets.map((t, i) => ({ field: `targets[${i}].connection`, type: t.type, name: t.connection })),
+    ...config.targets.map((t, i) => ({ field: `targets.${i}.connection`, type: t.type, name: t.connection })),
   ];
   const types = await connectionTypes(prisma, [...new Set(uses.map((u) => u.name))]);
   const issues = uses.flatMap((use) => {
@@ -176,7 +173,12 @@ export async function assertEntityConnections(
       return [{ field: use.field, message: `no connection named "${use.name}" (an admin defines connections)` }];
     }
     if (actual !== wanted) {
-      return [{ field: use.field, message: `"${use.name}" is a ${actual} connection; a ${use.type} ${use.field.startsWith('source') ? 'source' : 'target'} needs a ${wanted} connection` }];
+      return [
+        {
+          field: use.field,
+          message: `"${use.name}" is a ${actual} connection; a ${use.type} ${use.field.startsWith('source') ? 'source' : 'target'} needs a ${wanted} connection`,
+        },
+      ];
     }
     return [];
   });

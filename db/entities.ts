@@ -1,6 +1,6 @@
 import type { Prisma as PrismaTypes } from '@prisma/client';
-import { type EntityConfig, entityConfigSchema, type FieldConfig } from '../pipeline/entity-config.ts';
 import { CONNECTION_TYPE_OF } from '../connectors/config.ts';
+import { type EntityConfig, entityConfigSchema, type FieldConfig } from '../pipeline/entity-config.ts';
 import { assertEntityConnections } from './connections.ts';
 import type { Prisma } from './prisma.ts';
 

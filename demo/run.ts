@@ -1,5 +1,8 @@
+import { connectionConfigSchema } from '../connectors/connections.ts';
+import type { SecretBox } from '../connectors/secret-box.ts';
 import { type ControlDeps, type SyncStatus, startSync } from '../control/syncs.ts';
 import { waitForSync } from '../control/wait.ts';
+import { saveConnection } from '../db/connections.ts';
 import { getEntity, saveEntity } from '../db/entities.ts';
 import { entityConfigSchema } from '../pipeline/entity-config.ts';
 import {
@@ -8,15 +11,7 @@ import {
   startApismithSandbox,
   startSchedulehubSandbox,
 } from '../sandbox/index.ts';
-import { connectionConfigSchema } from '../connectors/connections.ts';
-import type { SecretBox } from '../connectors/secret-box.ts';
-import { saveConnection } from '../db/connections.ts';
-import {
-  DEMO_TARGET_SCHEMA,
-  demoConnections,
-  demoEntities,
-  demoSchedulehubResources,
-} from './entities.ts';
+import { DEMO_TARGET_SCHEMA, demoConnections, demoEntities, demoSchedulehubResources } from './entities.ts';
 import { DEMO_TABLE_NAMES } from './erp-schema.ts';
 import { applyDemoChanges, seedDemoErp } from './seed.ts';
 
@@ -83,7 +78,9 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
       );
     }
     const seed = await seedDemoErp(apismith.erp);
-    const configs = demoEntities({ targetSchema: DEMO_TARGET_SCHEMA }).map((config) => entityConfigSchema.parse({ ...config, ...DEMO_CHILD_TIMING, ...DEMO_STAGES }));
+    const configs = demoEntities({ targetSchema: DEMO_TARGET_SCHEMA }).map((config) =>
+      entityConfigSchema.parse({ ...config, ...DEMO_CHILD_TIMING, ...DEMO_STAGES }),
+    );
     const names = configs.map((c) => c.name);
     const firstRun = seed.status === 'seeded' || (await getEntity(control.prisma, names[0]!)) === null;
     for (const config of configs) {

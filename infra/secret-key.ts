@@ -28,7 +28,10 @@ export async function ensureSecretKey(env: NodeJS.ProcessEnv = process.env): Pro
     try {
       parseSecretKey(stored);
     } catch {
-      throw new InfraError(`${file} does not hold a valid key.`, 'Restore it from a backup (without it, stored inline secrets cannot be opened).');
+      throw new InfraError(
+        `${file} does not hold a valid key.`,
+        'Restore it from a backup (without it, stored inline secrets cannot be opened).',
+      );
     }
     return { key: stored.trim(), file };
   }

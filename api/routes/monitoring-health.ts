@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { unknownEntity } from '../../control/errors.ts';
 import { listEntities } from '../../db/entities.ts';
-import { entityConnectorHealth } from '../connector-health.ts';
+import { ConnectorHealthChecker, type EntityHealth } from '../connector-health.ts';
 import type { ApiDeps } from '../deps.ts';
 import { probe } from '../probe.ts';
 import { access } from '../roles.ts';
@@ -27,6 +27,7 @@ const detailedSchema = z
 /** Database, Temporal and every entity's source and targets: 200 when all answer, 503 naming what does not. */
 export function monitoringHealthRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono();
+  const connectors = deps.connectorHealth ?? new ConnectorHealthChecker(deps);
   app.openapi(
     createRoute({
       method: 'get',
@@ -47,11 +48,11 @@ export function monitoringHealthRoutes(deps: ApiDeps) {
         probe(() => deps.prisma.$queryRaw`SELECT 1`),
         probe(() => deps.temporal.workflowService.getSystemInfo({})),
       ]);
-      let entities: Awaited<ReturnType<typeof entityConnectorHealth>>[] = [];
+      let entities: EntityHealth[] = [];
       if (database.ok) {
         const configured = (await listEntities(deps.prisma)).filter((e) => !entity || e.name === entity);
         if (entity && configured.length === 0) throw unknownEntity(entity);
-        entities = await Promise.all(configured.map((e) => entityConnectorHealth(e, deps.databaseUrl)));
+        entities = await Promise.all(configured.map((e) => connectors.entity(e)));
       }
       const healthy = database.ok && temporal.ok && entities.every((e) => e.source.ok && e.targets.every((t) => t.ok));
       const body = { status: healthy ? ('healthy' as const) : ('unhealthy' as const), database, temporal, entities };

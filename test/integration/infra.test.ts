@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../api/app.ts';
 import { loadEnv } from '../../config/env.ts';
+import { createSecretBox } from '../../connectors/secret-box.ts';
 import { createPrisma } from '../../db/prisma.ts';
 import { InfraError } from '../../infra/errors.ts';
 import { freePort } from '../../infra/ports.ts';
@@ -59,7 +60,12 @@ describe('GET /api/v1/health over the real database and Temporal', () => {
   });
 
   it('answers 200 with the state of each dependency', async () => {
-    const app = createApp({ prisma, temporal: new Client({ connection }), taskQueue: 'q' });
+    const app = createApp({
+      prisma,
+      temporal: new Client({ connection }),
+      taskQueue: 'q',
+      secrets: createSecretBox(undefined),
+    });
     const response = await app.request('/api/v1/health');
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; database: { ok: boolean }; temporal: { ok: boolean } };
@@ -69,7 +75,12 @@ describe('GET /api/v1/health over the real database and Temporal', () => {
   it('answers 503 naming the database when it is down', async () => {
     const port = await freePort();
     const deadPrisma = createPrisma(`postgresql://u:p@127.0.0.1:${port}/db`);
-    const app = createApp({ prisma: deadPrisma, temporal: new Client({ connection }), taskQueue: 'q' });
+    const app = createApp({
+      prisma: deadPrisma,
+      temporal: new Client({ connection }),
+      taskQueue: 'q',
+      secrets: createSecretBox(undefined),
+    });
     const response = await app.request('/api/v1/health');
     expect(response.status).toBe(503);
     const body = (await response.json()) as { status: string; database: { ok: boolean }; temporal: { ok: boolean } };

@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { createWorker, type SyncflowWorker as Worker } from '../../worker/create-worker.ts';
 import './provided.ts';
-import { type ConnectionConfigInput, connectionConfigSchema } from '../../connectors/connections.ts';
+import {
+  type ConnectionConfigInput,
+  connectionConfigSchema,
+  type ResolvedConnection,
+} from '../../connectors/connections.ts';
 import { createSecretBox, type SecretBox } from '../../connectors/secret-box.ts';
 import { saveConnection } from '../../db/connections.ts';
 import { createPrisma, type Prisma } from '../../db/prisma.ts';
@@ -37,6 +43,17 @@ export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 /** The connection test entities use: the run's own database. */
 export const LOCAL_CONNECTION = 'local';
 
+/** The files connection test file sources use: the machine's temporary folder. */
+export const TMP_CONNECTION = 'tmp';
+
+/** Saves the connections every test file may use: `local` (the run's database) and `tmp` (os.tmpdir()). */
+export async function saveTestConnections(prisma: Prisma, secrets: SecretBox, databaseUrl: string): Promise<void> {
+  const save = (name: string, config: ConnectionConfigInput) =>
+    saveConnection(prisma, { name, config: connectionConfigSchema.parse(config) }, secrets);
+  await save(LOCAL_CONNECTION, { type: 'postgres', url: { value: databaseUrl }, maxConnections: 8 });
+  await save(TMP_CONNECTION, { type: 'files', root: realpathSync(tmpdir()) });
+}
+
 export async function createHarness(name: string): Promise<Harness> {
   installWorkerRuntime();
   const databaseUrl = inject('databaseUrl');
@@ -47,7 +64,7 @@ export async function createHarness(name: string): Promise<Harness> {
   const save = async (name: string, config: ConnectionConfigInput) => {
     await saveConnection(prisma, { name, config: connectionConfigSchema.parse(config) }, secrets);
   };
-  await save(LOCAL_CONNECTION, { type: 'postgres', url: { value: databaseUrl }, maxConnections: 8 });
+  await saveTestConnections(prisma, secrets, databaseUrl);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
   const taskQueue = `test-${name}-${randomUUID().slice(0, 8)}`;
@@ -79,3 +96,12 @@ export async function createHarness(name: string): Promise<Harness> {
     },
   };
 }
+
+/** A resolved PostgreSQL connection to `url`, for connector tests that build connectors directly. */
+export const pgConnection = (url: string, name = LOCAL_CONNECTION): ResolvedConnection => ({
+  name,
+  type: 'postgres',
+  url,
+  maxConnections: 4,
+  statementTimeoutMs: 120_000,
+});

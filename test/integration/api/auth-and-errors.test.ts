@@ -63,7 +63,7 @@ describe('API keys and the error shape', () => {
   it('answers 503 naming the database when it is down, with no stack trace', async () => {
     const port = await freePort();
     const deadPrisma = createPrisma(`postgresql://u:p@127.0.0.1:${port}/db`);
-    const app = createApp({ prisma: deadPrisma, temporal: t.temporal, taskQueue: 'q' });
+    const app = createApp({ prisma: deadPrisma, temporal: t.temporal, taskQueue: 'q', secrets: t.secrets });
     const response = await app.request('/api/v1/entities', { headers: { authorization: `Bearer ${t.key}` } });
     expect(response.status).toBe(503);
     const text = await response.text();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadResolvedConnection } from '../../../db/connections.ts';
 import { type ApiTestContext, createApiTestContext, entityConfig } from './support.ts';
 
 const NAME = 'api_ent_items';
@@ -62,15 +63,16 @@ describe('entities API', () => {
     expect(response.body.error.code).toBe('invalid_json');
   });
 
-  it('lists and gets entities, never showing an inline secret', async () => {
+  it("lists and gets entities; a connection's inline secret is sealed, masked, and kept by a GET → PUT round trip", async () => {
+    const saved = await t.call('PUT', '/connections/api-ent-orders', {
+      body: { type: 'postgres', url: { value: `${t.databaseUrl}?application_name=hunter2` } },
+    });
+    expect(saved.status).toBe(201);
+    expect(saved.body.config.url).toEqual({ value: '***' });
+    const stored = await t.prisma.connection.findUniqueOrThrow({ where: { name: 'api-ent-orders' } });
+    expect(JSON.stringify(stored.config)).not.toContain('hunter2');
     await t.call('POST', '/entities', {
-      body: entityConfig(OTHER, {
-        source: {
-          type: 'postgres',
-          table: 'orders',
-          connection: { url: { value: 'postgresql://u:hunter2@127.0.0.1:5/x' } },
-        },
-      }),
+      body: entityConfig(OTHER, { source: { type: 'postgres', table: 'orders', connection: 'api-ent-orders' } }),
     });
     const list = await t.call('GET', '/entities');
     expect(list.status).toBe(200);
@@ -78,8 +80,65 @@ describe('entities API', () => {
     expect(names).toEqual(expect.arrayContaining([NAME, OTHER]));
     const one = await t.call('GET', `/entities/${OTHER}`);
     expect(one.status).toBe(200);
-    expect(one.body.config.source.connection.url).toEqual({ value: '***' });
-    expect(list.text + one.text).not.toContain('hunter2');
+    expect(one.body.config.source.connection).toBe('api-ent-orders');
+    const connection = await t.call('GET', '/connections/api-ent-orders');
+    expect(connection.body.usedBy).toEqual([OTHER]);
+    // GET → PUT writes back "***": the stored secret is kept, not replaced by the literal.
+    const { name: _n, usedBy: _u, version, createdAt: _c, updatedAt: _up, ...rest } = connection.body;
+    const again = await t.call('PUT', '/connections/api-ent-orders', {
+      body: { ...rest.config, description: 'again' },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.version).toBe(version + 1);
+    const resolved = await loadResolvedConnection(t.prisma, 'api-ent-orders', t.secrets);
+    expect(resolved).toMatchObject({ url: `${t.databaseUrl}?application_name=hunter2` });
+    expect(list.text + one.text + connection.text + again.text).not.toContain('hunter2');
+    // In use: it cannot be deleted.
+    const refused = await t.call('DELETE', '/connections/api-ent-orders');
+    expect(refused.status).toBe(409);
+  });
+
+  it('answers 400 naming the field for an unknown connection or one of the wrong type', async () => {
+    const unknown = await t.call('POST', '/entities', {
+      body: entityConfig('api_ent_noconn', { source: { type: 'postgres', table: 'x', connection: 'no-such' } }),
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.details).toEqual([
+      { field: 'source.connection', message: expect.stringMatching(/no connection named "no-such"/) },
+    ]);
+    const wrongType = await t.call('POST', '/entities', {
+      body: entityConfig('api_ent_wrongtype', {
+        targets: [{ type: 'postgres', name: 'main', connection: 'tmp', table: 't' }],
+      }),
+    });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.error.details[0]).toMatchObject({
+      field: 'targets.0.connection',
+      message: expect.stringMatching(/files connection/),
+    });
+  });
+
+  it('refuses connections an ordinary caller could abuse: foreign env variables, credentials in URLs, relative roots', async () => {
+    const answers = await Promise.all([
+      t.call('PUT', '/connections/api-bad-1', {
+        body: {
+          type: 'apismith',
+          baseUrl: 'http://evil.example',
+          auth: { username: { env: 'DATABASE_URL' }, password: { value: 'x' } },
+        },
+      }),
+      t.call('PUT', '/connections/api-bad-2', {
+        body: {
+          type: 'schedulehub',
+          baseUrl: 'http://u:p@evil.example',
+          auth: { username: { value: 'u' }, password: { value: 'p' } },
+        },
+      }),
+      t.call('PUT', '/connections/api-bad-3', { body: { type: 'files', root: 'relative/dir' } }),
+      t.call('PUT', '/connections/api-bad-4', { body: { type: 'postgres', url: { value: '***' } } }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400]);
+    expect(answers.map((a) => a.body.error.details[0].field)).toEqual(['auth.username.env', 'baseUrl', 'root', 'url']);
   });
 
   it('answers 404 for an unknown entity on get, put, delete, preview and promote', async () => {
@@ -205,7 +264,12 @@ describe('entities API', () => {
     const sensitive = await t.call('PATCH', `/entities/${NAME}`, { body: { fields: { qty: { sensitive: true } } } });
     expect(sensitive.status).toBe(200);
     const masked = await t.call('POST', `/entities/${NAME}/preview`, {
-      body: { rows: [{ PART_NO: 'p-1', QTY: '12.5' }, { PART_NO: 'p-2', QTY: 'lots' }] },
+      body: {
+        rows: [
+          { PART_NO: 'p-1', QTY: '12.5' },
+          { PART_NO: 'p-2', QTY: 'lots' },
+        ],
+      },
     });
     expect(masked.status).toBe(200);
     for (const row of masked.body.rows) {

@@ -27,8 +27,14 @@ describe('monitoring API', () => {
     const csv = path.join(os.tmpdir(), `${NAME}-${randomUUID()}.csv`);
     await writeFile(csv, 'PART_NO,QTY,CREATED\nP-1,1,2024-01-01\n');
     await t.prisma.$executeRawUnsafe(`CREATE TABLE IF NOT EXISTS ${NAME}_target (bk_hash varchar(32) PRIMARY KEY)`);
-    await save(t, entityConfig(NAME, { source: { type: 'file', path: csv, format: 'csv' } }));
-    await save(t, entityConfig(BROKEN, { source: { type: 'file', path: '/nonexistent/x.csv', format: 'csv' } }));
+    await save(
+      t,
+      entityConfig(NAME, { source: { type: 'file', connection: 'tmp', path: path.basename(csv), format: 'csv' } }),
+    );
+    await save(
+      t,
+      entityConfig(BROKEN, { source: { type: 'file', connection: 'tmp', path: 'nonexistent/x.csv', format: 'csv' } }),
+    );
 
     const now = Date.now();
     const batch = (i: number, data: Record<string, unknown>) => ({

@@ -5,9 +5,11 @@ import '../../support/provided.ts';
 import { createApp } from '../../../api/app.ts';
 import type { ApiDeps } from '../../../api/deps.ts';
 import { listen } from '../../../api/serve.ts';
+import { createSecretBox, type SecretBox } from '../../../connectors/secret-box.ts';
 import { createApiKey } from '../../../db/api-keys.ts';
 import { createPrisma, type Prisma } from '../../../db/prisma.ts';
 import type { EntityConfigInput } from '../../../pipeline/entity-config.ts';
+import { LOCAL_CONNECTION, saveTestConnections, TEST_SECRET_KEY, TMP_CONNECTION } from '../../support/harness.ts';
 
 /**
  * The API over the run's real PostgreSQL and Temporal (started once by the
@@ -20,6 +22,7 @@ export interface ApiTestContext {
   connection: Connection;
   taskQueue: string;
   databaseUrl: string;
+  secrets: SecretBox;
   key: string;
   app: ReturnType<typeof createApp>;
   /** app.request with the key (unless `key: null`), JSON body and answer. */
@@ -40,11 +43,13 @@ export async function createApiTestContext(name: string, overrides: Partial<ApiD
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection, namespace: inject('temporalNamespace') });
   const taskQueue = `test-api-${name}-${randomUUID().slice(0, 8)}`;
+  const secrets = createSecretBox(TEST_SECRET_KEY);
+  await saveTestConnections(prisma, secrets, databaseUrl);
   const app = createApp({
     prisma,
     temporal,
     taskQueue,
-    databaseUrl,
+    secrets,
     eventStream: { pollMs: 100, heartbeatMs: 400 },
     progressQueryTimeoutMs: 300,
     ...overrides,
@@ -58,6 +63,7 @@ export async function createApiTestContext(name: string, overrides: Partial<ApiD
     connection,
     taskQueue,
     databaseUrl,
+    secrets,
     key,
     app,
     async call(method, path, options = {}) {
@@ -94,12 +100,12 @@ export async function createApiTestContext(name: string, overrides: Partial<ApiD
   };
 }
 
-/** A valid entity configuration reading a CSV file into SyncFlow's own database. */
+/** A valid entity configuration reading a CSV file (under the `tmp` connection) into the run's database. */
 export function entityConfig(name: string, overrides: Partial<EntityConfigInput> = {}): EntityConfigInput {
   return {
     name,
-    source: { type: 'file', path: `/tmp/${name}.csv`, format: 'csv' },
-    targets: [{ type: 'postgres', name: 'main', table: `${name}_target` }],
+    source: { type: 'file', connection: TMP_CONNECTION, path: `${name}.csv`, format: 'csv' },
+    targets: [{ type: 'postgres', name: 'main', connection: LOCAL_CONNECTION, table: `${name}_target` }],
     businessKey: ['part_no'],
     fields: [
       { source: 'PART_NO', target: 'part_no', transformation: 'uppercase', required: true },

@@ -227,7 +227,12 @@ describe('sync API', () => {
     const port = await freePort();
     // No retry interceptor: the default one retries UNAVAILABLE for ~20 s before giving up.
     const connection = await Connection.lazy({ address: `127.0.0.1:${port}`, interceptors: [] });
-    const app = createApp({ prisma: t.prisma, temporal: new Client({ connection }), taskQueue: 'q' });
+    const app = createApp({
+      prisma: t.prisma,
+      temporal: new Client({ connection }),
+      taskQueue: 'q',
+      secrets: t.secrets,
+    });
     const response = await app.request('/api/v1/sync/start', {
       method: 'POST',
       headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },

@@ -28,7 +28,7 @@ describe('syncflow sync start --follow', () => {
     await createItemSource(pool, schema, itemRows(1_500));
     await registerEntity(h, itemEntity(name, schema));
     await h.startWorker();
-    const app = createApp({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue, databaseUrl: h.databaseUrl });
+    const app = createApp({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue, secrets: h.secrets });
     server = await listen(app, '127.0.0.1', 0);
     const { key } = await createApiKey(h.prisma, 'cli-follow', 'operator');
     env = { SYNCFLOW_URL: server.url, SYNCFLOW_API_KEY: key };

@@ -52,11 +52,28 @@ describe('syncflow CLI against a live API', () => {
     expect(result.stderr).toContain('SYNCFLOW_API_KEY');
   });
 
+  it('connections apply / list / show / delete: a secret goes in and never comes out', async () => {
+    const file = path.join(dir, 'connections.json');
+    await writeFile(
+      file,
+      JSON.stringify([{ name: 'cli-orders-db', type: 'postgres', url: { value: 'postgresql://u:s3cret@h/db' } }]),
+    );
+    const applied = await runCli(['connections', 'apply', '-f', file], env);
+    expect(applied.stdout).toContain('Saved cli-orders-db (postgres, version 1)');
+    const list = await runCli(['connections', 'list'], env);
+    expect(list.stdout).toMatch(/cli-orders-db\s+postgres\s+1/);
+    const show = await runCli(['connections', 'show', 'cli-orders-db'], env);
+    expect(JSON.parse(show.stdout)).toMatchObject({ config: { url: { value: '***' } } });
+    expect(applied.stdout + list.stdout + show.stdout).not.toContain('s3cret');
+    await writeFile(path.join(dir, 'gone.json'), JSON.stringify({ name: 'cli-gone', type: 'files', root: dir }));
+    await runCli(['connections', 'apply', '-f', path.join(dir, 'gone.json')], env);
+    const deleted = await runCli(['connections', 'delete', 'cli-gone'], env);
+    expect(deleted.stdout).toContain('Deleted cli-gone.');
+  });
+
   it('entities apply creates then updates from a JSON file; list, show and promote', async () => {
     const file = path.join(dir, 'items.json');
-    const config = entityConfig(NAME, {
-      source: { type: 'postgres', table: 'items', connection: { url: { value: 'postgresql://u:s3cret@h/db' } } },
-    });
+    const config = entityConfig(NAME, { source: { type: 'postgres', table: 'items', connection: 'cli-orders-db' } });
     await writeFile(file, JSON.stringify(config));
     const created = await runCli(['entities', 'apply', '-f', file], env);
     expect(created.stdout).toContain(`Created ${NAME} (dry_run, config version 1)`);
@@ -67,11 +84,7 @@ describe('syncflow CLI against a live API', () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`${NAME}\\s+dry_run\\s+true\\s+postgres\\s+main \\(postgres\\)\\s+2`));
     const show = await runCli(['entities', 'show', NAME], env);
-    expect(JSON.parse(show.stdout)).toMatchObject({
-      name: NAME,
-      config: { source: { connection: { url: { value: '***' } } } },
-    });
-    expect(show.stdout).not.toContain('s3cret');
+    expect(JSON.parse(show.stdout)).toMatchObject({ name: NAME, config: { source: { connection: 'cli-orders-db' } } });
     const promoted = await runCli(['entities', 'promote', NAME], env);
     expect(promoted.stdout).toContain(`${NAME} is live.`);
   });

@@ -26,17 +26,18 @@ const tuning: HttpTuning = {
   onTokenRenew: (how) => renewals.push(how),
 };
 
+const erpConnection = (baseUrl: string, credentials: { username: string; password: string }) => ({
+  name: 'erp',
+  type: 'apismith' as const,
+  baseUrl,
+  ...credentials,
+});
+
 function source(overrides: Partial<HttpTuning> = {}): Source {
   return createSource(
-    {
-      type: 'apismith',
-      baseUrl: sandbox.url,
-      apiSlug: 'erp-items',
-      params: {},
-      unknownTypes: 'as_string',
-      auth: { username: { value: sandbox.credentials.username }, password: { env: 'TEST_APISMITH_PASSWORD' } },
-    },
-    { logger, env: { TEST_APISMITH_PASSWORD: sandbox.credentials.password }, http: { ...tuning, ...overrides } },
+    { type: 'apismith', connection: 'erp', apiSlug: 'erp-items', params: {}, unknownTypes: 'as_string' },
+    erpConnection(sandbox.url, sandbox.credentials),
+    { logger, http: { ...tuning, ...overrides } },
   );
 }
 
@@ -188,14 +189,8 @@ describe('APISmith source against the sandbox', () => {
 
   it('fails with a typed auth error on wrong credentials', async () => {
     const src = createSource(
-      {
-        type: 'apismith',
-        baseUrl: sandbox.url,
-        apiSlug: 'erp-items',
-        params: {},
-        unknownTypes: 'as_string',
-        auth: { username: { value: 'syncflow' }, password: { value: 'wrong-password' } },
-      },
+      { type: 'apismith', connection: 'erp', apiSlug: 'erp-items', params: {}, unknownTypes: 'as_string' },
+      erpConnection(sandbox.url, { username: 'syncflow', password: 'wrong-password' }),
       { logger, http: tuning },
     );
     const error = await src.describe().catch((e) => e);
@@ -264,14 +259,8 @@ describe('APISmith source against the sandbox', () => {
 
   it('reports a refused connection as a transient typed error', async () => {
     const src = createSource(
-      {
-        type: 'apismith',
-        baseUrl: 'http://127.0.0.1:9',
-        apiSlug: 'erp-items',
-        params: {},
-        unknownTypes: 'as_string',
-        auth: { username: { value: 'u' }, password: { value: 'p-secret' } },
-      },
+      { type: 'apismith', connection: 'erp', apiSlug: 'erp-items', params: {}, unknownTypes: 'as_string' },
+      erpConnection('http://127.0.0.1:9', { username: 'u', password: 'p-secret' }),
       { logger, http: { ...tuning, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } } },
     );
     await expect(

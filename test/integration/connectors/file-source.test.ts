@@ -9,17 +9,22 @@ const fixtures = path.resolve(import.meta.dirname, '../../fixtures/csv');
 const fileSource = (
   file: string,
   format: 'csv' | 'jsonl',
-  options: { delimiter?: string; columnTypes?: Record<string, string> } = {},
+  options: { delimiter?: string; columnTypes?: Record<string, string>; invalidText?: 'reject' | 'replace' } = {},
 ) =>
-  createSource({
-    type: 'file',
-    format,
-    path: file,
-    delimiter: options.delimiter ?? ',',
-    encoding: 'utf8',
-    columnTypes: options.columnTypes ?? {},
-    sampleSize: 100,
-  });
+  createSource(
+    {
+      type: 'file',
+      connection: 'files',
+      format,
+      path: path.basename(file),
+      delimiter: options.delimiter ?? ',',
+      invalidText: options.invalidText ?? 'reject',
+      encoding: 'utf8',
+      columnTypes: options.columnTypes ?? {},
+      sampleSize: 100,
+    },
+    { name: 'files', type: 'files', root: path.dirname(file) },
+  );
 const csv = (file: string, delimiter = ',') =>
   fileSource(path.join(fixtures, file), 'csv', { delimiter, columnTypes: { qty: 'integer' } });
 

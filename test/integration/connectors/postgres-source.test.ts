@@ -4,6 +4,7 @@ import '../../support/provided.ts';
 import { ConnectorError } from '../../../connectors/errors.ts';
 import { createSource } from '../../../connectors/factory.ts';
 import type { Page, Row, Source, StreamProgress } from '../../../connectors/types.ts';
+import { pgConnection } from '../../support/harness.ts';
 
 const databaseUrl = inject('databaseUrl');
 const schema = 'conn_pg_source';
@@ -22,7 +23,10 @@ beforeAll(async () => {
       SELECT 'P' || (g % 3), 'N-' || lpad(g::text, 6, '0'), g * 1.5, date '2024-01-01' + g, timestamp '2024-01-01 10:00:00.123456' + g * interval '1 minute',
              g, g % 2 = 0, '\\xdead'::bytea, jsonb_build_object('g', g), point(1, 2)
         FROM generate_series(1, ${TOTAL}) g`);
-  source = createSource({ type: 'postgres', schema, table: 'parts', unknownTypes: 'as_string' }, { databaseUrl });
+  source = createSource(
+    { type: 'postgres', connection: 'local', schema, table: 'parts', unknownTypes: 'as_string' },
+    pgConnection(databaseUrl),
+  );
 });
 
 afterAll(async () => {
@@ -50,7 +54,10 @@ describe('PostgreSQL source', () => {
     expect(byName.changed_at).toMatchObject({ kind: 'timestamp' });
     expect(byName.rv).toMatchObject({ sourceType: 'bigint', kind: 'integer' });
     expect(byName.weird).toMatchObject({ sourceType: 'point', kind: 'string', knownType: false });
-    const strict = createSource({ type: 'postgres', schema, table: 'parts', unknownTypes: 'error' }, { databaseUrl });
+    const strict = createSource(
+      { type: 'postgres', connection: 'local', schema, table: 'parts', unknownTypes: 'error' },
+      pgConnection(databaseUrl),
+    );
     await expect(strict.describe()).rejects.toMatchObject({ code: 'unknown_column_type', transient: false });
     await strict.close();
   });
@@ -101,11 +108,12 @@ describe('PostgreSQL source', () => {
     const query = createSource(
       {
         type: 'postgres',
+        connection: 'local',
         schema,
         query: `SELECT part_no, qty FROM ${schema}.parts WHERE plant = 'P1';`,
         unknownTypes: 'as_string',
       },
-      { databaseUrl },
+      pgConnection(databaseUrl),
     );
     const columns = await query.describe();
     expect(columns.map((c) => [c.name, c.sourceType])).toEqual([
@@ -167,8 +175,8 @@ describe('PostgreSQL source', () => {
       source.fetchPage({ mode: 'full', keyColumns: ['plant', 'part_no'], cursor: 'garbage', pageSize: 5 }),
     ).rejects.toBeInstanceOf(ConnectorError);
     const missing = createSource(
-      { type: 'postgres', schema, table: 'nope', unknownTypes: 'as_string' },
-      { databaseUrl },
+      { type: 'postgres', connection: 'local', schema, table: 'nope', unknownTypes: 'as_string' },
+      pgConnection(databaseUrl),
     );
     await expect(missing.describe()).rejects.toMatchObject({
       connector: 'postgres',

@@ -3,6 +3,7 @@ import '../../support/provided.ts';
 import pg from 'pg';
 import { createTarget } from '../../../connectors/factory.ts';
 import type { TargetRecord } from '../../../connectors/types.ts';
+import { pgConnection } from '../../support/harness.ts';
 
 /**
  * The PostgreSQL target is the 1M-row benchmark's hot path. This prints its
@@ -37,8 +38,8 @@ function records(from: number, to: number, version: number): TargetRecord[] {
 
 describe('PostgreSQL target throughput', () => {
   const target = createTarget(
-    { type: 'postgres', name: 'bench', role: 'primary', schema, table: 'items' },
-    { databaseUrl },
+    { type: 'postgres', name: 'bench', role: 'primary', connection: 'local', schema, table: 'items' },
+    pgConnection(databaseUrl),
   );
   afterAll(async () => {
     await target.close();

@@ -4,6 +4,7 @@ import '../../support/provided.ts';
 import { createTarget } from '../../../connectors/factory.ts';
 import { syncTypes } from '../../../connectors/postgres/pool.ts';
 import type { Target, TargetField, TargetRecord } from '../../../connectors/types.ts';
+import { pgConnection } from '../../support/harness.ts';
 
 const databaseUrl = inject('databaseUrl');
 const schema = 'conn_pg_target';
@@ -48,7 +49,10 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: databaseUrl, types: syncTypes });
   await admin.connect();
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  target = createTarget({ type: 'postgres', name: 'pg', role: 'primary', schema, table: 'items' }, { databaseUrl });
+  target = createTarget(
+    { type: 'postgres', name: 'pg', role: 'primary', connection: 'local', schema, table: 'items' },
+    pgConnection(databaseUrl),
+  );
 });
 
 afterAll(async () => {
@@ -148,8 +152,8 @@ describe('PostgreSQL target', () => {
 
   it('throws a typed error when the table was never ensured', async () => {
     const orphan = createTarget(
-      { type: 'postgres', name: 'pg', role: 'primary', schema, table: 'missing' },
-      { databaseUrl },
+      { type: 'postgres', name: 'pg', role: 'primary', connection: 'local', schema, table: 'missing' },
+      pgConnection(databaseUrl),
     );
     await expect(orphan.apply({ inserts: [record(1)], updates: [], deletes: [] })).rejects.toMatchObject({
       code: 'config',

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { type DemoHandle, startDemo } from '../../../demo/run.ts';
 import { unaccounted } from '../../../pipeline/accounting.ts';
@@ -15,6 +15,8 @@ describe('the demo', () => {
     const demo = await startDemo({
       control: { prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue },
       databaseUrl: h.databaseUrl,
+      warehouseUrl: inject('warehouseUrl'),
+      secrets: h.secrets,
       apismithPort: 0,
       schedulehubPort: 0,
       log: (line) => lines.push(line),

@@ -26,7 +26,12 @@ let seeded: SeedResult;
 const sources: Source[] = [];
 
 function sourceOf(table: DemoTableName): Source {
-  const source = createSource(entities[table].source);
+  const source = createSource(entities[table].source, {
+    name: 'demo-erp',
+    type: 'apismith',
+    baseUrl: apismith.url,
+    ...apismith.credentials,
+  });
   sources.push(source);
   return source;
 }
@@ -74,11 +79,7 @@ beforeAll(async () => {
     resources: demoSchedulehubResources(),
     log: () => {},
   });
-  const inputs = demoEntities({
-    apismithUrl: apismith.url,
-    schedulehubUrl: schedulehub.url,
-    credentials: { apismith: apismith.credentials, schedulehub: schedulehub.credentials },
-  });
+  const inputs = demoEntities({});
   entities = Object.fromEntries(
     inputs.map((input) => {
       const parsed = parseEntityConfig(input);
@@ -156,7 +157,12 @@ describe('seeding the demo ERP into the APISmith sandbox', () => {
     for (const table of DEMO_TABLE_NAMES) {
       const [primary] = entities[table].targets;
       expect(primary).toMatchObject({ type: 'schedulehub', resource: table });
-      const target = createTarget(primary!);
+      const target = createTarget(primary!, {
+        name: 'demo-planning',
+        type: 'schedulehub',
+        baseUrl: schedulehub.url,
+        ...schedulehub.credentials,
+      });
       expect((await target.health()).ok).toBe(true);
       await target.ensure([]);
       await target.close();

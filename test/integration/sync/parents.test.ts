@@ -5,7 +5,7 @@ import { createPool } from '../../../connectors/postgres/pool.ts';
 import { ensureRetrySchedule, RETRY_WAITING_SCHEDULE_ID } from '../../../control/schedules.ts';
 import { startSync } from '../../../control/syncs.ts';
 import { retryWaitingChildren } from '../../../workflows/retry-waiting.ts';
-import { createHarness, type Harness } from '../../support/harness.ts';
+import { createHarness, type Harness, LOCAL_CONNECTION } from '../../support/harness.ts';
 import {
   balanced,
   createItemSource,
@@ -57,8 +57,8 @@ describe('parent/child resolution through the real workflows', () => {
     await registerEntity(h, itemEntity(items, schema));
     await registerEntity(h, {
       name: orders,
-      source: { type: 'postgres', schema, table: 'orders' },
-      targets: [{ type: 'postgres', name: 'main', schema, table: `${orders}_target` }],
+      source: { type: 'postgres', connection: LOCAL_CONNECTION, schema, table: 'orders' },
+      targets: [{ type: 'postgres', name: 'main', connection: LOCAL_CONNECTION, schema, table: `${orders}_target` }],
       businessKey: ['order_no'],
       rowversionField: 'rv',
       pageSize: 100,

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,7 +34,9 @@ describe('connection secrets', () => {
   it('are masked for display; "***" in an update keeps the stored value, a new value replaces it', () => {
     const stored = sealConnection('erp', erp, undefined, box);
     const shown = maskConnection(stored);
-    expect(shown).toMatchObject({ auth: { password: { value: '***' }, username: { env: 'SYNCFLOW_SECRET_ERP_USER' } } });
+    expect(shown).toMatchObject({
+      auth: { password: { value: '***' }, username: { env: 'SYNCFLOW_SECRET_ERP_USER' } },
+    });
     // GET → PUT round trip: the masked form saved again keeps the secret.
     const again = sealConnection('erp', connectionConfigSchema.parse(shown), stored, box);
     expect(resolveConnection('erp', again, box, { SYNCFLOW_SECRET_ERP_USER: 'u' })).toMatchObject({

@@ -3,12 +3,7 @@ import { connectionConfigSchema, resolveConnection, sealConnection } from '../..
 import { createSecretBox } from '../../../connectors/secret-box.ts';
 import { planDemoChanges } from '../../../demo/changes.ts';
 import { DEFECT_ERROR_CODES, type DefectKind } from '../../../demo/defects.ts';
-import {
-  DEMO_CONNECTIONS,
-  demoConnections,
-  demoEntities,
-  demoSchedulehubResources,
-} from '../../../demo/entities.ts';
+import { DEMO_CONNECTIONS, demoConnections, demoEntities, demoSchedulehubResources } from '../../../demo/entities.ts';
 import { generateErpData } from '../../../demo/erp-data.ts';
 import { DEMO_TABLE_NAMES, type DemoTableName } from '../../../demo/erp-schema.ts';
 import { orderParentsFirst } from '../../../pipeline/entity-order.ts';
@@ -58,7 +53,7 @@ describe('demo entity configurations', () => {
     expect(configs.map((c) => c.decimalSeparator)).toEqual(['.', '.', ',']);
   });
 
-  it('define connections whose credentials are sealed at rest and open to this run\'s values', () => {
+  it("define connections whose credentials are sealed at rest and open to this run's values", () => {
     const box = createSecretBox(Buffer.alloc(32, 1).toString('base64'));
     const connections = demoConnections({
       apismith: { url: 'http://127.0.0.1:4100', username: 'syncflow', password: 'pw-a' },
