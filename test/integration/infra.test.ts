@@ -1,4 +1,5 @@
 import net from 'node:net';
+import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../api/app.ts';
@@ -44,6 +45,38 @@ describe('infrastructure errors name the cause and the fix', () => {
   it('an invalid environment variable is named', () => {
     expect(() => loadEnv({ PORT: 'seventy' })).toThrow(/PORT/);
     expect(loadEnv({}).PORT).toBe(3000);
+  });
+});
+
+describe('least privilege on the embedded PostgreSQL', () => {
+  const asRole = async <T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+
+  it("SyncFlow's role is no superuser: it cannot read server files or create roles", async () => {
+    await asRole(inject('databaseUrl'), async (c) => {
+      const { rows } = await c.query('SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user');
+      expect(rows[0]).toEqual({ rolsuper: false, rolcreaterole: false, rolcreatedb: false });
+      await expect(c.query("SELECT pg_read_file('/etc/passwd')")).rejects.toThrow(/permission denied/);
+      await expect(c.query('CREATE ROLE sf_should_not_exist')).rejects.toThrow(/permission denied/);
+    });
+  });
+
+  it("the warehouse role writes schemas of its own and cannot read SyncFlow's tables", async () => {
+    await asRole(inject('warehouseUrl'), async (c) => {
+      await c.query('CREATE SCHEMA IF NOT EXISTS infra_wh_probe');
+      await c.query('CREATE TABLE IF NOT EXISTS infra_wh_probe.t (k int)');
+      await c.query('INSERT INTO infra_wh_probe.t VALUES (1)');
+      await expect(c.query('SELECT * FROM public.connections')).rejects.toThrow(/permission denied/);
+      await expect(c.query('SELECT * FROM public.api_keys')).rejects.toThrow(/permission denied/);
+      await c.query('DROP SCHEMA infra_wh_probe CASCADE');
+    });
   });
 });
 

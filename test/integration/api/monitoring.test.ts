@@ -181,6 +181,33 @@ describe('monitoring API', () => {
     expect((await t.call('GET', '/monitoring/health/detailed?entity=api_mon_nobody')).status).toBe(404);
   });
 
+  it('detailed health does no harm: 100 concurrent calls open a bounded number of database connections', async () => {
+    const connections = async () =>
+      Number(
+        (
+          await t.prisma.$queryRaw<[{ n: number }]>`
+            SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()`
+        )[0].n,
+      );
+    const before = await connections();
+    let peak = before;
+    let done = false;
+    const watch = (async () => {
+      while (!done) {
+        peak = Math.max(peak, await connections());
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () => t.call('GET', `/monitoring/health/detailed?entity=${NAME}`)),
+    );
+    done = true;
+    await watch;
+    expect(answers.every((a) => a.status === 200 && a.body.entities[0].targets[0].ok)).toBe(true);
+    // One shared pool per connection (local: at most 8) plus the API's own Prisma pool (at most 4).
+    expect(peak - before).toBeLessThanOrEqual(12);
+  });
+
   it('serves Prometheus metrics that parse in the exposition format', async () => {
     const response = await t.call('GET', '/monitoring/metrics/prometheus');
     expect(response.status).toBe(200);

@@ -25,12 +25,28 @@ describe('the demo', () => {
     return demo;
   };
 
+  // Everything written to stdout / stderr while the demo runs, searched for secrets afterwards.
+  const output: string[] = [];
+  const capture = (stream: NodeJS.WriteStream) => {
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      output.push(String(chunk));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
+    return () => {
+      stream.write = write;
+    };
+  };
+  const restore: Array<() => void> = [];
+
   beforeAll(async () => {
+    restore.push(capture(process.stdout), capture(process.stderr));
     h = await createHarness('demo');
     pool = createPool(h.databaseUrl);
     await h.startWorker();
   });
   afterAll(async () => {
+    for (const undo of restore) undo();
     for (const demo of demos) await demo.stop();
     await pool.end();
     await h.close();
@@ -64,6 +80,44 @@ describe('the demo', () => {
     }
     expect(lines.join('\n')).toContain('Incremental sync');
   }, 300_000);
+
+  it('never lets a secret out: not in any table, event, workflow history, or log line of the run', async () => {
+    const demo = demos.at(-1)!;
+    const secrets = [demo.apismith.credentials.password, demo.schedulehub.credentials.password];
+    for (const secret of secrets) expect(secret.length).toBeGreaterThanOrEqual(8);
+    // Every row of every SyncFlow table, as text (connections hold only sealed values).
+    const tables = [
+      'entities',
+      'field_mappings',
+      'connections',
+      'sync_batches',
+      'failed_records',
+      'pending_children',
+      'sync_events',
+      'erp_sync_state',
+      'identity_records',
+    ];
+    for (const table of tables) {
+      for (const secret of secrets) {
+        const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table} t WHERE t::text LIKE $1`, [
+          `%${secret}%`,
+        ]);
+        expect(rows[0].n, `${table} holds a secret`).toBe(0);
+      }
+    }
+    // Every workflow history of the run (inputs, results, failures of every activity), every execution.
+    let histories = 0;
+    for await (const wf of h.client.workflow.list({ query: `TaskQueue="${h.taskQueue}"` })) {
+      const history = JSON.stringify(await h.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory());
+      histories++;
+      for (const secret of secrets) expect(history.includes(secret), `history of ${wf.workflowId}`).toBe(false);
+    }
+    expect(histories).toBeGreaterThanOrEqual(demo.batches.length);
+    // What the process printed while the demo ran, and what the demo itself printed.
+    const printed = [...output, ...lines].join('\n');
+    expect(printed.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(printed.includes(secret)).toBe(false);
+  });
 
   it('a later start shows the incremental path only', async () => {
     await demos.pop()!.stop();
