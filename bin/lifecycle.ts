@@ -1,22 +1,33 @@
 import { InfraError } from '../infra/errors.ts';
 
+/** Registers a step to run on shutdown; steps run in reverse order of registration. */
+export type OnShutdown = (stop: () => Promise<void>) => void;
+/** Starts the orderly shutdown from within (a child gone, a parent gone); `exitCode` is the process's. */
+export type Shutdown = (reason: string, exitCode?: number) => void;
+
 /**
  * Runs an entry point: prints an operator-fixable error as one paragraph (no
- * stack), and turns the first SIGINT/SIGTERM into an orderly shutdown; a
- * second signal forces the exit.
+ * stack), and turns the first SIGINT/SIGTERM (or a `shutdown(reason)` call)
+ * into an orderly shutdown; a second signal forces the exit. `quiet` leaves
+ * out the "shutting down…" / "Stopped." lines (a child whose parent prints its own).
  */
-export async function runMain(main: (onShutdown: (stop: () => Promise<void>) => void) => Promise<void>) {
+export async function runMain(
+  main: (onShutdown: OnShutdown, shutdown: Shutdown) => Promise<void>,
+  options: { quiet?: boolean } = {},
+) {
   const stops: Array<() => Promise<void>> = [];
+  const say = options.quiet ? () => {} : (line: string) => console.log(line);
   let shutdownStartedAt = 0;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (reason: string, exitCode = 0) => {
     if (shutdownStartedAt) {
+      if (exitCode !== 0) return; // a failure noticed while already stopping changes nothing
       // Ctrl-C reaches both npm/tsx and this process, and tsx relays it: the same keypress can arrive twice.
       if (Date.now() - shutdownStartedAt < 2_000) return;
-      console.error(`\n${signal} again: exiting now.`);
+      console.error(`\n${reason} again: exiting now.`);
       process.exit(130);
     }
     shutdownStartedAt = Date.now();
-    console.log(`\n${signal}: shutting down…`);
+    say(`\n${reason}: shutting down…`);
     for (const stop of stops.reverse()) {
       try {
         await stop();
@@ -24,13 +35,16 @@ export async function runMain(main: (onShutdown: (stop: () => Promise<void>) => 
         console.error(`  shutdown step failed: ${(error as Error).message}`);
       }
     }
-    console.log('Stopped.');
-    process.exit(0);
+    say('Stopped.');
+    process.exit(exitCode);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   try {
-    await main((stop) => stops.push(stop));
+    await main(
+      (stop) => stops.push(stop),
+      (reason, exitCode) => void shutdown(reason, exitCode),
+    );
   } catch (error) {
     if (error instanceof InfraError) {
       console.error(`\nSyncFlow cannot start: ${error.describe()}`);

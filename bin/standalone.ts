@@ -6,10 +6,13 @@ import { startTemporal, type TemporalServer } from '../infra/temporal.ts';
 
 /**
  * The worker and the API started alone (production, where they scale apart)
- * run against an existing database and Temporal: both must be given.
+ * run against an existing database and Temporal: both must be given. Pending
+ * migrations are applied unless `migrate: false` (`npm start`'s worker child:
+ * its parent has just applied them).
  */
 export async function connectToExisting(
   role: string,
+  options: { migrate?: boolean } = {},
 ): Promise<{ env: Env; databaseUrl: string; temporal: TemporalServer }> {
   const env = loadEnv();
   const missing = [!env.DATABASE_URL && 'DATABASE_URL', !env.TEMPORAL_ADDRESS && 'TEMPORAL_ADDRESS'].filter(Boolean);
@@ -21,7 +24,7 @@ export async function connectToExisting(
   }
   const databaseUrl = env.DATABASE_URL!;
   await checkConnection(databaseUrl);
-  await migrateDatabase(databaseUrl);
+  if (options.migrate ?? true) await migrateDatabase(databaseUrl);
   const temporal = await startTemporal({ env });
   return { env, databaseUrl, temporal };
 }

@@ -8,15 +8,16 @@ import { createPrisma } from '../db/prisma.ts';
 import { startDemo } from '../demo/run.ts';
 import { startInfrastructure } from '../infra/index.ts';
 import { ensureSecretKey } from '../infra/secret-key.ts';
-import { createWorker } from '../worker/create-worker.ts';
 import { adminKeyFile, ensureAdminKey } from './admin-key.ts';
 import { runMain } from './lifecycle.ts';
+import { startWorkerChild } from './worker-child.ts';
 
 /**
  * `npm start`: SyncFlow in one process tree on its embedded defaults:
- * PostgreSQL, the Temporal dev server (with its Web UI), one worker and the API.
+ * PostgreSQL, the Temporal dev server (with its Web UI), one worker (a child
+ * process, bin/worker.ts) and, in this process, the API and the demo.
  */
-await runMain(async (onShutdown) => {
+await runMain(async (onShutdown, shutdown) => {
   const env = loadEnv();
   console.log('Starting SyncFlow…');
   const infra = await startInfrastructure({ env, log: (m) => console.log(`  ${m}`) });
@@ -31,18 +32,25 @@ await runMain(async (onShutdown) => {
   onShutdown(() => connection.close());
   const temporal = new Client({ connection, namespace: infra.temporal.namespace });
 
-  const worker = await createWorker({
-    connectionOptions: infra.temporal.connectionOptions,
-    namespace: infra.temporal.namespace,
-    taskQueue: env.TEMPORAL_TASK_QUEUE,
-    metricsPort: env.TEMPORAL_WORKER_METRICS_PORT,
-    deps: { prisma, databaseUrl: infra.database.url, secrets },
+  // The worker runs in a child process of its own: the pipeline's CPU work never holds up the API.
+  const worker = startWorkerChild({
+    env: {
+      DATABASE_URL: infra.database.url,
+      TEMPORAL_ADDRESS: infra.temporal.address,
+      TEMPORAL_NAMESPACE: infra.temporal.namespace,
+      TEMPORAL_TASK_QUEUE: env.TEMPORAL_TASK_QUEUE,
+      TEMPORAL_WORKER_METRICS_PORT: String(env.TEMPORAL_WORKER_METRICS_PORT),
+      SYNCFLOW_SECRET_KEY: secretKey.key,
+      // The embedded dev server speaks plain gRPC, whatever TLS settings the environment carries.
+      ...(infra.temporal.embedded ? { TEMPORAL_TLS: '', TEMPORAL_TLS_CERT_PATH: '', TEMPORAL_API_KEY: '' } : {}),
+    },
+    // A crashed worker stops npm start (non-zero) rather than being restarted: it shows the failure.
+    onUnexpectedExit: (what) => {
+      console.error(`\nSyncFlow: ${what}; its output is above.`);
+      shutdown('The worker failed', 1);
+    },
   });
-  const workerDone = worker.run();
-  onShutdown(async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await workerDone;
-  });
+  onShutdown(() => worker.stop());
 
   await ensureRetrySchedule(temporal, env.TEMPORAL_TASK_QUEUE);
   const app = createApp({
@@ -56,6 +64,7 @@ await runMain(async (onShutdown) => {
   const apiKey = await ensureAdminKey(prisma, adminKeyFile());
   const server = await listen(app, env.HOST, env.PORT);
   onShutdown(() => server.close());
+  await worker.ready;
 
   console.log(`
 SyncFlow is up.
@@ -64,6 +73,7 @@ SyncFlow is up.
   Admin API key    ${apiKey.key}   (${apiKey.created ? 'new, ' : ''}stored in ${apiKey.file}; export SYNCFLOW_API_KEY=… for the syncflow CLI)
   Temporal Web UI  ${infra.temporal.uiUrl ?? '(external cluster: use its own UI)'}
   Temporal         ${infra.temporal.address} (namespace ${infra.temporal.namespace}, task queue ${env.TEMPORAL_TASK_QUEUE})
+  Worker           pid ${worker.pid} (a child process; the API is pid ${process.pid})
   Secret key       ${secretKey.file ? `${secretKey.file} (seals connection secrets; back it up with the database)` : 'SYNCFLOW_SECRET_KEY'}
   PostgreSQL       ${infra.database.embedded ? `embedded, ${redactUrl(infra.database.url)}` : redactUrl(infra.database.url)}`);
 

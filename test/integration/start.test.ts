@@ -2,14 +2,17 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../infra/paths.ts';
 import { freePort } from '../../infra/ports.ts';
-import { isProcessAlive } from '../../infra/process.ts';
+import { isProcessAlive, processCommandLine } from '../../infra/process.ts';
 
 /**
  * `npm start` as an operator meets it: its own data folder and ports, killed
  * with SIGKILL and started again, then stopped with SIGTERM leaving nothing.
+ * Its worker is a child process of its own (the API's event loop never runs
+ * pipeline stages) that follows its parent out, even a SIGKILLed one.
  */
 describe('npm start: the embedded stack', () => {
   let dataDir: string;
@@ -67,6 +70,25 @@ describe('npm start: the embedded stack', () => {
     return { temporalPid, pgPid };
   };
 
+  const workerPidOf = (output: string) => Number(output.match(/Worker\s+pid (\d+)/)?.[1] ?? 0);
+  const parentPidOf = async (pid: number) =>
+    Number((await fs.readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')[1]);
+
+  /** The identities (`<pid>@<host>`) of the processes polling the task queue for workflow tasks. */
+  const pollerPids = async (temporalPort: string, taskQueue: string) => {
+    const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+    try {
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue, kind: 1 },
+        taskQueueType: 1, // workflow tasks
+      });
+      return (pollers ?? []).map((p) => Number(p.identity?.split('@')[0]));
+    } finally {
+      await connection.close();
+    }
+  };
+
   it('recovers after SIGKILL and shuts down cleanly on SIGTERM', async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'syncflow-start-'));
     await fs.chmod(dataDir, 0o755);
@@ -80,6 +102,7 @@ describe('npm start: the embedded stack', () => {
       PORT: String(await freePort()),
       DATABASE_URL: '',
       TEMPORAL_ADDRESS: '',
+      TEMPORAL_TASK_QUEUE: 'syncflow',
     };
     const first = await start(env);
     const health = await fetch(`http://127.0.0.1:${env.PORT}/api/v1/health`);
@@ -87,10 +110,26 @@ describe('npm start: the embedded stack', () => {
     const before = await pidsOf(dataDir);
     expect(isProcessAlive(before.temporalPid) && isProcessAlive(before.pgPid)).toBe(true);
 
+    // The worker is npm start's child process, and the only one polling: the API's process polls nothing.
+    const firstWorker = workerPidOf(first.output());
+    expect(firstWorker).toBeGreaterThan(0);
+    expect(firstWorker).not.toBe(first.child.pid);
+    expect(await parentPidOf(firstWorker)).toBe(first.child.pid);
+    expect(processCommandLine(firstWorker)).toContain('bin/worker.ts');
+    let pollers: number[] = [];
+    for (let i = 0; i < 50 && pollers.length === 0; i++) {
+      pollers = await pollerPids(env.TEMPORAL_DEV_PORT, env.TEMPORAL_TASK_QUEUE);
+      if (pollers.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(pollers.length).toBeGreaterThan(0);
+    expect(new Set(pollers)).toEqual(new Set([firstWorker]));
+
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     // The servers outlive a SIGKILLed parent; the next start must deal with them.
     expect(isProcessAlive(before.pgPid)).toBe(true);
+    // The worker does not: its IPC channel closes, and it drains and exits on its own.
+    expect(await exitsWithin(firstWorker, 10_000)).toBe(true);
 
     const second = await start(env);
     expect(second.output()).toContain('left running by an earlier start');
@@ -111,10 +150,14 @@ describe('npm start: the embedded stack', () => {
     const ui = await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`);
     expect(ui.status).toBe(200);
     const after = await pidsOf(dataDir);
+    const secondWorker = workerPidOf(second.output());
+    expect(isProcessAlive(secondWorker)).toBe(true);
 
     second.child.kill('SIGTERM');
     const code = await new Promise((r) => second.child.once('exit', r));
     expect(code).toBe(0);
+    // npm start waited for its worker to drain and exit (it reaped it) before stopping Temporal.
+    expect(isProcessAlive(secondWorker)).toBe(false);
     // Gone, not merely signalled (an orphan's exit is reaped by PID 1 a moment later).
     expect(await exitsWithin(after.temporalPid, 5_000)).toBe(true);
     expect(await exitsWithin(after.pgPid, 5_000)).toBe(true);
