@@ -257,7 +257,7 @@ describe('APISmith source against the sandbox', () => {
     await src.close();
   });
 
-  it('reports a refused connection as a transient typed error', async () => {
+  it('reports a refused connection as a typed error that is not worth retrying, naming the cause', async () => {
     const src = createSource(
       { type: 'apismith', connection: 'erp', apiSlug: 'erp-items', params: {}, unknownTypes: 'as_string' },
       erpConnection('http://127.0.0.1:9', { username: 'u', password: 'p-secret' }),
@@ -265,7 +265,7 @@ describe('APISmith source against the sandbox', () => {
     );
     await expect(
       src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 }),
-    ).rejects.toMatchObject({ code: 'connection', transient: true });
+    ).rejects.toMatchObject({ code: 'unreachable', transient: false, message: expect.stringContaining('ECONNREFUSED') });
     expect((await src.health()).ok).toBe(false);
     await src.close();
   });

@@ -9,6 +9,7 @@ import { createHarness, type Harness } from '../../support/harness.ts';
 describe('the demo', () => {
   let h: Harness;
   let pool: pg.Pool;
+  let warehouse: pg.Pool;
   const demos: DemoHandle[] = [];
   const lines: string[] = [];
   const run = async () => {
@@ -43,12 +44,14 @@ describe('the demo', () => {
     restore.push(capture(process.stdout), capture(process.stderr));
     h = await createHarness('demo');
     pool = createPool(h.databaseUrl);
+    warehouse = createPool(inject('warehouseUrl'));
     await h.startWorker();
   });
   afterAll(async () => {
     for (const undo of restore) undo();
     for (const demo of demos) await demo.stop();
     await pool.end();
+    await warehouse.end();
     await h.close();
   });
 
@@ -70,7 +73,8 @@ describe('the demo', () => {
     expect(full[0]!.counts).toMatchObject({ fetched: 3000, inserted: 2940, failed: 60 });
     // Both targets hold exactly the records the identity store says landed.
     for (const entity of ['items', 'work_orders', 'work_order_lines']) {
-      const inTarget = Number((await pool.query(`SELECT count(*) AS n FROM demo_target.${entity}`)).rows[0].n);
+      // The demo target is the warehouse role's own schema: SyncFlow's role cannot even read it.
+      const inTarget = Number((await warehouse.query(`SELECT count(*) AS n FROM demo_target.${entity}`)).rows[0].n);
       const inHub = await demo.schedulehub.store.count(entity);
       const identities = await h.prisma.identityRecord.count({
         where: { entityName: entity, targetName: 'schedulehub', syncStatus: 'synced', deletedAt: null },

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { startSync } from '../../../control/syncs.ts';
-import { createHarness, type Harness } from '../../support/harness.ts';
+import { createHarness, type Harness, TEST_SECRET_KEY } from '../../support/harness.ts';
 import {
   balanced,
   createItemSource,
@@ -31,6 +31,7 @@ describe('worker processes: crash recovery and sharing a batch', () => {
         TEMPORAL_NAMESPACE: inject('temporalNamespace'),
         TEMPORAL_TASK_QUEUE: h.taskQueue,
         TEMPORAL_WORKER_METRICS_PORT: '0', // several workers on one machine: no shared metrics port
+        SYNCFLOW_SECRET_KEY: TEST_SECRET_KEY, // opens the test connections' sealed URLs
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
