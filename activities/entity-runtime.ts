@@ -3,9 +3,9 @@ import type { SourceConfig, TargetConfig } from '../connectors/config.ts';
 import { ConnectionSecretError, type ResolvedConnection } from '../connectors/connections.ts';
 import { createSource, createTarget, PoolRegistry } from '../connectors/factory.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
-import { connectionVersions, loadResolvedConnection } from '../db/connections.ts';
 import type { Source, Target, TargetField } from '../connectors/types.ts';
-import { getEntity, type StoredEntity } from '../db/entities.ts';
+import { connectionVersions, loadResolvedConnection } from '../db/connections.ts';
+import { EntityConfigUnreadableError, getEntity, type StoredEntity } from '../db/entities.ts';
 import type { Prisma } from '../db/prisma.ts';
 import { resolveDeclaredType } from '../pipeline/declared-type.ts';
 import type { EntityConfig } from '../pipeline/entity-config.ts';
@@ -87,7 +87,8 @@ async function connectionFor(
     }
     return connection;
   } catch (error) {
-    if (error instanceof ConnectionSecretError) throw ApplicationFailure.nonRetryable(error.message, 'ConnectionSecret');
+    if (error instanceof ConnectionSecretError)
+      throw ApplicationFailure.nonRetryable(error.message, 'ConnectionSecret');
     throw error;
   }
 }
@@ -144,7 +145,12 @@ export class EntityRuntimes {
   }
 
   private async build(name: string): Promise<EntityRuntime> {
-    const stored = await getEntity(this.deps.prisma, name);
+    const stored = await getEntity(this.deps.prisma, name).catch((error: unknown) => {
+      if (error instanceof EntityConfigUnreadableError) {
+        throw ApplicationFailure.nonRetryable(error.message, 'EntityConfigInvalid');
+      }
+      throw error;
+    });
     if (!stored) throw ApplicationFailure.nonRetryable(`No entity named "${name}".`, 'EntityNotFound');
     const config = stored.config;
     const hashers = await identityHashers();

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ControlError } from '../control/errors.ts';
 import { EntityConnectionError } from '../db/connections.ts';
+import { EntityConfigUnreadableError } from '../db/entities.ts';
 import { dependencyDown } from './dependency-errors.ts';
 
 /** The one error shape of the API: `{ "error": { "code", "message", "details" } }`. */
@@ -44,6 +45,9 @@ export function handleError(error: unknown, c: Context) {
   // An entity naming a connection that does not exist or does not fit its source or target.
   if (error instanceof EntityConnectionError) {
     return c.json(errorBody('validation_failed', error.message, error.issues), 400);
+  }
+  if (error instanceof EntityConfigUnreadableError) {
+    return c.json(errorBody('entity_config_unreadable', error.message, { entity: error.entity }), 409);
   }
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
 import { listen } from '../api/serve.ts';
 import { loadEnv } from '../config/env.ts';
+import { redactUrl } from '../connectors/connections.ts';
 import { createSecretBox } from '../connectors/secret-box.ts';
 import { ensureRetrySchedule } from '../control/schedules.ts';
 import { createPrisma } from '../db/prisma.ts';
@@ -93,9 +94,3 @@ SyncFlow is up.
 Still running: API ${server.url}/api/v1, docs ${server.url}/api/v1/docs, Temporal Web UI ${infra.temporal.uiUrl ?? '(external)'}.
 Press Ctrl-C to stop.`);
 });
-
-function redactUrl(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}

@@ -236,11 +236,10 @@ export function secretValuesOf(connection: ResolvedConnection): string[] {
   }
 }
 
-/** A URL for display: user info replaced. */
+/** A URL for display: its password replaced. */
 export function redactUrl(text: string): string {
   try {
     const url = new URL(text);
-    if (url.username) url.username = REDACTED;
     if (url.password) url.password = REDACTED;
     return url.toString();
   } catch {

@@ -24,6 +24,27 @@ export interface StoredEntity {
   updatedAt: Date;
 }
 
+/**
+ * A stored configuration this version cannot read: saved by an earlier SyncFlow (before named
+ * connections, its source and targets carried `url` / `baseUrl` / `auth`) or edited by hand. Re-apply it.
+ */
+export class EntityConfigUnreadableError extends Error {
+  override readonly name = 'EntityConfigUnreadableError';
+  constructor(
+    readonly entity: string,
+    readonly issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+  ) {
+    super(
+      `The stored configuration of entity "${entity}" is not one this SyncFlow can read ` +
+        `(${issues
+          .slice(0, 3)
+          .map((i) => `${i.path.map(String).join('.') || '(config)'}: ${i.message}`)
+          .join('; ')}). Re-apply it with PUT /api/v1/entities/${entity}: sources and targets now name a ` +
+        'connection (README, "Security model") instead of carrying url, baseUrl or auth.',
+    );
+  }
+}
+
 type EntityRow = PrismaTypes.EntityGetPayload<{ include: { fieldMappings: true } }>;
 
 /** A field's settings that have no column of their own in field_mappings. */
@@ -78,7 +99,9 @@ function fromRow(row: EntityRow): StoredEntity {
         ...(m.valueMap ? { valueMap: m.valueMap } : {}),
       };
     });
-  const config = entityConfigSchema.parse({ ...(row.config as object), name: row.name, fields });
+  const parsed = entityConfigSchema.safeParse({ ...(row.config as object), name: row.name, fields });
+  if (!parsed.success) throw new EntityConfigUnreadableError(row.name, parsed.error.issues);
+  const config = parsed.data;
   return {
     uid: row.uid,
     name: row.name,
@@ -127,6 +150,11 @@ export async function saveEntity(
     return tx.entity.findUniqueOrThrow({ where: { name }, include: { fieldMappings: true } });
   });
   return fromRow(row);
+}
+
+/** Whether an entity of that name is stored (readable or not: PUT and DELETE also serve unreadable ones). */
+export async function entityExists(prisma: Prisma, name: string): Promise<boolean> {
+  return (await prisma.entity.count({ where: { name } })) > 0;
 }
 
 export async function getEntity(prisma: Prisma, name: string): Promise<StoredEntity | null> {

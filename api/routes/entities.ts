@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { unknownEntity } from '../../control/errors.ts';
-import { deleteEntity, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
+import { deleteEntity, entityExists, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
 import type { EntityConfig } from '../../pipeline/entity-config.ts';
 import { normalizationLayers } from '../../pipeline/errors.ts';
 import { maskPreviewFields, sensitiveFields } from '../../pipeline/mask.ts';
@@ -105,6 +105,11 @@ async function existing(deps: ApiDeps, name: string) {
   return entity;
 }
 
+/** For PUT and DELETE, which also serve an entity whose stored configuration this version cannot read. */
+async function mustExist(deps: ApiDeps, name: string): Promise<void> {
+  if (!(await entityExists(deps.prisma, name))) throw unknownEntity(name);
+}
+
 const tags = ['Entities'];
 
 /** Entity configuration: list, create, read, replace, patch, delete, preview the normalization, promote to live. */
@@ -182,7 +187,7 @@ export function entityRoutes(deps: ApiDeps) {
     async (c) => {
       const { name } = c.req.valid('param');
       const config = parsedOrThrow(namedAsPath({ name, ...(await readJsonObject(c)) }, name));
-      await existing(deps, name);
+      await mustExist(deps, name);
       return c.json(entityView(await saveEntity(deps.prisma, config)), 200);
     },
   );
@@ -233,7 +238,7 @@ export function entityRoutes(deps: ApiDeps) {
     }),
     async (c) => {
       const { name } = c.req.valid('param');
-      await existing(deps, name);
+      await mustExist(deps, name);
       if (await syncIsRunning(deps.temporal, name)) {
         throw new ApiError(409, 'sync_running', `A sync of "${name}" is running; stop it before deleting the entity.`);
       }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { type ApiClient, CliError } from '../api-client.ts';
+import { readJsonFile, readNamedDocuments } from '../json-file.ts';
 import { print, table } from '../output.ts';
 
 interface EntityView {
@@ -9,28 +9,6 @@ interface EntityView {
   enabled: boolean;
   configVersion: number;
   config: { source: { type: string }; targets: Array<{ name: string; type: string }>; description?: string };
-}
-
-async function readConfigs(file: string): Promise<Array<Record<string, unknown>>> {
-  if (/\.ya?ml$/i.test(file))
-    throw new CliError(`${file}: entity files are JSON (one configuration or an array of them).`);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new CliError(`Cannot read ${file}: ${(error as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
-  const list = Array.isArray(parsed) ? parsed : [parsed];
-  if (list.some((c) => !c || typeof c !== 'object' || typeof (c as { name?: unknown }).name !== 'string')) {
-    throw new CliError(`${file}: every entity configuration needs a "name".`);
-  }
-  return list as Array<Record<string, unknown>>;
 }
 
 /** `--set a.b=value` pairs → a merge patch; a value that parses as JSON is that JSON (`true`, `500`, `null`), else text. */
@@ -58,17 +36,10 @@ export function patchFromSets(sets: readonly string[]): Record<string, unknown> 
 }
 
 async function readPatch(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new CliError(`Cannot read ${file}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (error) {
-    throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
+  const patch = await readJsonFile(file);
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch))
+    throw new CliError(`${file}: a merge patch is a JSON object.`);
+  return patch as Record<string, unknown>;
 }
 
 /** `syncflow entities …`: apply from a file (create or replace), patch, list, show, promote. */
@@ -80,7 +51,7 @@ export function registerEntities(program: Command, api: () => ApiClient) {
     .description('Create or replace entities from a JSON file (one configuration or an array)')
     .requiredOption('-f, --file <path>', 'the JSON file')
     .action(async (opts: { file: string }) => {
-      for (const config of await readConfigs(opts.file)) {
+      for (const config of await readNamedDocuments(opts.file, 'entity')) {
         const name = String(config.name);
         const exists = await api()
           .get<EntityView>(`/entities/${encodeURIComponent(name)}`)

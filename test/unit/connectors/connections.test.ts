@@ -81,7 +81,7 @@ describe('connection secrets', () => {
     });
     expect(withUser.success).toBe(false);
     expect(withUser.error?.issues[0]?.path).toEqual(['baseUrl']);
-    expect(redactUrl('postgresql://app:s3cret@db:5432/x')).toBe('postgresql://***:***@db:5432/x');
+    expect(redactUrl('postgresql://app:s3cret@db:5432/x')).toBe('postgresql://app:***@db:5432/x');
   });
 });
 
