@@ -38,15 +38,76 @@ export function unstorableStrings(value: unknown, path = ''): Array<{ field: str
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /**
- * App middleware: a JSON body with a string PostgreSQL cannot store is a 400
- * before any route sees it (a malformed body is left to the route: 400 invalid_json).
+ * How deeply a request body may nest objects and arrays. Entity configurations,
+ * connections and preview rows need a handful of levels; the parsers, validators
+ * and walkers here recurse once per level (thousands of levels overflowed the
+ * stack: a 500), and Prisma refuses JSON nested beyond 128 levels.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Where a JSON text first nests deeper than MAX_JSON_DEPTH (`fields[1].default.a`), or null.
+ * A scan of the text, without recursion, so it is safe on any input; malformed JSON is left to the parser.
+ */
+export function tooDeeplyNested(text: string): string | null {
+  const frames: Array<{ object: boolean; key: string | null; index: number; expectKey: boolean }> = [];
+  const pathOf = () =>
+    frames
+      .slice(0, -1)
+      .reduce((path, f) => (f.object ? `${path}${path ? '.' : ''}${f.key ?? ''}` : `${path}[${f.index}]`), '') ||
+    '(body)';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const top = frames.at(-1);
+      if (top?.object && top.expectKey) {
+        try {
+          top.key = JSON.parse(text.slice(i, end + 1)) as string;
+        } catch {
+          top.key = text.slice(i + 1, end);
+        }
+        top.expectKey = false;
+      }
+      i = end;
+    } else if (ch === '{' || ch === '[') {
+      frames.push({ object: ch === '{', key: null, index: 0, expectKey: ch === '{' });
+      if (frames.length > MAX_JSON_DEPTH) return pathOf();
+    } else if (ch === '}' || ch === ']') {
+      frames.pop();
+    } else if (ch === ',') {
+      const top = frames.at(-1);
+      if (top?.object) top.expectKey = true;
+      else if (top) top.index++;
+    }
+  }
+  return null;
+}
+
+const nestingProblem = (text: string) => {
+  const field = tooDeeplyNested(text);
+  return field === null
+    ? null
+    : new ApiError(400, 'validation_failed', 'The request is invalid.', [
+        { field, message: `nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays` },
+      ]);
+};
+
+/**
+ * App middleware: a JSON body with a string PostgreSQL cannot store, or nested
+ * deeper than MAX_JSON_DEPTH, is a 400 before any route sees it (a malformed
+ * body is left to the route: 400 invalid_json).
  */
 export const refuseUnstorableStrings: MiddlewareHandler = async (c, next) => {
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
   if (JSON_MEDIA_TYPE.test(mediaType)) {
+    const text = await c.req.text();
+    const tooDeep = nestingProblem(text);
+    if (tooDeep) throw tooDeep;
     let value: unknown;
     try {
-      value = parseJsonLossless(await c.req.text());
+      value = parseJsonLossless(text);
     } catch {
       return next();
     }
@@ -64,6 +125,9 @@ export const refuseUnstorableStrings: MiddlewareHandler = async (c, next) => {
 export async function readJsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === '') throw invalidJson();
+  // Checked before parsing: the parser and the checks below recurse once per level.
+  const tooDeep = nestingProblem(text);
+  if (tooDeep) throw tooDeep;
   let body: unknown;
   try {
     body = parseJsonLossless(text);

@@ -25,13 +25,16 @@ export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.uid])).toString('base64url');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** null when the text is not a cursor this module wrote. */
 export function decodeCursor(text: string): KeysetPosition | null {
   try {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
     if (!Array.isArray(value) || value.length !== 2) return null;
     const [at, uid] = value as [unknown, unknown];
-    if (typeof at !== 'string' || typeof uid !== 'string' || !/^[0-9a-f-]{36}$/i.test(uid)) return null;
+    // A real UUID: the uid is compared with a uuid column, where any other text is a database error (a 500).
+    if (typeof at !== 'string' || typeof uid !== 'string' || !UUID.test(uid)) return null;
     const createdAt = new Date(at);
     return Number.isNaN(createdAt.getTime()) ? null : { createdAt, uid };
   } catch {

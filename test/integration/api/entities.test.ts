@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from '../../../api/json-body.ts';
 import { loadResolvedConnection } from '../../../db/connections.ts';
 import { type ApiTestContext, createApiTestContext, entityConfig } from './support.ts';
 
@@ -249,6 +250,67 @@ describe('entities API', () => {
     expect(key.body.error.details[0].field).toBe('rows[0].A\u0000');
     const pair = await t.call('POST', `/entities/${NAME}/preview`, { raw: '{"rows":[{"PART_NO":"\\ud83d\\ude00"}]}' });
     expect(pair.status).toBe(200);
+  });
+
+  it('answers 400 naming the field, never 500, for a body nested deeper than 64 levels (fuzz:api)', async () => {
+    // 6,000 levels overflowed the stack in the body checks (500 on every JSON route); 500 levels in a field
+    // default passed validation and failed in Prisma ("JSON Error: recursion limit exceeded"): a 500 too.
+    const deepObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    // The field named is the container at level 64: `levels` is how many the path's prefix uses.
+    const at64 = (prefix: string, levels: number) => `${prefix}${'.a'.repeat(MAX_JSON_DEPTH - levels)}`;
+    const config = JSON.stringify(
+      entityConfig(NAME, {
+        fields: [
+          { source: 'PART_NO', target: 'part_no', required: true },
+          { source: 'DOC', target: 'doc', type: 'json', default: 0 },
+        ],
+      }),
+    );
+    for (const depth of [500, 6_000, 150_000]) {
+      const cases: Array<[string, string, string, string, Record<string, string>?]> = [
+        [
+          'PUT',
+          `/entities/${NAME}`,
+          config.replace('"default":0', `"default":${deepObject(depth)}`),
+          at64('fields[1].default', 3),
+        ],
+        ['POST', '/entities', `{"name":${deepObject(depth)}}`, at64('name', 1), { 'content-type': 'text/plain' }],
+        [
+          'PATCH',
+          `/entities/${NAME}`,
+          `{"description":${deepObject(depth)}}`,
+          at64('description', 1),
+          { 'content-type': 'application/merge-patch+json' },
+        ],
+        [
+          'POST',
+          `/entities/${NAME}/preview`,
+          `{"rows":[{"PART_NO":${deepArray(depth)}}]}`,
+          `rows[0].PART_NO${'[0]'.repeat(MAX_JSON_DEPTH - 3)}`,
+        ],
+        [
+          'PUT',
+          '/connections/api-ent-deep',
+          `{"type":"files","root":"/tmp","description":${deepObject(depth)}}`,
+          at64('description', 1),
+        ],
+        ['POST', '/sync/retry-failed', `{"entity":"${NAME}","stage":${deepObject(depth)}}`, at64('stage', 1)],
+      ];
+      for (const [method, path, raw, field, headers] of cases) {
+        const response = await t.call(method, path, { raw, ...(headers ? { headers } : {}) });
+        expect(response.status, `${method} ${path} at ${depth}`).toBe(400);
+        expect(response.body.error.details, `${method} ${path} at ${depth}`).toEqual([
+          { field, message: `nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays` },
+        ]);
+      }
+    }
+    // 64 levels are fine: the entity saves and reads back.
+    const fine = await t.call('PUT', `/entities/${NAME}`, {
+      raw: config.replace('"default":0', `"default":${deepObject(MAX_JSON_DEPTH - 4)}`),
+    });
+    expect(fine.status).toBe(200);
+    expect(await t.call('PUT', `/entities/${NAME}`, { body: entityConfig(NAME) })).toMatchObject({ status: 200 });
   });
 
   it('keeps integers beyond 2^53 exact in a preview, and masks sensitive fields', async () => {

@@ -128,6 +128,22 @@ describe('cursor paging = one big page', () => {
     expect(multiPage).toBeGreaterThan(10);
   }, 240_000);
 
+  it('answers 400 naming cursor, never 500, for a cursor whose uid is not a UUID (fuzz:api)', async () => {
+    // `[0-9a-f-]{36}` passed the decoder, and PostgreSQL refused the text as a uuid: a 500.
+    const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const uid of ['-'.repeat(36), '0'.repeat(36), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaa-']) {
+      for (const path of ['/monitoring/failed-records', '/monitoring/pending-children', '/sync/history']) {
+        const response = await t.call('GET', `${path}?cursor=${cursor(['2024-01-01T00:00:00.000Z', uid])}`);
+        expect(response.status, `${path} ${uid}`).toBe(400);
+        expect(response.body.error.details).toEqual([{ field: 'cursor', message: expect.any(String) }]);
+      }
+    }
+    // A well-formed cursor of a row that does not exist is an empty page, not an error.
+    const unknown = await t.call('GET', `/sync/history?cursor=${cursor(['2024-01-01T00:00:00.000Z', randomUUID()])}`);
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.batches).toEqual([]);
+  });
+
   it('lists the 36 records of finding 12 with pageSize=7 and cursors', async () => {
     await seed([12, 12, 12]);
     const followed = await followCursors('/monitoring/failed-records', 'records', 7);
