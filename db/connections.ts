@@ -72,12 +72,30 @@ const view = (row: StoredRow, usedBy: string[]): ConnectionView => ({
   usedBy,
 });
 
+/** A connection that entities use cannot change type (their sources or targets would no longer fit it). */
+export class ConnectionInUseError extends Error {
+  override readonly name = 'ConnectionInUseError';
+  constructor(
+    readonly connection: string,
+    readonly usedBy: string[],
+    what: string,
+  ) {
+    super(`Connection "${connection}" is used by ${usedBy.join(', ')}: cannot ${what}.`);
+  }
+}
+
 /** Creates or replaces a connection; `***` keeps a stored secret. Returns the masked view and whether it was new. */
 export async function saveConnection(
   prisma: Prisma,
   input: { name: string; config: ConnectionConfig; description?: string | undefined },
   box: SecretBox,
 ): Promise<{ connection: ConnectionView; created: boolean }> {
+  const current = await prisma.connection.findUnique({ where: { name: input.name }, select: { type: true } });
+  if (current && current.type !== input.config.type) {
+    const usedBy = (await usage(prisma)).get(input.name) ?? [];
+    if (usedBy.length > 0)
+      throw new ConnectionInUseError(input.name, usedBy, `change its type to ${input.config.type}`);
+  }
   const result = await prisma.$transaction(async (tx) => {
     const existing = await tx.connection.findUnique({ where: { name: input.name } });
     const previous = existing && existing.type === input.config.type ? storedConfigOf(existing) : undefined;

@@ -1,7 +1,13 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { CONNECTION_NAME, ConnectionSecretError, connectionConfigSchema } from '../../connectors/connections.ts';
 import { SecretBoxError } from '../../connectors/secret-box.ts';
-import { deleteConnection, getConnection, listConnections, saveConnection } from '../../db/connections.ts';
+import {
+  ConnectionInUseError,
+  deleteConnection,
+  getConnection,
+  listConnections,
+  saveConnection,
+} from '../../db/connections.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError, fieldErrors } from '../errors.ts';
 import { readJsonObject } from '../json-body.ts';
@@ -121,7 +127,7 @@ export function connectionRoutes(deps: ApiDeps) {
       responses: {
         200: { description: 'Replaced', content: jsonContent(connectionSchema) },
         201: { description: 'Created', content: jsonContent(connectionSchema) },
-        ...errorResponses(400, 413, 503),
+        ...errorResponses(400, 409, 413, 503),
       },
     }),
     async (c) => {
@@ -144,6 +150,9 @@ export function connectionRoutes(deps: ApiDeps) {
         );
         return c.json(view(saved.connection), saved.created ? 201 : 200);
       } catch (error) {
+        if (error instanceof ConnectionInUseError) {
+          throw new ApiError(409, 'connection_in_use', error.message, { usedBy: error.usedBy });
+        }
         if (error instanceof ConnectionSecretError || error instanceof SecretBoxError) {
           const field = error instanceof ConnectionSecretError ? (error.message.split(':')[0] ?? '(body)') : '(body)';
           throw new ApiError(400, 'validation_failed', error.message, [{ field, message: error.message }]);

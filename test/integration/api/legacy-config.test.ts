@@ -39,6 +39,30 @@ describe('an entity saved by an earlier SyncFlow', () => {
     expect(response.text).not.toContain('pw@');
   });
 
+  it('a connection an entity uses cannot change type (409); its type-preserving update works', async () => {
+    await t.call('PUT', '/connections/api-legacy-files', { body: { type: 'files', root: '/srv' } });
+    await t.prisma.entity.deleteMany({ where: { name: `${NAME}_files` } });
+    const created = await t.call('POST', '/entities', {
+      body: {
+        name: `${NAME}_files`,
+        source: { type: 'file', connection: 'api-legacy-files', path: 'x.csv', format: 'csv' },
+        targets: [{ type: 'postgres', name: 'main', connection: 'local', table: 'x_target' }],
+        businessKey: ['k'],
+        fields: [{ source: 'k', target: 'k' }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const changed = await t.call('PUT', '/connections/api-legacy-files', {
+      body: { type: 'postgres', url: { value: 'postgresql://u:p@127.0.0.1:1/x' } },
+    });
+    expect(changed.status).toBe(409);
+    expect(changed.body.error).toMatchObject({ code: 'connection_in_use', details: { usedBy: [`${NAME}_files`] } });
+    expect(
+      (await t.call('PUT', '/connections/api-legacy-files', { body: { type: 'files', root: '/srv/b' } })).status,
+    ).toBe(200);
+    await t.call('DELETE', `/entities/${NAME}_files`);
+  });
+
   it('can be replaced by a configuration that names a connection', async () => {
     const response = await t.call('PUT', `/entities/${NAME}`, {
       body: {
