@@ -1,0 +1,244 @@
+/**
+ * Records real workflow histories for the replay test (`npm run record:histories`).
+ *
+ * Brings up a throwaway PostgreSQL and Temporal dev server (the project's own infra), runs a handful of small
+ * syncs through the real worker and control layer, and writes each workflow's history to
+ * test/fixtures/histories/<name>.json. test/unit/workflows/replay.test.ts replays every file there against the
+ * current workflow code: a change that is not deterministic against them fails.
+ *
+ * Re-record after an intended change of the workflows (guarded by `patched()`, see Versioning in the README), and
+ * keep the old files as long as the old branch is in the code: rename them first (e.g.
+ * `sync-entity-full.before-<patch-id>.json`), since this script overwrites files of the same name.
+ * Pass file names to record only those (`npm run record:histories -- sync-entity-full`); default: all.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Client, Connection } from '@temporalio/client';
+import { connectionConfigSchema } from '../connectors/connections.ts';
+import { createPool } from '../connectors/postgres/pool.ts';
+import { createSecretBox, newSecretKey } from '../connectors/secret-box.ts';
+import { type ControlDeps, startSync } from '../control/syncs.ts';
+import { waitForSync } from '../control/wait.ts';
+import { saveConnection } from '../db/connections.ts';
+import { saveEntity } from '../db/entities.ts';
+import { createPrisma } from '../db/prisma.ts';
+import { startInfrastructure } from '../infra/index.ts';
+import { type EntityConfigInput, entityConfigSchema } from '../pipeline/entity-config.ts';
+import { historyToJSON } from '../test/support/history-json.ts';
+import { createWorker } from '../worker/create-worker.ts';
+import { PAUSE_SIGNAL, RESUME_SIGNAL, SYNC_ENTITY_WORKFLOW, type SyncEntityInput } from '../workflows/contract.ts';
+
+const OUT = new URL('../test/fixtures/histories/', import.meta.url);
+const TASK_QUEUE = 'record-histories';
+const SCHEMA = 'rec';
+const only = new Set(process.argv.slice(2));
+const log = (m: string) => console.log(m);
+
+const infra = await startInfrastructure({ throwaway: true, log: (m) => log(`  ${m}`) });
+const pool = createPool(infra.database.url, 4);
+const prisma = createPrisma(infra.database.url);
+const secrets = createSecretBox(newSecretKey());
+const connection = await Connection.connect(infra.temporal.connectionOptions);
+const client = new Client({ connection, namespace: infra.temporal.namespace });
+const deps: ControlDeps = { prisma, temporal: client, taskQueue: TASK_QUEUE };
+const worker = await createWorker({
+  connectionOptions: infra.temporal.connectionOptions,
+  namespace: infra.temporal.namespace,
+  taskQueue: TASK_QUEUE,
+  deps: { prisma, databaseUrl: infra.database.url, secrets },
+});
+const workerDone = worker.run();
+
+const written: string[] = [];
+/** Writes one execution's history (the run given, or the latest run of the id). */
+async function record(name: string, handle: { workflowId: string; runId?: string }) {
+  if (only.size > 0 && !only.has(name)) return;
+  const history = await client.workflow.getHandle(handle.workflowId, handle.runId).fetchHistory();
+  const file = new URL(`${name}.json`, OUT);
+  await writeFile(file, historyToJSON(history));
+  written.push(`${name}.json: ${history.events?.length ?? 0} events`);
+  log(`  recorded ${name} (${history.events?.length ?? 0} events)`);
+}
+
+async function runOne(entity: string, syncType: 'full' | 'incremental') {
+  const [sync] = await startSync(deps, { entities: [entity], syncType, execute: true });
+  const status = await waitForSync(deps, sync!.batchUid, { timeoutMs: 120_000, intervalMs: 100 });
+  log(`  ${entity} ${syncType}: ${status.status} ${JSON.stringify(status.counts)}`);
+  if (status.status !== 'completed') throw new Error(`the ${entity} sync ended ${status.status}`);
+  return sync!;
+}
+
+const itemRow = (i: number) => [
+  `p-${String(i).padStart(4, '0')}`,
+  i % 2 === 0 ? 'DE01' : 'US02',
+  `item ${i}`,
+  `${i}.25`,
+  i % 2 === 0 ? '2025-12-08' : '08.12.2025',
+];
+const addItems = (from: number, to: number) => {
+  const rows = Array.from({ length: to - from }, (_, k) => itemRow(from + k));
+  return pool.query(
+    `INSERT INTO ${SCHEMA}.items (part_no, plant, descr, price, due)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
+    [0, 1, 2, 3, 4].map((c) => rows.map((r) => r[c])),
+  );
+};
+const addOrders = (rows: Array<[string, string, string, number]>) =>
+  pool.query(
+    `INSERT INTO ${SCHEMA}.orders (order_no, part_no, plant, qty)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])`,
+    [0, 1, 2, 3].map((c) => rows.map((r) => r[c])),
+  );
+const saveConfig = (config: EntityConfigInput) =>
+  saveEntity(prisma, entityConfigSchema.parse(config), { mode: 'live' });
+
+try {
+  await mkdir(OUT, { recursive: true });
+  // The throwaway database holds SyncFlow's tables and the sources and targets, behind one connection.
+  await saveConnection(
+    prisma,
+    {
+      name: 'local',
+      config: connectionConfigSchema.parse({ type: 'postgres', url: { value: infra.database.url }, maxConnections: 4 }),
+    },
+    secrets,
+  );
+  await pool.query(`CREATE SCHEMA ${SCHEMA}; CREATE SEQUENCE ${SCHEMA}.rv`);
+  await pool.query(`CREATE TABLE ${SCHEMA}.items (part_no text NOT NULL, plant text NOT NULL, descr text, price text,
+      due text, row_version bigint NOT NULL DEFAULT nextval('${SCHEMA}.rv'), PRIMARY KEY (part_no, plant))`);
+  await pool.query(`CREATE TABLE ${SCHEMA}.orders (order_no text PRIMARY KEY, part_no text, plant text, qty int,
+      row_version bigint NOT NULL DEFAULT nextval('${SCHEMA}.rv'))`);
+  await addItems(0, 350);
+  await addOrders([
+    ...Array.from(
+      { length: 150 },
+      (_, i) => [`o-${i}`, itemRow(i)[0]!, itemRow(i)[1]!, i + 1] as [string, string, string, number],
+    ),
+    ['o-orphan', 'p-9999', 'DE01', 1],
+  ]);
+  const items: EntityConfigInput = {
+    name: 'items',
+    source: { type: 'postgres', connection: 'local', schema: SCHEMA, table: 'items' },
+    targets: [{ type: 'postgres', name: 'main', connection: 'local', schema: SCHEMA, table: 'items_target' }],
+    businessKey: ['part_no', 'plant'],
+    rowversionField: 'rv',
+    deletePolicy: 'hard',
+    pageSize: 100,
+    fields: [
+      { source: 'part_no', target: 'part_no', transformation: 'uppercase', required: true },
+      { source: 'plant', target: 'plant', required: true },
+      { source: 'descr', target: 'description' },
+      { source: 'price', target: 'price', type: 'NUMBER' },
+      { source: 'due', target: 'due_date', type: 'DATE', required: true },
+      { source: 'row_version', target: 'rv', type: 'bigint' },
+    ],
+  };
+  await saveConfig(items);
+  await saveConfig({
+    name: 'orders',
+    source: { type: 'postgres', connection: 'local', schema: SCHEMA, table: 'orders' },
+    targets: [{ type: 'postgres', name: 'main', connection: 'local', schema: SCHEMA, table: 'orders_target' }],
+    businessKey: ['order_no'],
+    rowversionField: 'rv',
+    pageSize: 100,
+    stageActivities: 'split', // items runs fused (the default): both page paths are recorded
+    childRetryBaseSeconds: 0.2,
+    maxChildRetries: 3,
+    childWaitSeconds: 10,
+    fields: [
+      { source: 'order_no', target: 'order_no', required: true },
+      { source: 'part_no', target: 'part_no', transformation: 'uppercase' },
+      { source: 'plant', target: 'plant' },
+      { source: 'qty', target: 'qty', type: 'integer' },
+      { source: 'row_version', target: 'rv', type: 'bigint' },
+    ],
+    parents: [{ entity: 'items', fields: { part_no: 'part_no', plant: 'plant' } }],
+  });
+
+  // 1. A full sync of 350 rows in pages of 100 (the smallest; fused stages): four pages, nothing to delete.
+  const full = await runOne('items', 'full');
+  await record('sync-entity-full', { workflowId: full.workflowId });
+
+  // 2. A full sync after two rows left the source and one changed: deletes propagated.
+  await pool.query(`DELETE FROM ${SCHEMA}.items WHERE part_no IN ('p-0348', 'p-0349')`);
+  await pool.query(
+    `UPDATE ${SCHEMA}.items SET price = '7.00', row_version = nextval('${SCHEMA}.rv') WHERE part_no = 'p-0001'`,
+  );
+  const deletes = await runOne('items', 'full');
+  await record('sync-entity-full-deletes', { workflowId: deletes.workflowId });
+
+  // 3. An incremental sync after ten new rows.
+  await addItems(350, 360);
+  const incremental = await runOne('items', 'incremental');
+  await record('sync-entity-incremental', { workflowId: incremental.workflowId });
+
+  // 4. Paused, resumed and continued as new: two pages per execution (the first and the last execution recorded).
+  await addItems(360, 400);
+  const pausedBatch = crypto.randomUUID();
+  const started = await client.workflow.start(SYNC_ENTITY_WORKFLOW, {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'sync-items',
+    args: [
+      {
+        batchUid: pausedBatch,
+        entityName: 'items',
+        syncType: 'full',
+        dryRun: false,
+        pagesPerRun: 2,
+      } satisfies SyncEntityInput,
+    ],
+  });
+  await started.signal(PAUSE_SIGNAL);
+  for (let i = 0; i < 100; i++) {
+    const row = await prisma.syncBatch.findUnique({ where: { uid: pausedBatch } });
+    if (row?.status === 'paused') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await started.signal(RESUME_SIGNAL);
+  await started.result();
+  await record('sync-entity-paused-continued', { workflowId: started.workflowId, runId: started.firstExecutionRunId });
+  await record('sync-entity-continued', { workflowId: started.workflowId }); // the last run: it starts from `resume`
+
+  // 5. Parents and children in one request (syncEntities, parents first); the orphan order waits for its parent
+  //    with backoff (timers in the child's history) and goes to the DLQ after the retry limit.
+  const group = await startSync(deps, { entities: ['orders', 'items'], syncType: 'full', execute: true });
+  for (const s of group) {
+    const status = await waitForSync(deps, s.batchUid, { timeoutMs: 120_000, intervalMs: 100 });
+    log(`  group ${s.entityName}: ${status.status} ${JSON.stringify(status.counts)}`);
+  }
+  let groupId: string | undefined;
+  for (let i = 0; i < 50 && !groupId; i++) {
+    for await (const execution of client.workflow.list({ query: `WorkflowType = 'syncEntities'` })) {
+      groupId = execution.workflowId;
+    }
+    if (!groupId) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!groupId) throw new Error('the syncEntities execution was not found');
+  await client.workflow.getHandle(groupId).result();
+  await record('sync-entities', { workflowId: groupId });
+  await record('sync-entity-children-waiting', { workflowId: 'sync-orders' });
+
+  // 6. The background retry of waiting children: an orphan left waiting by a sync that does not wait for it.
+  await pool.query(
+    `UPDATE entities SET config = config || '{"childWaitSeconds": 0}'::jsonb, config_version = config_version + 1
+      WHERE name = 'orders'`,
+  );
+  await addOrders([['o-orphan-late', 'p-8888', 'DE01', 1]]);
+  await runOne('orders', 'incremental');
+  await new Promise((r) => setTimeout(r, 500)); // past the first retry's due time
+  const retry = await client.workflow.start('retryWaitingChildren', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'retry-waiting-children',
+    args: [],
+  });
+  log(`  retry: ${JSON.stringify(await retry.result())}`);
+  await record('retry-waiting-children', { workflowId: retry.workflowId });
+
+  log(`\nwritten to ${OUT.pathname}:\n${written.map((w) => `  ${w}`).join('\n')}`);
+} finally {
+  worker.shutdown();
+  await workerDone.catch((e) => log(`worker: ${(e as Error).message}`));
+  await connection.close();
+  await prisma.$disconnect();
+  await pool.end();
+  await infra.stop();
+}
