@@ -22,10 +22,11 @@ export class AccountingError extends Error {
 }
 
 /**
- * Adds one page's counts to its batch, once: the page number is recorded in
- * the batch's metrics in the same statement, so a retried TRACK finds it
- * claimed and changes nothing. Refuses counts that do not balance.
- * Returns false when the page was already counted.
+ * Adds one page's counts to its batch, once: the page is claimed in the page
+ * ledger (sync_batch_pages) with INSERT … ON CONFLICT DO NOTHING in the same
+ * statement, so a retried or redone TRACK finds it claimed and changes nothing.
+ * Run it inside TRACK's transaction: a rollback releases the claim with the rest.
+ * Refuses counts that do not balance. Returns false when the page was already counted.
  */
 export async function claimPageCounts(
   db: Queryable,
@@ -40,16 +41,19 @@ export async function claimPageCounts(
     );
   }
   const claimed = await db.query(
-    `UPDATE sync_batches
-        SET metrics = jsonb_set(metrics, '{pagesCounted}', COALESCE(metrics->'pagesCounted', '[]'::jsonb) || to_jsonb($2::int)),
-            total_fetched = total_fetched + $3, total_processed = total_processed + $3,
+    `WITH claim AS (
+       INSERT INTO sync_batch_pages (batch_uid, page) VALUES ($1::uuid, $2::int)
+       ON CONFLICT (batch_uid, page) DO NOTHING
+       RETURNING batch_uid
+     )
+     UPDATE sync_batches
+        SET total_fetched = total_fetched + $3, total_processed = total_processed + $3,
             inserted = inserted + $4, updated = updated + $5, skipped = skipped + $6,
             failed = failed + $7, pending = pending + $8, deleted = deleted + $9,
             pages_completed = pages_completed + 1,
             watermark_to = COALESCE($10, watermark_to),
             updated_at = now()
-      WHERE uid = $1::uuid
-        AND NOT (COALESCE(metrics->'pagesCounted', '[]'::jsonb) @> to_jsonb($2::int))`,
+      WHERE uid = (SELECT batch_uid FROM claim)`,
     [
       batchUid,
       page,
