@@ -10,8 +10,15 @@ export const BATCH_DURATION_BUCKETS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 1
 export interface RecordTotalsRow extends RecordCounts {
   entity: string;
   dryRun: boolean;
-  targetCalls: number;
   estimatedCost: number;
+}
+
+/** Target calls summed per entity, dry run and target. */
+export interface TargetCallsRow {
+  entity: string;
+  dryRun: boolean;
+  target: string;
+  calls: number;
 }
 
 export interface DurationRow {
@@ -31,9 +38,24 @@ export async function recordTotals(prisma: Prisma): Promise<RecordTotalsRow[]> {
            sum(total_fetched)::float8 AS fetched, sum(inserted)::float8 AS inserted,
            sum(updated)::float8 AS updated, sum(skipped)::float8 AS skipped, sum(failed)::float8 AS failed,
            sum(pending)::float8 AS pending, sum(deleted)::float8 AS deleted,
-           sum(${numberAt('targetCalls')}) AS "targetCalls", sum(${numberAt('estimatedCost')}) AS "estimatedCost"
+           sum(${numberAt('estimatedCost')}) AS "estimatedCost"
       FROM sync_batches GROUP BY entity_name, dry_run ORDER BY entity_name, dry_run`);
   return rows as unknown as RecordTotalsRow[];
+}
+
+/**
+ * Target calls as finishBatch stores them: `metrics.targetCalls` is `{ [targetName]: calls }` for the batch
+ * (ingest and deletes together); anything else there (not an object, a non-numeric value) counts nothing.
+ */
+export async function targetCallTotals(prisma: Prisma): Promise<TargetCallsRow[]> {
+  const rows = await prisma.$queryRawUnsafe<Array<{ entity: string; dryRun: boolean; target: string; calls: number }>>(`
+    SELECT b.entity_name AS entity, b.dry_run AS "dryRun", c.key AS target, sum(c.value::text::float8)::float8 AS calls
+      FROM sync_batches b
+     CROSS JOIN LATERAL jsonb_each(
+             CASE WHEN jsonb_typeof(b.metrics->'targetCalls') = 'object' THEN b.metrics->'targetCalls' ELSE '{}'::jsonb END) c
+     WHERE jsonb_typeof(c.value) = 'number'
+     GROUP BY b.entity_name, b.dry_run, c.key ORDER BY b.entity_name, b.dry_run, c.key`);
+  return rows.map((r) => ({ entity: r.entity, dryRun: r.dryRun, target: r.target, calls: Number(r.calls) }));
 }
 
 export async function batchesByStatus(prisma: Prisma) {

@@ -6,6 +6,7 @@ import {
   deadLetterSizes,
   recordTotals,
   runningThroughput,
+  targetCallTotals,
   waitingChildren,
 } from '../../db/metrics-queries.ts';
 import type { Prisma } from '../../db/prisma.ts';
@@ -46,8 +47,9 @@ function add(
 const OPERATIONS = ['fetched', 'inserted', 'updated', 'skipped', 'failed', 'pending', 'deleted'] as const;
 
 async function databaseMetrics(prisma: Prisma, registry: Registry) {
-  const [totals, statuses, dlq, waiting, durations, running] = await Promise.all([
+  const [totals, calls, statuses, dlq, waiting, durations, running] = await Promise.all([
     recordTotals(prisma),
+    targetCallTotals(prisma),
     batchesByStatus(prisma),
     deadLetterSizes(prisma),
     waitingChildren(prisma),
@@ -118,9 +120,9 @@ async function databaseMetrics(prisma: Prisma, registry: Registry) {
   add(
     registry,
     'syncflow_target_calls_total',
-    'Calls made to targets (dry_run="true": calls a dry run estimated), from batch metrics.',
+    'Calls made to each target (dry_run="true": calls a dry run estimated), from batch metrics.',
     'counter',
-    totals.map((t) => ({ labels: { entity: t.entity, dry_run: dryRun(t.dryRun) }, value: t.targetCalls })),
+    calls.map((c) => ({ labels: { entity: c.entity, dry_run: dryRun(c.dryRun), target: c.target }, value: c.calls })),
   );
   add(
     registry,
