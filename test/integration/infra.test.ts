@@ -1,6 +1,6 @@
 import net from 'node:net';
-import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../api/app.ts';
 import { loadEnv } from '../../config/env.ts';
@@ -61,7 +61,9 @@ describe('least privilege on the embedded PostgreSQL', () => {
 
   it("SyncFlow's role is no superuser: it cannot read server files or create roles", async () => {
     await asRole(inject('databaseUrl'), async (c) => {
-      const { rows } = await c.query('SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user');
+      const { rows } = await c.query(
+        'SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user',
+      );
       expect(rows[0]).toEqual({ rolsuper: false, rolcreaterole: false, rolcreatedb: false });
       await expect(c.query("SELECT pg_read_file('/etc/passwd')")).rejects.toThrow(/permission denied/);
       await expect(c.query('CREATE ROLE sf_should_not_exist')).rejects.toThrow(/permission denied/);

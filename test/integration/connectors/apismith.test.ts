@@ -265,7 +265,11 @@ describe('APISmith source against the sandbox', () => {
     );
     await expect(
       src.fetchPage({ mode: 'full', keyColumns: ['item_no'], cursor: null, pageSize: 10 }),
-    ).rejects.toMatchObject({ code: 'unreachable', transient: false, message: expect.stringContaining('ECONNREFUSED') });
+    ).rejects.toMatchObject({
+      code: 'unreachable',
+      transient: false,
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
     expect((await src.health()).ok).toBe(false);
     await src.close();
   });
