@@ -26,12 +26,17 @@ const bodyForSeparator: Record<DecimalSeparator, RegExp> = {
 const groupSeparators = /[.,']/g;
 const dotDecimal = /^\d+\.\d+$/;
 
+/** Digits in text that matched plainNumber: everything but a leading `-` and the point. */
+const digitCount = (text: string): number =>
+  text.length - (text.charCodeAt(0) === 45 ? 1 : 0) - (text.includes('.') ? 1 : 0);
+
 const invalid = (text: string): Rejection => reject('invalid_number', `not a number: ${JSON.stringify(text)}`);
 
 /** Parses number text (already string-cleaned) into a double or exact decimal text. */
 export function parseNumberText(text: string, separator: DecimalSeparator): ParsedNumber | Rejection {
-  // Fast path: plain machine-written numbers short enough to be exact doubles.
-  if (separator === '.' && plainNumber.test(text)) {
+  // Fast path: plain machine-written numbers short enough to be exact doubles (at most 15 digits in all:
+  // `69000000000.03385` has 16 and is not one).
+  if (separator === '.' && plainNumber.test(text) && digitCount(text) <= 15) {
     const value = Number(text);
     return value === 0 ? 0 : value;
   }

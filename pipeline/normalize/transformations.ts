@@ -18,10 +18,21 @@ export const transformationNames = [
 export type TransformationName = (typeof transformationNames)[number];
 
 const whitespace = /\s+/g;
-// A word starts after the start of text or after anything that is not a letter, digit or apostrophe.
-const wordStart = /(^|[^\p{L}\p{N}'’])(\p{L})/gu;
+// A word starts after the start of text or after anything that is not a letter, combining mark, digit or
+// apostrophe (a mark belongs to its letter: `ǰo` lower-cases to `j` + U+030C + `o`, one word).
+const wordStart = /(^|[^\p{L}\p{M}\p{N}'’])(\p{L})/gu;
 // Letters (with their combining marks), digits and whitespace stay; everything else goes.
 const specialChars = /[^\p{L}\p{M}\p{N}\s]/gu;
+
+/**
+ * The first letter of a word in upper case, as Unicode title case does: a letter whose upper case is several
+ * letters keeps only the first one capital (`ß` → `Ss`, `ﬁ` → `Fi`, not `SS` / `FI`), so title_case and
+ * capitalize stay idempotent (`SSa` would become `Ssa` on the next run).
+ */
+function titleLetter(letter: string): string {
+  const upper = letter.toUpperCase();
+  return upper.length > 1 && upper !== letter ? upper.charAt(0) + upper.slice(1).toLowerCase() : upper;
+}
 
 const transforms: Record<TransformationName, (text: string) => string> = {
   uppercase: (text) => text.toUpperCase(),
@@ -30,8 +41,11 @@ const transforms: Record<TransformationName, (text: string) => string> = {
   trim: (text) => text.trim(),
   strip_whitespace: (text) => text.replace(whitespace, ''),
   title_case: (text) =>
-    text.toLowerCase().replace(wordStart, (_, before: string, letter: string) => before + letter.toUpperCase()),
-  capitalize: (text) => text.charAt(0).toUpperCase() + text.slice(1).toLowerCase(),
+    text.toLowerCase().replace(wordStart, (_, before: string, letter: string) => before + titleLetter(letter)),
+  capitalize: (text) => {
+    const first = text.codePointAt(0)! > 0xffff ? 2 : 1; // a letter outside the BMP is two code units
+    return titleLetter(text.slice(0, first)) + text.slice(first).toLowerCase();
+  },
   remove_special_chars: (text) => text.replace(specialChars, ''),
 };
 

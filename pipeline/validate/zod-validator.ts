@@ -18,7 +18,12 @@ function scalarSchema(contract: FieldContract): z.ZodType {
       schema = z.string();
       break;
     case 'integer':
-      schema = z.union([z.number().int(), z.string().regex(kindShapes.integerText)]);
+      // Not z.number().int(): that stops at 2^53, and an integer a double holds exactly (1e21) is normalized
+      // to a number; the compiled check (Number.isInteger) accepts it too.
+      schema = z.union([
+        z.number().refine(Number.isInteger, withCode('invalid_type')),
+        z.string().regex(kindShapes.integerText),
+      ]);
       break;
     case 'number':
       schema = z.union([z.number(), z.string().regex(kindShapes.decimalText)]);

@@ -14,6 +14,17 @@ describe('layer 5: transformations', () => {
   ] as const)('%s: %j → %j', (transformation, input, expected) => {
     expect(normalizeValue({ transformation }, input)).toEqual({ value: expected });
   });
+  // Found by the property tests: upper-casing a first letter that becomes two (ß → SS) was not idempotent
+  // (`SSa` → `Ssa` on the next run), and a combining mark started a new word.
+  it.each([
+    ['title_case', 'ßa straße', 'Ssa Straße'],
+    ['title_case', 'ǰob ﬁsh', 'J̌ob Fish'],
+    ['capitalize', 'ßa A', 'Ssa a'],
+    ['capitalize', '𐐨x', '𐐀x'],
+  ] as const)('%s: %j → %j, and that again → itself', (transformation, input, expected) => {
+    expect(normalizeValue({ transformation }, input)).toEqual({ value: expected });
+    expect(normalizeValue({ transformation }, expected)).toEqual({ value: expected });
+  });
   it('yields null when a transformation leaves nothing', () => {
     expect(normalizeValue({ transformation: 'remove_special_chars' }, '#-#')).toEqual({ value: null });
   });

@@ -44,6 +44,12 @@ describe('layer 3: numbers', () => {
     expect(num('9007199254740993')).toEqual({ value: '9007199254740993' });
     expect(num(12345678901234567890n)).toEqual({ value: '12345678901234567890' });
     expect(num('0.1')).toEqual({ value: 0.1 });
+    // More than 15 digits split across the point (found by the property tests: the plain-number fast path
+    // once read these as lossy doubles under a `.` separator while `,` kept them exact).
+    expect(num('69000000000.03385')).toEqual({ value: '69000000000.03385' });
+    expect(num('123456789012345.123456789012345')).toEqual({ value: '123456789012345.123456789012345' });
+    expect(num('69000000000,03385', comma)).toEqual({ value: '69000000000.03385' });
+    expect(num('-1234567890.12345')).toEqual({ value: -1234567890.12345 });
   });
 
   it('reads its own exact output back under a comma separator (idempotence)', () => {
