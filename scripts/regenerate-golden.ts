@@ -12,8 +12,8 @@ import { parseEntityConfig } from '../pipeline/parse-entity-config.js';
 
 const entity = {
   name: 'items',
-  source: { type: 'file', path: 'items.csv', format: 'csv' },
-  targets: [{ type: 'postgres', name: 'main', table: 'items' }],
+  source: { type: 'file', connection: 'drops', path: 'items.csv', format: 'csv' },
+  targets: [{ type: 'postgres', name: 'main', connection: 'warehouse', table: 'items' }],
   businessKey: ['part_no', 'plant'],
   rowversionField: 'row_version',
   sourceTimeZone: 'Europe/Berlin',
