@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { SourceConfig, TargetConfig } from '../connectors/config.ts';
 import { ConnectionSecretError, type ResolvedConnection } from '../connectors/connections.ts';
 import { createSource, createTarget, PoolRegistry } from '../connectors/factory.ts';
+import type { RateLimiterFactory } from '../connectors/http/token-bucket.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import type { Source, Target, TargetField } from '../connectors/types.ts';
 import { connectionVersions, loadResolvedConnection } from '../db/connections.ts';
@@ -99,7 +100,14 @@ export class EntityRuntimes {
   /** One pool per PostgreSQL connection for every entity this worker runs. */
   readonly pools = new PoolRegistry();
 
-  constructor(private readonly deps: { prisma: Prisma; secrets: SecretBox }) {}
+  constructor(
+    private readonly deps: {
+      prisma: Prisma;
+      secrets: SecretBox;
+      /** Request caps shared by every worker (PostgreSQL); without it each connector keeps its own bucket. */
+      rateLimiter?: RateLimiterFactory;
+    },
+  ) {}
 
   /** The runtime of the entity at `configVersion` (the version the batch started with). */
   async get(name: string, configVersion?: number): Promise<EntityRuntime> {
@@ -177,7 +185,7 @@ export class EntityRuntimes {
       if (!connections.has(used)) connections.set(used, await connectionFor(this.deps, name, used));
     }
     this.checkedAt.set(name, Date.now());
-    const ctx = { pools: this.pools };
+    const ctx = { pools: this.pools, rateLimiter: this.deps.rateLimiter };
     const built = <T>(make: () => T): T => {
       try {
         return make();

@@ -73,6 +73,8 @@ export const apismithSourceSchema = z
     apiSlug: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
     /** Extra parameters passed to every execution. */
     params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** Optional requests-per-minute cap, shared per connection by every worker like a ScheduleHub target's. */
+    rpmCap: z.number().int().min(1).max(100_000).optional(),
     unknownTypes: unknownTypesSchema,
   })
   .strict();
@@ -130,7 +132,10 @@ export const schedulehubTargetSchema = z
     connection,
     /** The ScheduleHub resource (collection) records are written to, e.g. `items`. */
     resource: z.string().regex(/^[a-z][a-z0-9_-]*$/),
-    /** Requests-per-minute cap for this target. */
+    /**
+     * Requests-per-minute cap. Workers share it per connection (every process, every entity); when entities
+     * set different caps on one connection, the strictest applies (docs/connectors.md).
+     */
     rpmCap: z.number().int().min(1).max(100_000).default(600),
     /** Records per batch call. */
     batchSize: z.number().int().min(1).max(1000).default(200),

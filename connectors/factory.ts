@@ -9,6 +9,7 @@ import { ConnectorError } from './errors.ts';
 import { CsvReader } from './file/csv-reader.ts';
 import { JsonlReader } from './file/jsonl-reader.ts';
 import { FileSource } from './file/source.ts';
+import { type RateLimiter, TokenBucket } from './http/token-bucket.ts';
 import { redactingLogger, silentLogger } from './logger.ts';
 import { createPool } from './postgres/pool.ts';
 import { PostgresSource } from './postgres/source.ts';
@@ -45,6 +46,14 @@ function expect<T extends ResolvedConnection['type']>(
 function poolOf(connection: Extract<ResolvedConnection, { type: 'postgres' }>, ctx: ConnectorContext) {
   if (ctx.pools) return { pool: ctx.pools.get(connection), ownsPool: false };
   return { pool: createPool(connection.url, connection.maxConnections), ownsPool: true };
+}
+
+/** The cap on requests through a connection: shared by every worker when the context has shared limits, else local. */
+function rateLimiterFor(connection: string, rpmCap: number, ctx: ConnectorContext): RateLimiter;
+function rateLimiterFor(connection: string, rpmCap: number | undefined, ctx: ConnectorContext): RateLimiter | undefined;
+function rateLimiterFor(connection: string, rpmCap: number | undefined, ctx: ConnectorContext) {
+  if (rpmCap === undefined) return undefined;
+  return ctx.rateLimiter?.limiter(connection, rpmCap) ?? new TokenBucket({ perMinute: rpmCap });
 }
 
 const loggerFor = (connection: ResolvedConnection, ctx: ConnectorContext) =>
@@ -96,6 +105,7 @@ export function createSource(config: SourceConfig, connection: ResolvedConnectio
         credentials: { username: c.username, password: c.password },
         logger,
         tuning: ctx.http,
+        rateLimiter: rateLimiterFor(c.name, config.rpmCap, ctx),
       });
       return new ApismithSource({
         client,
@@ -147,6 +157,7 @@ export function createTarget(config: TargetConfig, connection: ResolvedConnectio
         baseUrl: c.baseUrl,
         credentials: { username: c.username, password: c.password },
         rpmCap: config.rpmCap,
+        rateLimiter: rateLimiterFor(c.name, config.rpmCap, ctx),
         logger,
         tuning: ctx.http,
       });

@@ -2,6 +2,7 @@ import type { DeclaredKind } from '../pipeline/declared-type.ts';
 import type { PoolRegistry } from './factory.ts';
 import type { RetryPolicy } from './http/backoff.ts';
 import type { RetryEvent } from './http/json-client.ts';
+import type { RateLimiterFactory } from './http/token-bucket.ts';
 import type { ConnectorLogger } from './logger.ts';
 
 /**
@@ -164,6 +165,11 @@ export interface ConnectorContext {
   logger?: ConnectorLogger;
   /** HTTP connectors only: tuning (tests use small backoffs) and observation hooks. */
   http?: HttpTuning;
+  /**
+   * Request caps (`rpmCap`) shared by every worker, keyed by connection name; without it each connector
+   * keeps a token bucket of its own (tests, one-off tools).
+   */
+  rateLimiter?: RateLimiterFactory;
 }
 
 export interface HttpTuning {

@@ -6,6 +6,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { EntityRuntimes } from '../activities/entity-runtime.ts';
 import { type ActivityDeps, createPageActivities, createSharedActivities } from '../activities/index.ts';
 import { PageCache } from '../activities/page-cache.ts';
+import { SharedRateLimits } from '../activities/shared-rate-limits.ts';
 import { createPool } from '../connectors/postgres/pool.ts';
 import { installWorkerRuntime } from './runtime.ts';
 
@@ -50,10 +51,12 @@ export async function createWorker(config: WorkerConfig): Promise<SyncflowWorker
     ...(typeof apiKey === 'string' ? { apiKey } : {}),
   });
   const pageQueue = `${config.taskQueue}-worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const pool = createPool(config.deps.databaseUrl, 8);
   const ctx = {
     ...config.deps,
-    pool: createPool(config.deps.databaseUrl, 8),
-    runtimes: new EntityRuntimes(config.deps),
+    pool,
+    // rpmCap holds across every worker process: the buckets live in SyncFlow's own database.
+    runtimes: new EntityRuntimes({ ...config.deps, rateLimiter: new SharedRateLimits(pool) }),
     pages: new PageCache(),
     pageQueue,
   };

@@ -1,6 +1,7 @@
 import { ConnectorError } from '../errors.ts';
 import { authenticatedClient, type Credentials, healthCheck } from '../http/auth-protocol.ts';
 import type { JsonHttpClient } from '../http/json-client.ts';
+import type { RateLimiter } from '../http/token-bucket.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import type { HttpTuning } from '../types.ts';
 import {
@@ -18,6 +19,8 @@ export interface ApismithClientOptions {
   credentials: Credentials;
   logger: ConnectorLogger;
   tuning?: HttpTuning;
+  /** A requests-per-minute cap (the source's `rpmCap`); none by default. */
+  rateLimiter?: RateLimiter;
 }
 
 const CONNECTOR = 'apismith';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ConnectorLogger } from '../logger.ts';
 import type { HttpTuning } from '../types.ts';
 import { JsonHttpClient } from './json-client.ts';
-import type { TokenBucket } from './token-bucket.ts';
+import type { RateLimiter } from './token-bucket.ts';
 import { type IssuedToken, TokenSession } from './token-session.ts';
 
 /**
@@ -75,7 +75,7 @@ export function authenticatedClient(options: {
   credentials: Credentials;
   logger: ConnectorLogger;
   tuning?: HttpTuning;
-  rateLimiter?: TokenBucket;
+  rateLimiter?: RateLimiter;
 }): JsonHttpClient {
   const tuning = options.tuning ?? {};
   const http = new JsonHttpClient({

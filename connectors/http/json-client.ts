@@ -5,7 +5,7 @@ import type { ConnectorLogger } from '../logger.ts';
 import { defaultRetryPolicy, nextDelay, type RetryPolicy } from './backoff.ts';
 import { classifyTransportError, errorForStatus } from './classify.ts';
 import { parseRetryAfter } from './retry-after.ts';
-import type { TokenBucket } from './token-bucket.ts';
+import type { RateLimiter } from './token-bucket.ts';
 import type { TokenSession } from './token-session.ts';
 
 export interface RetryEvent {
@@ -25,7 +25,7 @@ export interface JsonHttpClientOptions {
   timeoutMs?: number;
   /** Keep-alive connections kept open to the server. */
   connections?: number;
-  rateLimiter?: TokenBucket;
+  rateLimiter?: RateLimiter;
   onRetry?: (event: RetryEvent) => void;
 }
 
@@ -137,7 +137,16 @@ export class JsonHttpClient {
   }
 
   private async exchange(request: JsonRequest<unknown>, token: string | undefined): Promise<RawAnswer> {
-    await this.options.rateLimiter?.take();
+    await this.options.rateLimiter?.take().catch((cause: unknown) => {
+      // A shared limiter lives in SyncFlow's own database: its failure is ours, not the remote system's.
+      throw new ConnectorError(`the request budget could not be read: ${(cause as Error)?.message ?? cause}`, {
+        connector: this.options.connector,
+        operation: request.operation,
+        code: 'database',
+        transient: true,
+        cause,
+      });
+    });
     const timeoutMs = request.timeoutMs ?? this.options.timeoutMs ?? 30_000;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;

@@ -11,7 +11,25 @@ export interface TokenBucketOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export class TokenBucket {
+/** Something a client waits on before each request: a local {@link TokenBucket} or one shared by every worker. */
+export interface RateLimiter {
+  /** Resolves when the caller may send its request. */
+  take(): Promise<void>;
+}
+
+/**
+ * Hands out the limiter of one remote system (`key`: the connection's name) at `perMinute` requests per minute.
+ * The worker's implementation is shared through PostgreSQL (activities/shared-rate-limits.ts), so a cap holds
+ * across every process and every entity that writes to the same system.
+ */
+export interface RateLimiterFactory {
+  limiter(key: string, perMinute: number): RateLimiter;
+}
+
+/** The burst a cap of `perMinute` allows: one second's worth of requests, at least 1. */
+export const defaultBurst = (perMinute: number) => Math.max(1, Math.ceil(perMinute / 60));
+
+export class TokenBucket implements RateLimiter {
   private readonly ratePerMs: number;
   private readonly capacity: number;
   private tokens: number;
@@ -22,7 +40,7 @@ export class TokenBucket {
 
   constructor(options: TokenBucketOptions) {
     this.ratePerMs = options.perMinute / 60_000;
-    this.capacity = Math.max(1, options.burst ?? Math.ceil(options.perMinute / 60));
+    this.capacity = Math.max(1, options.burst ?? defaultBurst(options.perMinute));
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.tokens = this.capacity;

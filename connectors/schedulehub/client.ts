@@ -1,7 +1,7 @@
 import { ConnectorError } from '../errors.ts';
 import { authenticatedClient, type Credentials, healthCheck } from '../http/auth-protocol.ts';
 import type { JsonHttpClient } from '../http/json-client.ts';
-import { TokenBucket } from '../http/token-bucket.ts';
+import { type RateLimiter, TokenBucket } from '../http/token-bucket.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import type { HttpTuning } from '../types.ts';
 import {
@@ -19,6 +19,8 @@ export interface SchedulehubClientOptions {
   baseUrl: string;
   credentials: Credentials;
   rpmCap: number;
+  /** The cap as shared by every worker (the factory passes the context's); default: a bucket of this client's own. */
+  rateLimiter?: RateLimiter;
   logger: ConnectorLogger;
   tuning?: HttpTuning;
 }
@@ -40,7 +42,7 @@ export class SchedulehubClient {
     this.http = authenticatedClient({
       ...options,
       connector: CONNECTOR,
-      rateLimiter: new TokenBucket({ perMinute: options.rpmCap }),
+      rateLimiter: options.rateLimiter ?? new TokenBucket({ perMinute: options.rpmCap }),
     });
     this.batchTimeoutMs = options.tuning?.batchTimeoutMs ?? BATCH_TIMEOUT_MS;
   }

@@ -1,6 +1,7 @@
 import { composeSandbox } from '../common/compose.ts';
 import { FaultInjector, type FaultInput } from '../common/faults.ts';
 import { type SandboxHandle, sandboxHandle, tokenAuthority } from '../common/handle.ts';
+import { RequestLog } from '../common/requests.ts';
 import { serveOnPort } from '../common/serve.ts';
 import type { SandboxCredentials, TokenAuthority } from '../common/tokens.ts';
 import { ErpStore } from './erp-store.ts';
@@ -29,13 +30,19 @@ export interface ApismithSandbox extends SandboxHandle {
 export const APISMITH_SANDBOX_DESCRIPTION =
   "The APISmith connector API as SyncFlow uses it: token auth, the catalogue of connectors and APIs, and paged execution of an API. Served by SyncFlow's APISmith SANDBOX for tests and the demo; a real APISmith deployment is checked against this document.";
 
-export function createApismithApp(erp: ErpStore, authority: TokenAuthority, faults: FaultInjector) {
+export function createApismithApp(
+  erp: ErpStore,
+  authority: TokenAuthority,
+  faults: FaultInjector,
+  requests?: RequestLog,
+) {
   return composeSandbox({
     title: 'APISmith (SyncFlow contract)',
     description: APISMITH_SANDBOX_DESCRIPTION,
     authority,
     faults,
     contract: apismithRoutes(erp, faults),
+    requests,
   });
 }
 
@@ -45,9 +52,17 @@ export async function startApismithSandbox(options: ApismithSandboxOptions): Pro
   await erp.init();
   const authority = tokenAuthority(options);
   const faults = new FaultInjector(options.faults);
-  const served = await serveOnPort(createApismithApp(erp, authority, faults).fetch, options.port);
+  const requests = new RequestLog();
+  const served = await serveOnPort(createApismithApp(erp, authority, faults, requests).fetch, options.port);
   return {
-    ...sandboxHandle('APISmith', { served, authority, faults, closeStore: () => erp.close(), log: options.log }),
+    ...sandboxHandle('APISmith', {
+      served,
+      authority,
+      faults,
+      closeStore: () => erp.close(),
+      log: options.log,
+      requests,
+    }),
     erp,
   };
 }

@@ -5,6 +5,7 @@ import { authRoutes } from './auth-routes.ts';
 import { errorBody } from './errors.ts';
 import type { FaultInjector } from './faults.ts';
 import { labelAsSandbox } from './label.ts';
+import type { RequestLog } from './requests.ts';
 import type { TokenAuthority } from './tokens.ts';
 
 export const API_BASE = '/api/v1';
@@ -16,6 +17,8 @@ export interface SandboxParts {
   faults: FaultInjector;
   /** The system's own routes; they run behind fault injection and bearer auth. */
   contract: OpenAPIHono;
+  /** Records every contract request with its arrival time. */
+  requests?: RequestLog;
   extraStats?: () => Promise<Record<string, unknown>>;
 }
 
@@ -39,6 +42,7 @@ export function composeSandbox(parts: SandboxParts) {
   app.route(API_BASE, authRoutes(parts.authority));
   app.doc31(`${API_BASE}/openapi.json`, contractDocument(parts));
   const guarded = new OpenAPIHono<{ Bindings: HttpBindings }>();
+  if (parts.requests) guarded.use('*', parts.requests.middleware());
   guarded.use('*', parts.faults.middleware());
   guarded.use('*', parts.authority.requireBearer());
   guarded.route('/', parts.contract);

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultInjector, FaultInput, FaultSettings } from './faults.ts';
 import { sandboxBanner } from './label.ts';
+import type { RequestLog, SandboxRequest } from './requests.ts';
 import type { Served } from './serve.ts';
 import { type SandboxCredentials, TokenAuthority } from './tokens.ts';
 
 export interface SandboxStats {
   tokens: { issued: number; refreshed: number; rejected: number };
   faults: FaultInjector['counters'];
+  /** Contract requests received (auth and admin routes not counted). */
+  requests: number;
 }
 
 /** What every started sandbox hands back, whatever the system. */
@@ -17,6 +20,9 @@ export interface SandboxHandle {
   /** Invalidates every token issued so far (the next call gets 401 and must renew). */
   revokeTokens(): void;
   stats(): SandboxStats;
+  /** The contract requests received, in order, with arrival times (clearRequests() starts over). */
+  requests(): SandboxRequest[];
+  clearRequests(): void;
   stop(): Promise<void>;
 }
 
@@ -37,6 +43,7 @@ export function sandboxHandle(
     faults: FaultInjector;
     closeStore: () => Promise<void>;
     log?: (line: string) => void;
+    requests?: RequestLog;
   },
 ): SandboxHandle {
   const { served, authority, faults } = parts;
@@ -49,7 +56,10 @@ export function sandboxHandle(
     stats: () => ({
       tokens: { issued: authority.issued, refreshed: authority.refreshed, rejected: authority.rejected },
       faults: { ...faults.counters },
+      requests: parts.requests?.total ?? 0,
     }),
+    requests: () => parts.requests?.list() ?? [],
+    clearRequests: () => parts.requests?.clear(),
     async stop() {
       await served.close();
       await parts.closeStore();

@@ -1,6 +1,7 @@
 import { composeSandbox } from '../common/compose.ts';
 import { FaultInjector, type FaultInput } from '../common/faults.ts';
 import { type SandboxHandle, sandboxHandle, tokenAuthority } from '../common/handle.ts';
+import { RequestLog } from '../common/requests.ts';
 import { serveOnPort } from '../common/serve.ts';
 import type { SandboxCredentials, TokenAuthority } from '../common/tokens.ts';
 import { schedulehubRoutes } from './routes.ts';
@@ -34,6 +35,7 @@ export function createSchedulehubApp(
   authority: TokenAuthority,
   faults: FaultInjector,
   rules: Map<string, ResourceRules>,
+  requests?: RequestLog,
 ) {
   return composeSandbox({
     title: 'ScheduleHub (SyncFlow contract)',
@@ -41,6 +43,7 @@ export function createSchedulehubApp(
     authority,
     faults,
     contract: schedulehubRoutes(store, faults, rules),
+    requests,
   });
 }
 
@@ -51,9 +54,17 @@ export async function startSchedulehubSandbox(options: SchedulehubSandboxOptions
   const rules = new Map(Object.entries(options.resources ?? {}));
   const authority = tokenAuthority(options);
   const faults = new FaultInjector(options.faults);
-  const served = await serveOnPort(createSchedulehubApp(store, authority, faults, rules).fetch, options.port);
+  const requests = new RequestLog();
+  const served = await serveOnPort(createSchedulehubApp(store, authority, faults, rules, requests).fetch, options.port);
   return {
-    ...sandboxHandle('ScheduleHub', { served, authority, faults, closeStore: () => store.close(), log: options.log }),
+    ...sandboxHandle('ScheduleHub', {
+      served,
+      authority,
+      faults,
+      closeStore: () => store.close(),
+      log: options.log,
+      requests,
+    }),
     store,
     setResourceRules: (resource, r) => void rules.set(resource, r),
   };

@@ -6,6 +6,7 @@ import { SchedulehubClient } from '../../../connectors/schedulehub/client.ts';
 import { SchedulehubTarget } from '../../../connectors/schedulehub/target.ts';
 import type { HttpTuning, TargetRecord } from '../../../connectors/types.ts';
 import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
+import { excessOverCap } from '../../support/request-rate.ts';
 
 const databaseUrl = inject('databaseUrl');
 let sandbox: SchedulehubSandbox;
@@ -168,8 +169,18 @@ describe('ScheduleHub target against the sandbox', () => {
 
   it('caps requests per minute with a token bucket', async () => {
     const t = target({ rpmCap: 600, batchSize: 1 }); // 10 per second, burst 10
-    await t.apply({ inserts: Array.from({ length: 14 }, (_, i) => record(200 + i)), updates: [], deletes: [] });
-    expect(await state()).toHaveLength(14);
+    sandbox.clearRequests();
+    await t.apply({ inserts: Array.from({ length: 25 }, (_, i) => record(200 + i)), updates: [], deletes: [] });
+    expect(await state()).toHaveLength(25);
+    const times = sandbox
+      .requests()
+      .filter((r) => r.path.endsWith('/batch/insert'))
+      .map((r) => r.at);
+    expect(times).toHaveLength(25);
+    // 25 calls at 10/s after a burst of 10: at least 1.5 s from the first to the last (unlimited: ~0.1 s).
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(1400);
+    // No window of calls exceeds burst + rate × span (one call of slack for arrival jitter).
+    expect(excessOverCap(times, 10, 10)).toBeLessThanOrEqual(1);
     await t.close();
   });
 
