@@ -121,8 +121,9 @@ async function releaseChunk(
     for (const target of [rt.primary, ...rt.config.targets.filter((t) => t.name !== rt.primary.name)]) {
       const results = await rt
         .target(target.name)
-        .apply({ inserts, updates, deletes: [] })
+        .apply({ inserts, updates, deletes: [] }, { signal: Context.current().cancellationSignal })
         .catch((error) => {
+          if (Context.current().cancellationSignal.aborted) throw error; // stopped: nothing more is written
           if (target.name === rt.primary.name) throw connectorFailure(error);
           return [];
         });

@@ -75,8 +75,12 @@ export function createDeleteActivities(ctx: WorkerContext) {
         for (const each of [rt.primary, ...rt.config.targets.filter((t) => t.name !== rt.primary.name)]) {
           const results = await rt
             .target(each.name)
-            .apply({ inserts: [], updates: [], deletes }, { softDelete: policy === 'soft' })
+            .apply(
+              { inserts: [], updates: [], deletes },
+              { softDelete: policy === 'soft', signal: Context.current().cancellationSignal },
+            )
             .catch((error) => {
+              if (Context.current().cancellationSignal.aborted) throw error; // stopped: nothing more is written
               if (each.name === rt.primary.name) throw connectorFailure(error);
               return [];
             });

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { Context } from '@temporalio/activity';
 import { keyText } from '../connectors/postgres/keyset.ts';
 import type { ApplyResult, TargetRecord } from '../connectors/types.ts';
 import { presentIn, readStoredIdentities, wouldBePresent } from '../db/identity-store.ts';
@@ -9,6 +8,7 @@ import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
 import type { FailedRow } from '../pipeline/normalize/engine.ts';
 import type { WorkerContext } from './deps.ts';
 import { connectorCall } from './failures.ts';
+import { withHeartbeat } from './heartbeat.ts';
 import type { PageState, QuarantinedRow, WaitingChild } from './page-cache.ts';
 import { trackPage } from './track.ts';
 
@@ -76,33 +76,41 @@ export function createPageStageActivities(ctx: WorkerContext) {
   const runtime = (ref: PageRef) => ctx.runtimes.get(ref.entityName, ref.configVersion);
   const page = (ref: PageRef) => ctx.pages.get(ref.batchUid, ref.page);
 
+  /** FETCH's work: the source read stops when the activity is cancelled (the signal reaches the connector). */
+  const fetchOne = async (ref: PageRef, request: FetchRequest, signal: AbortSignal): Promise<FetchReport> => {
+    const rt = await runtime(ref);
+    return timed(async () => {
+      const result = await connectorCall(() =>
+        rt.source().fetchPage({
+          mode: request.mode,
+          keyColumns: rt.keyColumns,
+          ...(rt.rowversionColumn ? { rowversionColumn: rt.rowversionColumn } : {}),
+          cursor: request.cursor,
+          watermark: request.watermark,
+          pageSize: request.pageSize,
+          signal,
+        }),
+      );
+      const last = result.rows[result.rows.length - 1];
+      const lastRowversion =
+        last && rt.rowversionColumn && last[rt.rowversionColumn] != null ? keyText(last[rt.rowversionColumn]) : null;
+      ctx.pages.put({ batchUid: ref.batchUid, page: ref.page, raw: result.rows, lastRowversion, quarantined: [] });
+      return {
+        rowsIn: result.rows.length,
+        rowsOut: result.rows.length,
+        nextCursor: result.nextCursor,
+        done: result.done,
+      };
+    });
+  };
+
   const stages = {
     /** FETCH: one page from the source in a stable order (keyset; incremental = above the watermark). */
-    async fetchPage(ref: PageRef, request: FetchRequest): Promise<FetchReport> {
-      const rt = await runtime(ref);
-      Context.current().heartbeat();
-      return timed(async () => {
-        const result = await connectorCall(() =>
-          rt.source().fetchPage({
-            mode: request.mode,
-            keyColumns: rt.keyColumns,
-            ...(rt.rowversionColumn ? { rowversionColumn: rt.rowversionColumn } : {}),
-            cursor: request.cursor,
-            watermark: request.watermark,
-            pageSize: request.pageSize,
-          }),
-        );
-        const last = result.rows[result.rows.length - 1];
-        const lastRowversion =
-          last && rt.rowversionColumn && last[rt.rowversionColumn] != null ? keyText(last[rt.rowversionColumn]) : null;
-        ctx.pages.put({ batchUid: ref.batchUid, page: ref.page, raw: result.rows, lastRowversion, quarantined: [] });
-        return {
-          rowsIn: result.rows.length,
-          rowsOut: result.rows.length,
-          nextCursor: result.nextCursor,
-          done: result.done,
-        };
-      });
+    fetchPage(ref: PageRef, request: FetchRequest): Promise<FetchReport> {
+      return withHeartbeat(
+        (signal) => fetchOne(ref, request, signal),
+        () => ({ stage: 'fetch', page: ref.page }),
+      );
     },
 
     /** NORMALIZE: layers 1-4 (and the mapping layer's per-field work; its failures are counted under MAP). */
@@ -234,44 +242,46 @@ export function createPageStageActivities(ctx: WorkerContext) {
      */
     async ingestPage(ref: PageRef): Promise<IngestReport> {
       const [rt, state] = [await runtime(ref), page(ref)];
-      const heartbeat = setInterval(() => Context.current().heartbeat(), 2_000);
-      try {
-        return await timed(async () => {
-          const waiting = new Set((state.waiting ?? []).map((w) => w.record));
-          const batch = applyBatchOf(state.delta?.decisions ?? [], state.records ?? [], (i) => !waiting.has(i));
-          const size = { inserts: batch.inserts.length, updates: batch.updates.length, deletes: 0 };
-          const targetCalls: Record<string, number> = {};
-          const ordered = [rt.primary, ...rt.config.targets.filter((t) => t.name !== rt.primary.name)];
-          for (const target of ordered) targetCalls[target.name] = targetCallsFor(target, size);
-          const rowsIn = size.inserts + size.updates;
-          if (ref.dryRun || rowsIn === 0) {
-            state.ingest = {};
-            return { rowsIn, rowsOut: ref.dryRun ? 0 : rowsIn, targetCalls };
-          }
-          if (rowsIn > 0) {
-            const results: Record<string, ApplyResult[]> = {};
-            for (const target of ordered) {
-              Context.current().heartbeat();
-              try {
-                results[target.name] = await connectorCall(() => rt.target(target.name).apply(batch));
-              } catch (error) {
-                if (target.name === rt.primary.name) throw error; // retried by Temporal; the page waits
-                results[target.name] = [...batch.inserts, ...batch.updates].map((record, i) => ({
-                  bkHash: record.bkHash,
-                  op: i < batch.inserts.length ? ('insert' as const) : ('update' as const),
-                  ok: false,
-                  error: { type: 'target_unavailable', message: (error as Error).message, permanent: false },
-                }));
-              }
+      let writing: string | null = null;
+      return withHeartbeat(
+        (signal) =>
+          timed(async () => {
+            const waiting = new Set((state.waiting ?? []).map((w) => w.record));
+            const batch = applyBatchOf(state.delta?.decisions ?? [], state.records ?? [], (i) => !waiting.has(i));
+            const size = { inserts: batch.inserts.length, updates: batch.updates.length, deletes: 0 };
+            const targetCalls: Record<string, number> = {};
+            const ordered = [rt.primary, ...rt.config.targets.filter((t) => t.name !== rt.primary.name)];
+            for (const target of ordered) targetCalls[target.name] = targetCallsFor(target, size);
+            const rowsIn = size.inserts + size.updates;
+            if (ref.dryRun || rowsIn === 0) {
+              state.ingest = {};
+              return { rowsIn, rowsOut: ref.dryRun ? 0 : rowsIn, targetCalls };
             }
-            state.ingest = results;
-          }
-          const primaryOk = (state.ingest?.[rt.primary.name] ?? []).filter((r) => r.ok).length;
-          return { rowsIn, rowsOut: primaryOk, targetCalls };
-        });
-      } finally {
-        clearInterval(heartbeat);
-      }
+            if (rowsIn > 0) {
+              const results: Record<string, ApplyResult[]> = {};
+              for (const target of ordered) {
+                writing = target.name;
+                try {
+                  // Cancelled (a stop): the write stops and nothing more is sent; the activity ends cancelled.
+                  results[target.name] = await connectorCall(() => rt.target(target.name).apply(batch, { signal }));
+                } catch (error) {
+                  if (signal.aborted) throw error;
+                  if (target.name === rt.primary.name) throw error; // retried by Temporal; the page waits
+                  results[target.name] = [...batch.inserts, ...batch.updates].map((record, i) => ({
+                    bkHash: record.bkHash,
+                    op: i < batch.inserts.length ? ('insert' as const) : ('update' as const),
+                    ok: false,
+                    error: { type: 'target_unavailable', message: (error as Error).message, permanent: false },
+                  }));
+                }
+              }
+              state.ingest = results;
+            }
+            const primaryOk = (state.ingest?.[rt.primary.name] ?? []).filter((r) => r.ok).length;
+            return { rowsIn, rowsOut: primaryOk, targetCalls };
+          }),
+        () => ({ stage: 'ingest', page: ref.page, target: writing }),
+      );
     },
 
     /**
@@ -289,25 +299,37 @@ export function createPageStageActivities(ctx: WorkerContext) {
       return report;
     },
   };
+  /** I/O stages scheduled with a heartbeatTimeout: they heartbeat while they work (TRACK's transaction is not interrupted). */
+  const beating =
+    <A extends unknown[], R>(stage: string, work: (ref: PageRef, ...rest: A) => Promise<R>) =>
+    (ref: PageRef, ...rest: A): Promise<R> =>
+      withHeartbeat(
+        () => work(ref, ...rest),
+        () => ({ stage, page: ref.page }),
+      );
   return {
     ...stages,
+    deltaPage: beating('delta', stages.deltaPage),
+    resolvePage: beating('resolve', stages.resolvePage),
+    trackPage: beating('track', stages.trackPage),
     /**
      * NORMALIZE → VALIDATE → MAP → IDENTITY → DELTA → RESOLVE in one activity (entities with
      * `stageActivities: fused`): the same stage code, one task round trip instead of six; each stage's
      * timing and counts are still reported apart (see the README's benchmark).
      */
-    async transformPage(
-      ref: PageRef,
-    ): Promise<Record<'normalize' | 'validate' | 'map' | 'identity' | 'delta' | 'resolve', StageReport>> {
-      return {
+    transformPage: beating(
+      'transform',
+      async (
+        ref: PageRef,
+      ): Promise<Record<'normalize' | 'validate' | 'map' | 'identity' | 'delta' | 'resolve', StageReport>> => ({
         normalize: await stages.normalizePage(ref),
         validate: await stages.validatePage(ref),
         map: await stages.mapPage(ref),
         identity: await stages.identifyPage(ref),
         delta: await stages.deltaPage(ref),
         resolve: await stages.resolvePage(ref),
-      };
-    },
+      }),
+    ),
   };
 }
 export type PageStageActivities = ReturnType<typeof createPageStageActivities>;

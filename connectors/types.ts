@@ -37,6 +37,8 @@ export interface FetchPageRequest {
   /** Incremental only: the last fully accounted rowversion (null = from the beginning). */
   watermark?: string | null;
   pageSize: number;
+  /** Stops the read promptly (an abort error) when it fires: the activity was cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface Page {
@@ -116,6 +118,11 @@ export interface ApplyBatch {
 export interface ApplyOptions {
   /** Mark deleted records (erp_deleted_at / a soft-delete flag) instead of removing them. */
   softDelete?: boolean;
+  /**
+   * Stops the write promptly (an abort error) when it fires: the activity was cancelled. What was not
+   * committed is not written (PostgreSQL rolls back; ScheduleHub sends no further batch call).
+   */
+  signal?: AbortSignal;
 }
 
 export type ApplyOperation = 'insert' | 'update' | 'delete';

@@ -60,11 +60,15 @@ export async function createWorker(config: WorkerConfig): Promise<SyncflowWorker
     pages: new PageCache(),
     pageQueue,
   };
+  // Heartbeats carry cancellation: flush them every second (not 80 % of the heartbeatTimeout) so a stop
+  // reaches a running activity within about a second (activities/heartbeat.ts).
+  const maxHeartbeatThrottleInterval = '1 second';
   const shared = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     activities: createSharedActivities(ctx),
+    maxHeartbeatThrottleInterval,
     ...(config.workflowBundle ? { workflowBundle: config.workflowBundle } : { workflowsPath }),
     ...config.options,
   });
@@ -74,6 +78,7 @@ export async function createWorker(config: WorkerConfig): Promise<SyncflowWorker
     taskQueue: pageQueue,
     activities: createPageActivities(ctx),
     maxConcurrentActivityTaskExecutions: 8,
+    maxHeartbeatThrottleInterval,
   });
   const workers = [shared, pages];
   return {

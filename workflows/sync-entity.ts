@@ -1,5 +1,7 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
+  type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
@@ -8,6 +10,7 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -35,10 +38,14 @@ export const progressQuery = defineQuery<SyncProgress>(PROGRESS_QUERY);
 export const pauseSignal = defineSignal(PAUSE_SIGNAL);
 export const resumeSignal = defineSignal(RESUME_SIGNAL);
 
-/** Shared-queue activities: batch lifecycle, deletes, child release. */
+/**
+ * Shared-queue activities: batch lifecycle, deletes, child release. They heartbeat (activities/heartbeat.ts);
+ * a stop waits until a running one has seen its cancellation and stopped writing (deletes, child release).
+ */
 const shared = proxyActivities<BatchActivities & DeleteActivities & ChildActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '60 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
@@ -51,7 +58,15 @@ const claim = proxyActivities<BatchActivities>({ startToCloseTimeout: '30 second
 /**
  * Page stages run on one worker's own queue. If that worker dies, its tasks
  * are never started (schedule-to-start) or stop heartbeating, and the page is
- * redone from FETCH on a newly claimed worker.
+ * redone from FETCH on a newly claimed worker. The I/O stages heartbeat every
+ * few seconds while they work (activities/heartbeat.ts), so a slow source is
+ * never taken for a lost worker; the short CPU stages have no heartbeatTimeout.
+ *
+ * On a stop, reads (FETCH, DELTA, RESOLVE, the fused transform) are cancelled
+ * and left behind (TRY_CANCEL); the writes are waited for until they have seen
+ * the cancellation (WAIT_CANCELLATION_COMPLETED): INGEST stops its target
+ * writes, and a TRACK already running commits before the batch closes (one not
+ * yet started never starts), so no target write follows the batch's end.
  */
 function pageStages(taskQueue: string) {
   const cpu = proxyActivities<PageStageActivities>({
@@ -60,7 +75,7 @@ function pageStages(taskQueue: string) {
     startToCloseTimeout: '20 seconds',
     retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['PageCacheMiss', 'EntityConfigChanged', 'AccountingError'] },
   });
-  const io = proxyActivities<PageStageActivities>({
+  const ioOptions = {
     taskQueue,
     scheduleToStartTimeout: '10 seconds',
     startToCloseTimeout: '15 minutes',
@@ -71,6 +86,14 @@ function pageStages(taskQueue: string) {
       maximumAttempts: 8,
       nonRetryableErrorTypes: ['PageCacheMiss', 'EntityConfigChanged', 'AccountingError'],
     },
+  } satisfies ActivityOptions;
+  const io = proxyActivities<PageStageActivities>({
+    ...ioOptions,
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+  });
+  const write = proxyActivities<PageStageActivities>({
+    ...ioOptions,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   // proxyActivities returns a Proxy: pick each stage by name (spreading it yields nothing).
   return {
@@ -81,8 +104,8 @@ function pageStages(taskQueue: string) {
     identifyPage: cpu.identifyPage,
     deltaPage: io.deltaPage,
     resolvePage: io.resolvePage,
-    ingestPage: io.ingestPage,
-    trackPage: io.trackPage,
+    ingestPage: write.ingestPage,
+    trackPage: write.trackPage,
     transformPage: io.transformPage,
   };
 }
@@ -99,7 +122,9 @@ const emptyStages = (): StageTotals =>
 function workerLost(error: unknown): boolean {
   if (!(error instanceof ActivityFailure)) return false;
   const cause = error.cause;
-  if (cause instanceof TimeoutFailure) return true;
+  // Never started (schedule-to-start) or stopped heartbeating: the worker is gone. A slow activity heartbeats.
+  if (cause instanceof TimeoutFailure)
+    return cause.timeoutType === 'SCHEDULE_TO_START' || cause.timeoutType === 'HEARTBEAT';
   return cause instanceof ApplicationFailure && cause.type === 'PageCacheMiss';
 }
 
@@ -117,6 +142,8 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   let estimatedRows: number | null = null;
   const targetCalls: Record<string, number> = { ...resume?.targetCalls };
   const notes: string[] = [];
+  /** Pages between FETCH and the end of TRACK: a stop waits for them (see pageStages). */
+  const pagesRunning = new Set<Promise<void>>();
 
   setHandler(progressQuery, () => {
     const elapsed = Date.now() - startedAtMs;
@@ -314,9 +341,12 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       done = fetched.done;
       inFlight++;
       const previous = tracked;
-      tracked = processPage(ref, pageCursor, previous, fetched, worker).finally(() => {
+      const running = processPage(ref, pageCursor, previous, fetched, worker).finally(() => {
         inFlight--;
+        pagesRunning.delete(running);
       });
+      pagesRunning.add(running);
+      tracked = running;
       tracked.catch((error) => failures.push(error));
       page++;
       pagesThisRun++;
@@ -379,6 +409,11 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   } catch (error) {
     if (error instanceof ContinueAsNew) throw error; // not an end: the next run carries the batch on
     if (isCancellation(error)) {
+      // The pages in flight end first: their INGEST has stopped writing, their TRACK has committed or never
+      // started, so nothing writes for this batch after it is cancelled. (Patched: older histories closed at once.)
+      if (patched('stop-waits-for-pages')) {
+        await CancellationScope.nonCancellable(() => Promise.allSettled([...pagesRunning]));
+      }
       await finish('cancelled');
       phase = 'done';
       throw error;

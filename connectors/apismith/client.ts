@@ -67,7 +67,7 @@ export class ApismithClient {
   }
 
   /** One page. Checks the paging answer is coherent: more pages promised means a new cursor given. */
-  async execute(slug: string, request: ExecuteRequest): Promise<ExecuteResponse> {
+  async execute(slug: string, request: ExecuteRequest, signal?: AbortSignal): Promise<ExecuteResponse> {
     const operation = `execute ${slug}`;
     const page = await this.http.request({
       operation,
@@ -76,6 +76,7 @@ export class ApismithClient {
       body: request,
       schema: executeResponseSchema,
       timeoutMs: this.dataTimeoutMs,
+      ...(signal ? { signal } : {}),
     });
     const { next_cursor: next, has_more: more } = page.pagination;
     if (more && (next === null || next === request.cursor)) {

@@ -34,7 +34,11 @@ export class ApismithSource implements Source {
 
   async fetchPage(request: FetchPageRequest): Promise<Page> {
     const body = await this.executeRequest(request);
-    const page = await this.options.client.execute(this.options.apiSlug, { ...body, cursor: request.cursor });
+    const page = await this.options.client.execute(
+      this.options.apiSlug,
+      { ...body, cursor: request.cursor },
+      request.signal,
+    );
     const more = page.pagination.has_more;
     return { rows: page.data, nextCursor: more ? page.pagination.next_cursor : null, done: !more };
   }

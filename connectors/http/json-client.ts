@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { z } from 'zod';
+import { abortableSleep, abortError, throwIfAborted } from '../abort.ts';
 import { ConnectorError } from '../errors.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import { defaultRetryPolicy, nextDelay, type RetryPolicy } from './backoff.ts';
@@ -42,6 +43,8 @@ export interface JsonRequest<T> {
   auth?: boolean;
   /** Non-2xx statuses answered to the caller (with the raw body) instead of thrown, e.g. 404/409/422 per record. */
   expectStatuses?: number[];
+  /** Stops the request (and any wait between retries) promptly with an abort error when it fires. */
+  signal?: AbortSignal;
 }
 
 export type JsonResponse<T> = { status: number; ok: true; body: T } | { status: number; ok: false; body: unknown };
@@ -52,8 +55,6 @@ interface RawAnswer {
   text: string;
   retryAfterMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * JSON over HTTP with the failure handling every SyncFlow HTTP connector
@@ -99,9 +100,12 @@ export class JsonHttpClient {
   async send<T>(request: JsonRequest<T>): Promise<JsonResponse<T>> {
     const { connector } = this.options;
     for (let attempt = 1; ; attempt++) {
+      throwIfAborted(request.signal);
       try {
         return await this.attempt(request);
       } catch (caught) {
+        // Cancelled by the caller: no retry, and not a transport error.
+        if (request.signal?.aborted) throw abortError(request.signal);
         const error = classifyTransportError(caught, connector, request.operation);
         const retryAfter = error.retryAfterMs;
         const canWait = retryAfter === undefined || retryAfter <= this.policy.maxRetryAfterMs;
@@ -114,7 +118,7 @@ export class JsonHttpClient {
           reason: error.message,
         });
         this.options.onRetry?.({ operation: request.operation, attempt, delayMs, error });
-        await sleep(delayMs);
+        await abortableSleep(delayMs, request.signal);
       }
     }
   }
@@ -159,7 +163,9 @@ export class JsonHttpClient {
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: request.signal
+        ? AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)])
+        : AbortSignal.timeout(timeoutMs),
     });
     const text = await response.body.text();
     const contentType = String(response.headers['content-type'] ?? '');

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import QueryStream from 'pg-query-stream';
+import { abortError, onAbort, throwIfAborted } from '../abort.ts';
 import { checkColumnTypes } from '../columns.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { ConnectorError } from '../errors.ts';
@@ -97,6 +98,7 @@ export class PostgresSource implements Source {
     const rows: Row[] = await this.readOnly(
       operation,
       async (client) => (await client.query(oneStatement(text, values))).rows,
+      request.signal,
     );
     const done = rows.length <= request.pageSize;
     if (!done) rows.length = request.pageSize;
@@ -169,20 +171,36 @@ export class PostgresSource implements Source {
    * read runs unbounded. Every read of the source's relation goes through here
    * (stream() opens the same transaction around its cursor).
    */
-  private async readOnly<T>(operation: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async readOnly<T>(
+    operation: string,
+    work: (client: pg.PoolClient) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    throwIfAborted(signal);
     const client = await this.options.pool.connect().catch((error) => {
       throw databaseError(error, CONNECTOR, operation);
     });
     let reusable = true;
+    // On abort: cancel the query running now (the activity was cancelled); the read-only transaction rolls back.
+    const cancelQuery = () => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) this.options.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+    };
     try {
-      await client.query(this.begin);
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
+      return await onAbort(signal, cancelQuery, async () => {
+        await client.query(this.begin);
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      });
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {
         reusable = false;
       });
+      if (signal?.aborted) {
+        reusable = false; // a cancel may still be on its way to this connection: do not hand it to another caller
+        throw abortError(signal);
+      }
       throw databaseError(error, CONNECTOR, operation);
     } finally {
       client.release(reusable ? undefined : true);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { abortError, onAbort, throwIfAborted } from '../abort.ts';
 import { ConnectorError } from '../errors.ts';
 import { probe } from '../health.ts';
 import type { ConnectorLogger } from '../logger.ts';
@@ -62,7 +63,13 @@ export class PostgresTarget implements Target {
     const columns = await this.dataColumns();
     const plan = planBatch(batch, new Set(columns.map((c) => c.name)));
     if (plan.staged.length > 0) {
-      const failures = await this.write(plan.staged, plan.upsertCount, columns, options.softDelete === true);
+      const failures = await this.write(
+        plan.staged,
+        plan.upsertCount,
+        columns,
+        options.softDelete === true,
+        options.signal,
+      );
       for (const [seq, error] of failures) plan.failStaged(seq, recordError(error));
     }
     return plan.results();
@@ -124,52 +131,69 @@ export class PostgresTarget implements Target {
   }
 
   /** One transaction: COPY to stage, upsert, delete. Returns the staged rows the database refused, by seq. */
-  private async write(staged: StagedRow[], upsertCount: number, columns: DataColumn[], softDelete: boolean) {
+  private async write(
+    staged: StagedRow[],
+    upsertCount: number,
+    columns: DataColumn[],
+    softDelete: boolean,
+    signal?: AbortSignal,
+  ) {
     const stage = stageName(this.table, columns);
     const stageRef = quoteIdent(stage);
+    throwIfAborted(signal);
     const client = await this.options.pool.connect().catch((error) => {
       throw databaseError(error, CONNECTOR, 'apply');
     });
     let broken = false;
+    // On abort: cancel the statement running now (the transaction then rolls back); no further statement starts.
+    const cancelStatement = () => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) this.options.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+    };
     try {
-      await client.query('BEGIN');
-      await client.query(createStageSql(stage, columns));
-      const lines = encodeStagedRows(staged, columns);
-      const inSavepoint = async (work: () => Promise<unknown>) => {
-        await client.query('SAVEPOINT sf_rows');
-        try {
-          await work();
-          await client.query('RELEASE SAVEPOINT sf_rows');
-        } catch (error) {
-          await client.query('ROLLBACK TO SAVEPOINT sf_rows');
-          throw error;
-        }
-      };
-      const failures = await bisectFailures(
-        0,
-        staged.length - 1,
-        (lo, hi) => inSavepoint(() => copyIntoStage(client, stage, columns, lines, lo, hi)),
-        isRowLevelError,
-      );
-      const upsertSql = this.upsertSql(stageRef, columns);
-      const upsertFailures = await bisectFailures(
-        0,
-        upsertCount - 1,
-        (lo, hi) => inSavepoint(() => client.query(upsertSql, [lo, hi])),
-        isRowLevelError,
-      );
-      const deleteSql = softDelete ? this.softDeleteSql(stageRef) : this.deleteSql(stageRef);
-      const deleteFailures = await bisectFailures(
-        upsertCount,
-        staged.length - 1,
-        (lo, hi) => inSavepoint(() => client.query(deleteSql, [lo, hi])),
-        isRowLevelError,
-      );
-      await client.query('COMMIT');
-      return new Map([...failures, ...upsertFailures, ...deleteFailures]);
+      return await onAbort(signal, cancelStatement, async () => {
+        await client.query('BEGIN');
+        await client.query(createStageSql(stage, columns));
+        const lines = encodeStagedRows(staged, columns);
+        const inSavepoint = async (work: () => Promise<unknown>) => {
+          throwIfAborted(signal);
+          await client.query('SAVEPOINT sf_rows');
+          try {
+            await work();
+            await client.query('RELEASE SAVEPOINT sf_rows');
+          } catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT sf_rows');
+            throw error;
+          }
+        };
+        const failures = await bisectFailures(
+          0,
+          staged.length - 1,
+          (lo, hi) => inSavepoint(() => copyIntoStage(client, stage, columns, lines, lo, hi)),
+          isRowLevelError,
+        );
+        const upsertSql = this.upsertSql(stageRef, columns);
+        const upsertFailures = await bisectFailures(
+          0,
+          upsertCount - 1,
+          (lo, hi) => inSavepoint(() => client.query(upsertSql, [lo, hi])),
+          isRowLevelError,
+        );
+        const deleteSql = softDelete ? this.softDeleteSql(stageRef) : this.deleteSql(stageRef);
+        const deleteFailures = await bisectFailures(
+          upsertCount,
+          staged.length - 1,
+          (lo, hi) => inSavepoint(() => client.query(deleteSql, [lo, hi])),
+          isRowLevelError,
+        );
+        throwIfAborted(signal);
+        await client.query('COMMIT');
+        return new Map([...failures, ...upsertFailures, ...deleteFailures]);
+      });
     } catch (error) {
       broken = true;
       await client.query('ROLLBACK').catch(() => {});
+      if (signal?.aborted) throw abortError(signal);
       throw databaseError(error, CONNECTOR, 'apply');
     } finally {
       client.release(broken ? true : undefined);

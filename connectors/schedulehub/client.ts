@@ -96,16 +96,16 @@ export class SchedulehubClient {
     return this.single(`delete ${resource} record`, 'DELETE', `${base(resource)}/records/${encodeURIComponent(uid)}`);
   }
 
-  batchInsert(resource: string, records: RecordInput[]) {
-    return this.batch(resource, 'insert', { records });
+  batchInsert(resource: string, records: RecordInput[], signal?: AbortSignal) {
+    return this.batch(resource, 'insert', { records }, signal);
   }
 
-  batchUpdate(resource: string, records: RecordInput[]) {
-    return this.batch(resource, 'update', { records });
+  batchUpdate(resource: string, records: RecordInput[], signal?: AbortSignal) {
+    return this.batch(resource, 'update', { records }, signal);
   }
 
-  batchDelete(resource: string, bkHashes: string[]) {
-    return this.batch(resource, 'delete', { bk_hashes: bkHashes });
+  batchDelete(resource: string, bkHashes: string[], signal?: AbortSignal) {
+    return this.batch(resource, 'delete', { bk_hashes: bkHashes }, signal);
   }
 
   close(): Promise<void> {
@@ -117,6 +117,7 @@ export class SchedulehubClient {
     resource: string,
     op: 'insert' | 'update' | 'delete',
     body: { records: RecordInput[] } | { bk_hashes: string[] },
+    signal?: AbortSignal,
   ): Promise<BatchResponse> {
     const operation = `batch ${op} ${resource}`;
     const response = await this.http.request({
@@ -126,6 +127,7 @@ export class SchedulehubClient {
       body,
       schema: batchResponseSchema,
       timeoutMs: this.batchTimeoutMs,
+      ...(signal ? { signal } : {}),
     });
     const expected = 'records' in body ? body.records.length : body.bk_hashes.length;
     const indexes = new Set(response.results.map((r) => r.index));

@@ -1,9 +1,11 @@
+import { throwIfAborted } from '../abort.ts';
 import { type ConnectorError, isConnectorError } from '../errors.ts';
 import { probe } from '../health.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import type {
   ApplyBatch,
   ApplyOperation,
+  ApplyOptions,
   ApplyResult,
   EnsureResult,
   RecordError,
@@ -61,7 +63,8 @@ export class SchedulehubTarget implements Target {
     return { created: false, addedFields: [] };
   }
 
-  async apply(batch: ApplyBatch): Promise<ApplyResult[]> {
+  async apply(batch: ApplyBatch, options: ApplyOptions = {}): Promise<ApplyResult[]> {
+    const { signal } = options;
     const results = new Map<number, ApplyResult>();
     const order: Array<{ op: ApplyOperation; record: Pick<TargetRecord, 'bkHash'> }> = [
       ...batch.inserts.map((record) => ({ op: 'insert' as const, record })),
@@ -80,13 +83,15 @@ export class SchedulehubTarget implements Target {
       'insert',
       writes.filter((s) => s.op === 'insert'),
       results,
+      signal,
     );
     const retryAsInsert = await this.write(
       'update',
       [...writes.filter((s) => s.op === 'update'), ...retryAsUpdate],
       results,
+      signal,
     );
-    const stillMissing = await this.write('insert', retryAsInsert, results);
+    const stillMissing = await this.write('insert', retryAsInsert, results, signal);
     for (const slot of stillMissing)
       results.set(
         slot.index,
@@ -95,7 +100,7 @@ export class SchedulehubTarget implements Target {
 
     const deletes = slots.filter((s) => s.op === 'delete');
     for (const chunk of chunks(deletes, this.options.batchSize)) {
-      const outcomes = await this.guard('delete', chunk, results);
+      const outcomes = await this.guard('delete', chunk, results, signal);
       outcomes.forEach((outcome, i) => {
         const slot = chunk[i]!;
         if (!outcome) return;
@@ -139,10 +144,11 @@ export class SchedulehubTarget implements Target {
     as: 'insert' | 'update',
     slots: S[],
     results: Map<number, ApplyResult>,
+    signal?: AbortSignal,
   ): Promise<S[]> {
     const redirected: S[] = [];
     for (const chunk of chunks(slots, this.options.batchSize)) {
-      const outcomes = await this.guard(as, chunk, results);
+      const outcomes = await this.guard(as, chunk, results, signal);
       outcomes.forEach((outcome, i) => {
         const slot = chunk[i]!;
         if (!outcome) return;
@@ -155,15 +161,18 @@ export class SchedulehubTarget implements Target {
   }
 
   /** One batch call as it is sent: the records (insert / update) or their bk_hashes (delete). */
-  private send(op: BatchOp, chunk: Slot[]): Promise<{ results: RecordOutcome[] }> {
+  private send(op: BatchOp, chunk: Slot[], signal?: AbortSignal): Promise<{ results: RecordOutcome[] }> {
     const { client, resource } = this.options;
     if (op === 'delete')
       return client.batchDelete(
         resource,
         chunk.map((s) => s.record.bkHash),
+        signal,
       );
     const inputs = chunk.map((s) => toInput(s.record as TargetRecord));
-    return op === 'insert' ? client.batchInsert(resource, inputs) : client.batchUpdate(resource, inputs);
+    return op === 'insert'
+      ? client.batchInsert(resource, inputs, signal)
+      : client.batchUpdate(resource, inputs, signal);
   }
 
   /**
@@ -176,14 +185,17 @@ export class SchedulehubTarget implements Target {
     op: BatchOp,
     chunk: Slot[],
     results: Map<number, ApplyResult>,
+    signal?: AbortSignal,
     resend = true,
   ): Promise<Array<RecordOutcome | undefined>> {
+    // Cancelled: no further batch call (an abort error, which is not a ConnectorError, propagates as is).
+    throwIfAborted(signal);
     try {
-      const response = await this.send(op, chunk);
+      const response = await this.send(op, chunk, signal);
       return [...response.results].sort((a, b) => a.index - b.index);
     } catch (error) {
       if (!isConnectorError(error)) throw error;
-      if (isUnknownOutcome(error)) return this.settle(op, chunk, results, error, resend);
+      if (isUnknownOutcome(error)) return this.settle(op, chunk, results, error, resend, signal);
       if (error.transient) throw error;
       this.options.logger.warn(`schedulehub refused a batch of ${chunk.length}`, { reason: error.message });
       for (const slot of chunk) results.set(slot.index, failure(slot, error.code, error.message, true));
@@ -206,6 +218,7 @@ export class SchedulehubTarget implements Target {
     results: Map<number, ApplyResult>,
     cause: ConnectorError,
     resend: boolean,
+    signal?: AbortSignal,
   ): Promise<Array<RecordOutcome | undefined>> {
     this.options.logger.warn(`schedulehub batch ${op} of ${chunk.length}: outcome unknown, reading the records back`, {
       reason: cause.message,
@@ -232,6 +245,7 @@ export class SchedulehubTarget implements Target {
         op,
         rest.map((r) => r.slot),
         results,
+        signal,
         false,
       );
       rest.forEach(({ i }, j) => {
