@@ -7,7 +7,6 @@ import { insertEventSql } from '../db/events.ts';
 import { type IdentityWrite, identityWriteOf, presentIn, writeIdentities } from '../db/identity-store.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
 import type { WorkerContext } from './deps.ts';
-import { connectorFailure } from './failures.ts';
 import { jsonb } from './track.ts';
 
 export interface ReleaseInput {
@@ -124,7 +123,7 @@ async function releaseChunk(
         .apply({ inserts, updates, deletes: [] }, { signal: Context.current().cancellationSignal })
         .catch((error) => {
           if (Context.current().cancellationSignal.aborted) throw error; // stopped: nothing more is written
-          if (target.name === rt.primary.name) throw connectorFailure(error);
+          if (target.name === rt.primary.name) throw error;
           return [];
         });
       const writes: IdentityWrite[] = results.map((result, i) => {

@@ -3,7 +3,6 @@ import { addDeleted, mergeBatchMetrics, readBatchMetricCounts } from '../db/batc
 import { insertEventSql } from '../db/events.ts';
 import { countDeleteCandidates, markDeleted, markDeleteRefused, nextDeleteCandidates } from '../db/identity-store.ts';
 import type { WorkerContext } from './deps.ts';
-import { connectorFailure } from './failures.ts';
 
 export interface DeleteInput {
   batchUid: string;
@@ -81,7 +80,7 @@ export function createDeleteActivities(ctx: WorkerContext) {
             )
             .catch((error) => {
               if (Context.current().cancellationSignal.aborted) throw error; // stopped: nothing more is written
-              if (each.name === rt.primary.name) throw connectorFailure(error);
+              if (each.name === rt.primary.name) throw error;
               return [];
             });
           report.targetCalls[each.name] = (report.targetCalls[each.name] ?? 0) + 1;

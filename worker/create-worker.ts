@@ -8,6 +8,7 @@ import { type ActivityDeps, createPageActivities, createSharedActivities } from 
 import { PageCache } from '../activities/page-cache.ts';
 import { SharedRateLimits } from '../activities/shared-rate-limits.ts';
 import { createPool } from '../connectors/postgres/pool.ts';
+import { failureInterceptors } from './failure-interceptor.ts';
 import { installWorkerRuntime } from './runtime.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -63,12 +64,15 @@ export async function createWorker(config: WorkerConfig): Promise<SyncflowWorker
   // Heartbeats carry cancellation: flush them every second (not 80 % of the heartbeatTimeout) so a stop
   // reaches a running activity within about a second (activities/heartbeat.ts).
   const maxHeartbeatThrottleInterval = '1 second';
+  // Every activity's error becomes a retry decision at the boundary (type, nonRetryable, Retry-After).
+  const interceptors = { activity: [failureInterceptors] };
   const shared = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     activities: createSharedActivities(ctx),
     maxHeartbeatThrottleInterval,
+    interceptors,
     ...(config.workflowBundle ? { workflowBundle: config.workflowBundle } : { workflowsPath }),
     ...config.options,
   });
@@ -79,6 +83,7 @@ export async function createWorker(config: WorkerConfig): Promise<SyncflowWorker
     activities: createPageActivities(ctx),
     maxConcurrentActivityTaskExecutions: 8,
     maxHeartbeatThrottleInterval,
+    interceptors,
   });
   const workers = [shared, pages];
   return {

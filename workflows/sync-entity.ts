@@ -50,7 +50,7 @@ const shared = proxyActivities<BatchActivities & DeleteActivities & ChildActivit
     initialInterval: '1 second',
     maximumInterval: '30 seconds',
     maximumAttempts: 12, // about five minutes of a dependency being down, then the batch fails with the cause
-    nonRetryableErrorTypes: ['AccountingError', 'EntityNotFound', 'EntityConfigInvalid', 'EntityConfigChanged'],
+    // No list of non-retryable types: each failure says itself whether a retry can help (activities/failures.ts).
   },
 });
 const claim = proxyActivities<BatchActivities>({ startToCloseTimeout: '30 seconds' });
@@ -73,7 +73,7 @@ function pageStages(taskQueue: string) {
     taskQueue,
     scheduleToStartTimeout: '10 seconds',
     startToCloseTimeout: '20 seconds',
-    retry: { maximumAttempts: 2, nonRetryableErrorTypes: ['PageCacheMiss', 'EntityConfigChanged', 'AccountingError'] },
+    retry: { maximumAttempts: 2 },
   });
   const ioOptions = {
     taskQueue,
@@ -84,7 +84,6 @@ function pageStages(taskQueue: string) {
       initialInterval: '1 second',
       maximumInterval: '30 seconds',
       maximumAttempts: 8,
-      nonRetryableErrorTypes: ['PageCacheMiss', 'EntityConfigChanged', 'AccountingError'],
     },
   } satisfies ActivityOptions;
   const io = proxyActivities<PageStageActivities>({
@@ -428,9 +427,14 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   }
 }
 
-/** The innermost cause's message: what an operator needs to read, not Temporal's wrapping. */
+/**
+ * One line an operator understands: the innermost cause's message (a connector's names the connector and
+ * the operation: "apismith login: not authorised (401): …") and the activity it failed in, not Temporal's wrapping.
+ */
 function describe(error: Error): string {
   let current: Error = error;
   while (current.cause instanceof Error) current = current.cause;
-  return current === error ? error.message : `${error.message}: ${current.message}`;
+  return error instanceof ActivityFailure && error.activityType
+    ? `${current.message} (in ${error.activityType})`
+    : current.message;
 }

@@ -4,15 +4,22 @@ export interface RetryPolicy {
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
-  /** A Retry-After longer than this is not waited for in-process: the error goes up (transient) and Temporal retries later. */
+  /**
+   * A Retry-After longer than this is not waited for in-process: the error goes up (transient, with its
+   * retryAfterMs) and Temporal retries the activity after that delay (nextRetryDelay, activities/failures.ts).
+   */
   maxRetryAfterMs: number;
 }
 
+/**
+ * One quick retry in-process (a dropped keep-alive connection, a blip), no more: everything longer is
+ * Temporal's retry policy, so in-process attempts do not multiply with the activity's attempts.
+ */
 export const defaultRetryPolicy: RetryPolicy = {
-  maxAttempts: 5,
+  maxAttempts: 2,
   baseDelayMs: 250,
   maxDelayMs: 10_000,
-  maxRetryAfterMs: 120_000,
+  maxRetryAfterMs: 5_000,
 };
 
 /**

@@ -29,7 +29,9 @@ describe('JsonHttpClient with an AbortSignal', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const client = () => new JsonHttpClient({ connector: 'test', baseUrl, logger: silentLogger });
+  // A long Retry-After is waited for in-process here (by default it goes up to Temporal as nextRetryDelay).
+  const client = () =>
+    new JsonHttpClient({ connector: 'test', baseUrl, logger: silentLogger, retry: { maxRetryAfterMs: 60_000 } });
   const ask = (http: JsonHttpClient, path: string, signal: AbortSignal) =>
     http.request({ operation: 'test', method: 'POST', path, body: {}, schema: z.unknown(), signal });
 
