@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { z } from 'zod';
 import { countsOfBatch } from '../db/batches.ts';
 import { type EntityMode, getEntity } from '../db/entities.ts';
@@ -7,11 +13,12 @@ import type { Prisma } from '../db/prisma.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import { orderParentsFirst } from '../pipeline/entity-order.ts';
 import {
-  PAUSE_SIGNAL,
-  PROGRESS_QUERY,
-  RESUME_SIGNAL,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
   SYNC_ENTITIES_WORKFLOW,
   SYNC_ENTITY_WORKFLOW,
+  SYNC_FINISHING,
   type SyncEntitiesInput,
   type SyncEntityInput,
   type SyncProgress,
@@ -19,6 +26,9 @@ import {
   syncWorkflowId,
 } from '../workflows/contract.ts';
 import { SyncBatchId, SyncEntity, SyncType as SyncTypeKey } from '../workflows/search-attributes.ts';
+// Types only: the workflow functions run in the worker's sandbox; here they type the start's arguments and result.
+import type { syncEntities } from '../workflows/sync-entities.ts';
+import type { syncEntity } from '../workflows/sync-entity.ts';
 import { ControlError, unknownBatch, unknownEntity } from './errors.ts';
 
 /**
@@ -131,7 +141,7 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
       dryRun: sync.dryRun,
     };
     try {
-      await deps.temporal.workflow.start(SYNC_ENTITY_WORKFLOW, {
+      await deps.temporal.workflow.start<typeof syncEntity>(SYNC_ENTITY_WORKFLOW, {
         taskQueue: deps.taskQueue,
         workflowId: sync.workflowId,
         args: [args],
@@ -154,7 +164,7 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
       batches: syncs.map((s) => ({ batchUid: s.batchUid, entityName: s.entityName, dryRun: s.dryRun })),
       syncType: request.syncType,
     };
-    await deps.temporal.workflow.start(SYNC_ENTITIES_WORKFLOW, {
+    await deps.temporal.workflow.start<typeof syncEntities>(SYNC_ENTITIES_WORKFLOW, {
       taskQueue: deps.taskQueue,
       workflowId: `sync-group-${randomUUID()}`,
       args: [args],
@@ -182,15 +192,42 @@ export async function stopSync(deps: ControlDeps, batchUid: string): Promise<voi
   await deps.temporal.workflow.getHandle(batch.workflowId ?? syncWorkflowId(batch.entityName)).cancel();
 }
 
-export async function pauseSync(deps: ControlDeps, batchUid: string): Promise<void> {
+/**
+ * Pause and resume are Workflow Updates: each answers once the change took effect (a pause after the pages in
+ * flight are tracked and the batch is marked paused), with the workflow's progress at that moment. Refused
+ * with 409 once the batch is finishing (the workflow's validator) or has ended.
+ */
+async function controlUpdate(
+  deps: ControlDeps,
+  batchUid: string,
+  action: 'pause' | 'resume',
+  update: typeof pauseUpdate,
+): Promise<SyncProgress> {
   const batch = await runningBatch(deps, batchUid);
-  await deps.temporal.workflow.getHandle(batch.workflowId ?? syncWorkflowId(batch.entityName)).signal(PAUSE_SIGNAL);
+  const handle = deps.temporal.workflow.getHandle<typeof syncEntity>(
+    batch.workflowId ?? syncWorkflowId(batch.entityName),
+  );
+  try {
+    return await handle.executeUpdate(update);
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      if (cause instanceof ApplicationFailure && cause.type === SYNC_FINISHING) {
+        throw new ControlError(409, 'sync_finishing', cause.message, { batchUid, action });
+      }
+    }
+    if (error instanceof WorkflowNotFoundError) {
+      throw new ControlError(409, 'sync_not_running', `Batch ${batchUid} has ended, not running.`, { batchUid });
+    }
+    throw error;
+  }
 }
 
-export async function resumeSync(deps: ControlDeps, batchUid: string): Promise<void> {
-  const batch = await runningBatch(deps, batchUid);
-  await deps.temporal.workflow.getHandle(batch.workflowId ?? syncWorkflowId(batch.entityName)).signal(RESUME_SIGNAL);
-}
+export const pauseSync = (deps: ControlDeps, batchUid: string): Promise<SyncProgress> =>
+  controlUpdate(deps, batchUid, 'pause', pauseUpdate);
+
+export const resumeSync = (deps: ControlDeps, batchUid: string): Promise<SyncProgress> =>
+  controlUpdate(deps, batchUid, 'resume', resumeUpdate);
 
 export interface SyncStatus {
   batchUid: string;
@@ -217,7 +254,7 @@ export async function getSyncStatus(deps: ControlDeps, batchUid: string): Promis
   let progress: SyncProgress | null = null;
   if (['pending', 'running', 'paused'].includes(batch.status) && batch.workflowId) {
     try {
-      const live = await deps.temporal.workflow.getHandle(batch.workflowId).query<SyncProgress>(PROGRESS_QUERY);
+      const live = await deps.temporal.workflow.getHandle(batch.workflowId).query(progressQuery);
       if (live.batchUid === batchUid) progress = live;
     } catch {
       // Not started yet, or just finished: the database row is the answer.

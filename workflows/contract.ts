@@ -1,8 +1,11 @@
 /**
- * The names and shapes shared by the sync workflows and the code that starts
- * and watches them (control/, the API, the CLI). Types and constants only:
- * safe to import from the workflow sandbox and from ordinary Node code.
+ * The names, shapes and message definitions shared by the sync workflows and
+ * the code that starts and watches them (control/, the API, the CLI). Types,
+ * constants and `define*` from @temporalio/workflow (plain objects, no
+ * workflow context needed): safe to import from the workflow sandbox and from
+ * ordinary Node code.
  */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 
 export type SyncType = 'full' | 'incremental';
@@ -79,6 +82,26 @@ export const SYNC_ENTITIES_WORKFLOW = 'syncEntities';
 export const PROGRESS_QUERY = 'progress';
 export const PAUSE_SIGNAL = 'pause';
 export const RESUME_SIGNAL = 'resume';
+export const PAUSE_UPDATE = 'pauseSync';
+export const RESUME_UPDATE = 'resumeSync';
+/** The ApplicationFailure type a control update's validator refuses with once the batch's page loop is over. */
+export const SYNC_FINISHING = 'SyncFinishing';
+
+/** Live progress; the same object the pause / resume updates answer with. */
+export const progressQuery = defineQuery<SyncProgress>(PROGRESS_QUERY);
+/**
+ * Pause: answers once the pause took effect (pages in flight tracked, the batch marked paused), with the
+ * progress at that moment (`paused: true`). Refused (SyncFinishing) once the batch is finishing.
+ */
+export const pauseUpdate = defineUpdate<SyncProgress>(PAUSE_UPDATE);
+/** Resume: answers once the page loop runs again (the batch marked running), with `paused: false`. */
+export const resumeUpdate = defineUpdate<SyncProgress>(RESUME_UPDATE);
+/**
+ * Fire-and-forget pause / resume, kept registered for executions started (and histories recorded) before the
+ * updates existed; new code sends the updates.
+ */
+export const pauseSignal = defineSignal(PAUSE_SIGNAL);
+export const resumeSignal = defineSignal(RESUME_SIGNAL);
 
 /** One running sync per entity: Temporal refuses a second execution with the same id. */
 export const syncWorkflowId = (entityName: string) => `sync-${entityName}`;

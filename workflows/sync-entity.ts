@@ -3,12 +3,11 @@ import {
   ActivityFailure,
   type ActivityOptions,
   ApplicationFailure,
+  allHandlersFinished,
   CancellationScope,
   ContinueAsNew,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   isCancellation,
   patched,
   proxyActivities,
@@ -23,20 +22,19 @@ import type { DeleteActivities } from '../activities/deletes.ts';
 import type { FetchReport, PageRef, PageStageActivities, StageReport } from '../activities/page-stages.ts';
 import { addCounts, type RecordCounts, zeroCounts } from '../pipeline/accounting.ts';
 import {
-  PAUSE_SIGNAL,
-  PROGRESS_QUERY,
-  RESUME_SIGNAL,
+  pauseSignal,
+  pauseUpdate,
+  progressQuery,
+  resumeSignal,
+  resumeUpdate,
   type StageName,
   type StageTotals,
+  SYNC_FINISHING,
   type SyncEntityInput,
   type SyncPhase,
   type SyncProgress,
   stageNames,
 } from './contract.ts';
-
-export const progressQuery = defineQuery<SyncProgress>(PROGRESS_QUERY);
-export const pauseSignal = defineSignal(PAUSE_SIGNAL);
-export const resumeSignal = defineSignal(RESUME_SIGNAL);
 
 /**
  * Shared-queue activities: batch lifecycle, deletes, child release. They heartbeat (activities/heartbeat.ts);
@@ -144,7 +142,14 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   /** Pages between FETCH and the end of TRACK: a stop waits for them (see pageStages). */
   const pagesRunning = new Set<Promise<void>>();
 
-  setHandler(progressQuery, () => {
+  /** The page loop has ended (or the run failed / was cancelled): a pause can no longer take effect. */
+  let pageLoopOver = false;
+  /** True from the moment the loop reaches a pause until the batch is marked running again. */
+  let inPause = false;
+  /** True while the batch is marked paused (between the two setBatchPaused calls). */
+  let pauseApplied = false;
+
+  const progress = (): SyncProgress => {
     const elapsed = Date.now() - startedAtMs;
     return {
       batchUid: input.batchUid,
@@ -160,13 +165,53 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       rowsPerSecond: elapsed > 0 ? Math.round((counts.fetched / elapsed) * 1000) : 0,
       stages,
     };
-  });
+  };
+  setHandler(progressQuery, progress);
+  // Executions started by older code (and the recorded histories) pause and resume by signal: kept for them.
   setHandler(pauseSignal, () => {
     paused = true;
   });
   setHandler(resumeSignal, () => {
     paused = false;
   });
+  /** Validator of both control updates: refused (nothing written to history) once the batch is finishing. */
+  const refuseWhenFinishing = () => {
+    if (pageLoopOver || (phase !== 'starting' && phase !== 'syncing')) {
+      throw ApplicationFailure.create({
+        type: SYNC_FINISHING,
+        nonRetryable: true,
+        message: `Batch ${input.batchUid} is finishing (${phase}): it can no longer be paused or resumed.`,
+      });
+    }
+  };
+  // The updates answer with the state after the change took effect: pause once the pages in flight are tracked
+  // and the batch is marked paused, resume once the batch is marked running again. A later opposite request wins.
+  setHandler(
+    pauseUpdate,
+    async () => {
+      paused = true;
+      await condition(() => !paused || pauseApplied || pageLoopOver);
+      if (paused && !pauseApplied) {
+        paused = false;
+        throw ApplicationFailure.create({
+          type: SYNC_FINISHING,
+          nonRetryable: true,
+          message: `Batch ${input.batchUid} read its last page before the pause took effect (${phase}).`,
+        });
+      }
+      return progress();
+    },
+    { validator: refuseWhenFinishing },
+  );
+  setHandler(
+    resumeUpdate,
+    async () => {
+      paused = false;
+      await condition(() => paused || !inPause || pageLoopOver);
+      return progress();
+    },
+    { validator: refuseWhenFinishing },
+  );
 
   const add = (stage: StageName, report: StageReport) => {
     stages[stage].ms += report.ms;
@@ -290,10 +335,14 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     let nextClaim: ReturnType<typeof claimWorker> | undefined;
     while (!done && failures.length === 0) {
       if (paused) {
+        inPause = true;
         await CancellationScope.nonCancellable(() => tracked.catch(() => {}));
         await shared.setBatchPaused(input.batchUid, true, circuitOpen ?? undefined);
+        pauseApplied = true;
         await condition(() => !paused);
         await shared.setBatchPaused(input.batchUid, false);
+        pauseApplied = false;
+        inPause = false;
         const opened = circuitOpen as Circuit | null; // set by checkCircuit while pages completed
         if (opened) {
           notes.push(`The circuit opened at a failure rate of ${opened.rate}; resumed by an operator.`);
@@ -305,6 +354,8 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       if (failures.length > 0) break;
       if (pagesThisRun >= (input.pagesPerRun ?? PAGES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
         await tracked;
+        // A pause / resume update still answering its caller finishes in this run, not lost with it.
+        await condition(allHandlersFinished);
         await continueAsNew<typeof syncEntity>({
           ...input,
           resume: {
@@ -350,6 +401,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       page++;
       pagesThisRun++;
     }
+    pageLoopOver = true;
     await tracked;
 
     if (input.syncType === 'full') {
@@ -406,6 +458,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     phase = 'done';
     return summary;
   } catch (error) {
+    pageLoopOver = true;
     if (error instanceof ContinueAsNew) throw error; // not an end: the next run carries the batch on
     if (isCancellation(error)) {
       // The pages in flight end first: their INGEST has stopped writing, their TRACK has committed or never

@@ -85,6 +85,35 @@ const controlAcceptedSchema = z
   .object({ batchUid: z.string(), action: z.enum(['stop', 'pause', 'resume']), status: z.string() })
   .openapi('SyncControlAccepted');
 
+const stageTotalsSchema = z.object({ ms: z.number(), rowsIn: z.number().int(), rowsOut: z.number().int() });
+
+/** The workflow's progress (workflows/contract.ts SyncProgress): the progress query's answer, and the updates'. */
+const progressSchema = z
+  .object({
+    batchUid: z.string(),
+    entityName: z.string(),
+    syncType: z.enum(['full', 'incremental']),
+    dryRun: z.boolean(),
+    phase: z.enum(['starting', 'syncing', 'deleting', 'releasing_children', 'finishing', 'done']),
+    paused: z.boolean(),
+    pagesCompleted: z.number().int(),
+    pagesInFlight: z.number().int(),
+    estimatedRows: z.number().nullable(),
+    counts: countsSchema,
+    rowsPerSecond: z.number(),
+    stages: z.record(z.string(), stageTotalsSchema).openapi({ description: 'Per stage: wall time (ms) and rows' }),
+  })
+  .openapi('SyncProgress');
+
+const controlDoneSchema = z
+  .object({
+    batchUid: z.string(),
+    action: z.enum(['pause', 'resume']),
+    status: z.string().openapi({ description: "The batch's status after the change: paused | running" }),
+    progress: progressSchema,
+  })
+  .openapi('SyncControlDone');
+
 const historyQuery = z.object({
   entity: entityNameSchema.optional(),
   status: z.enum(['pending', 'running', 'paused', 'completed', 'failed', 'cancelled']).optional(),
@@ -148,7 +177,29 @@ export function syncRoutes(deps: ApiDeps) {
     },
   );
 
-  const control = (action: 'stop' | 'pause' | 'resume', run: typeof stopSync, summary: string) =>
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/sync/stop/{batchUid}',
+      ...access('control'),
+      tags,
+      summary: 'Stop (cancel) a sync: the batch ends cancelled, metrics kept',
+      request: { params: batchParamSchema },
+      responses: {
+        202: { description: 'Cancellation requested from the workflow', content: jsonContent(controlAcceptedSchema) },
+        ...errorResponses(400, 404, 409, 503),
+      },
+    }),
+    async (c) => {
+      const { batchUid } = c.req.valid('param');
+      await stopSync(deps, batchUid);
+      const batch = await deps.prisma.syncBatch.findUniqueOrThrow({ where: { uid: batchUid } });
+      return c.json({ batchUid, action: 'stop' as const, status: batch.status }, 202);
+    },
+  );
+
+  /** Pause and resume are Workflow Updates: the answer is the state after the change took effect. */
+  const control = (action: 'pause' | 'resume', run: typeof pauseSync, summary: string) =>
     app.openapi(
       createRoute({
         method: 'post',
@@ -158,20 +209,22 @@ export function syncRoutes(deps: ApiDeps) {
         summary,
         request: { params: batchParamSchema },
         responses: {
-          202: { description: 'Requested from the workflow', content: jsonContent(controlAcceptedSchema) },
+          200: {
+            description: `Done: the workflow's progress after the ${action} took effect`,
+            content: jsonContent(controlDoneSchema),
+          },
           ...errorResponses(400, 404, 409, 503),
         },
       }),
       async (c) => {
         const { batchUid } = c.req.valid('param');
-        await run(deps, batchUid);
+        const progress = await run(deps, batchUid);
         const batch = await deps.prisma.syncBatch.findUniqueOrThrow({ where: { uid: batchUid } });
-        return c.json({ batchUid, action, status: batch.status }, 202);
+        return c.json({ batchUid, action, status: batch.status, progress }, 200);
       },
     );
-  control('stop', stopSync, 'Stop (cancel) a sync: the batch ends cancelled, metrics kept');
-  control('pause', pauseSync, 'Pause a running sync after its pages in flight');
-  control('resume', resumeSync, 'Resume a paused sync');
+  control('pause', pauseSync, 'Pause a running sync; answers once its pages in flight are tracked and it is paused');
+  control('resume', resumeSync, 'Resume a paused sync; answers once it runs again');
 
   app.openapi(
     createRoute({

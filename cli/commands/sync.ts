@@ -20,6 +20,20 @@ interface History {
   pagination: { total: number; nextCursor: string | null };
 }
 
+interface ControlAnswer {
+  batchUid: string;
+  action: string;
+  status: string;
+  /** Pause and resume only: the workflow's progress after the change. */
+  progress?: {
+    phase: string;
+    paused: boolean;
+    pagesCompleted: number;
+    pagesInFlight: number;
+    counts: { fetched: number };
+  };
+}
+
 /** `syncflow sync …`: start (optionally following to the end), status, stop, pause, resume, history. */
 export function registerSync(program: Command, api: () => ApiClient) {
   const sync = program.command('sync').description('Start, watch and stop syncs');
@@ -83,8 +97,17 @@ export function registerSync(program: Command, api: () => ApiClient) {
       .description(what)
       .argument('<batchUid>')
       .action(async (batchUid: string) => {
-        await api().post(`/sync/${action}/${batchUid}`);
-        print(`Asked batch ${batchUid} to ${action}.`);
+        const answer = await api().post<ControlAnswer>(`/sync/${action}/${batchUid}`);
+        if (!answer.progress) {
+          print(`Asked batch ${batchUid} to ${action}.`);
+          return;
+        }
+        // Pause and resume answer once the change took effect, with the workflow's progress at that moment.
+        const p = answer.progress;
+        print(
+          `Batch ${batchUid} is ${answer.status}${p.paused ? ' (paused)' : ''}: ${p.phase}, ` +
+            `${count(p.pagesCompleted)} pages, ${count(p.counts.fetched)} rows fetched, ${p.pagesInFlight} pages in flight.`,
+        );
       });
   }
 

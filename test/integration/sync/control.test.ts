@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../../api/app.ts';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { getSyncStatus, pauseSync, resumeSync, startSync, stopSync } from '../../../control/syncs.ts';
+import { createApiKey } from '../../../db/api-keys.ts';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import {
   balanced,
@@ -46,24 +48,75 @@ describe('sync control: one per entity, pause / resume, stop', () => {
       status: 409,
       code: 'sync_already_running',
     });
-    await pauseSync(deps(), started!.batchUid);
-    await waitFor(async () => (await getSyncStatus(deps(), started!.batchUid)).status === 'paused', 'paused');
+    // The pause update answers once the pause took effect: pages in flight tracked, the batch marked paused.
+    const pausedNow = await pauseSync(deps(), started!.batchUid);
+    expect(pausedNow).toMatchObject({ batchUid: started!.batchUid, paused: true, pagesInFlight: 0 });
     const paused = await getSyncStatus(deps(), started!.batchUid);
+    expect(paused.status).toBe('paused'); // no waiting: already paused when the update answered
     expect(paused.progress?.paused).toBe(true);
+    expect(paused.progress?.pagesCompleted).toBe(pausedNow.pagesCompleted);
     await new Promise((r) => setTimeout(r, 1000));
     expect((await getSyncStatus(deps(), started!.batchUid)).pagesCompleted).toBe(paused.pagesCompleted); // nothing moves
     expect(paused.counts.fetched).toBeLessThan(3000);
-    await resumeSync(deps(), started!.batchUid);
+    // Pausing again answers at once with the same state.
+    expect(await pauseSync(deps(), started!.batchUid)).toMatchObject({
+      paused: true,
+      pagesCompleted: pausedNow.pagesCompleted,
+    });
+    const resumed = await resumeSync(deps(), started!.batchUid);
+    expect(resumed).toMatchObject({ batchUid: started!.batchUid, paused: false });
+    expect(resumed.pagesCompleted).toBeGreaterThanOrEqual(pausedNow.pagesCompleted);
     const done = await waitForBatch(h, started!.batchUid);
     expect(done).toMatchObject({ status: 'completed', fetched: 3000, inserted: 3000 });
+    // A completed batch can no longer be paused or resumed.
+    await expect(pauseSync(deps(), started!.batchUid)).rejects.toMatchObject({ status: 409, code: 'sync_not_running' });
+    // Even when the row still says running (the workflow has ended): Temporal's answer is a 409 too.
+    await h.prisma.syncBatch.update({ where: { uid: started!.batchUid }, data: { status: 'running' } });
+    await expect(pauseSync(deps(), started!.batchUid)).rejects.toMatchObject({ status: 409 });
+    await h.prisma.syncBatch.update({ where: { uid: started!.batchUid }, data: { status: 'completed' } });
+  });
+
+  it('API: pause and resume answer 200 with the state after the change; a completed batch is refused with 409', async () => {
+    const app = createApp({ ...deps(), secrets: h.secrets });
+    const { key } = await createApiKey(h.prisma, `control-${schema}`, 'admin');
+    const post = async (path: string) => {
+      const response = await app.request(`/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads the JSON answer
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    await pool.query(`UPDATE ${schema}.items SET descr = 'api', row_version = nextval('${schema}.rv')`);
+    const [started] = await startSync(deps(), { entities: [entity], syncType: 'incremental', execute: true });
+    const uid = started!.batchUid;
+    const paused = await post(`/sync/pause/${uid}`);
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({
+      batchUid: uid,
+      action: 'pause',
+      status: 'paused',
+      progress: { batchUid: uid, paused: true, pagesInFlight: 0 },
+    });
+    const resumed = await post(`/sync/resume/${uid}`);
+    expect(resumed.status).toBe(200);
+    expect(resumed.body).toMatchObject({
+      batchUid: uid,
+      action: 'resume',
+      status: 'running',
+      progress: { paused: false },
+    });
+    expect(await waitForBatch(h, uid)).toMatchObject({ status: 'completed', updated: 3000 });
+    const refused = await post(`/sync/pause/${uid}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('sync_not_running');
   });
 
   it('stop cancels the batch: it ends cancelled, keeps the counts of the pages it completed, and balances', async () => {
     await pool.query(`UPDATE ${schema}.items SET descr = 'v2', row_version = nextval('${schema}.rv')`);
     const [started] = await startSync(deps(), { entities: [entity], syncType: 'incremental', execute: true });
     await waitFor(async () => (await getSyncStatus(deps(), started!.batchUid)).pagesCompleted >= 2, 'two pages');
-    await pauseSync(deps(), started!.batchUid);
-    await waitFor(async () => (await getSyncStatus(deps(), started!.batchUid)).status === 'paused', 'paused');
+    expect(await pauseSync(deps(), started!.batchUid)).toMatchObject({ paused: true });
     await stopSync(deps(), started!.batchUid);
     const stopped = await waitForBatch(h, started!.batchUid);
     expect(stopped.status).toBe('cancelled');
