@@ -25,7 +25,7 @@ import {
   type SyncType,
   syncWorkflowId,
 } from '../workflows/contract.ts';
-import { SyncBatchId, SyncEntity, SyncType as SyncTypeKey } from '../workflows/search-attributes.ts';
+import { SyncBatchId, SyncEntity, SyncPaused, SyncType as SyncTypeKey } from '../workflows/search-attributes.ts';
 // Types only: the workflow functions run in the worker's sandbox; here they type the start's arguments and result.
 import type { syncEntities } from '../workflows/sync-entities.ts';
 import type { syncEntity } from '../workflows/sync-entity.ts';
@@ -71,6 +71,7 @@ function searchAttributes(entityName: string, syncType: SyncType, batchUid: stri
     { key: SyncEntity, value: entityName },
     { key: SyncTypeKey, value: syncType },
     { key: SyncBatchId, value: batchUid },
+    { key: SyncPaused, value: false },
   ];
 }
 

@@ -14,6 +14,7 @@ import {
   setHandler,
   sleep,
   TimeoutFailure,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BatchActivities, BatchSummary } from '../activities/batch.ts';
@@ -35,6 +36,7 @@ import {
   type SyncProgress,
   stageNames,
 } from './contract.ts';
+import { SyncPaused } from './search-attributes.ts';
 
 /**
  * Shared-queue activities: batch lifecycle, deletes, child release. They heartbeat (activities/heartbeat.ts);
@@ -338,9 +340,13 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         inPause = true;
         await CancellationScope.nonCancellable(() => tracked.catch(() => {}));
         await shared.setBatchPaused(input.batchUid, true, circuitOpen ?? undefined);
+        // SyncPaused lets the Web UI filter paused syncs. A new command: patched, so older histories replay.
+        const markPaused = patched('sync-paused-search-attribute');
+        if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: true }]);
         pauseApplied = true;
         await condition(() => !paused);
         await shared.setBatchPaused(input.batchUid, false);
+        if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: false }]);
         pauseApplied = false;
         inPause = false;
         const opened = circuitOpen as Circuit | null; // set by checkCircuit while pages completed

@@ -5,6 +5,7 @@ import { createApp } from '../../../api/app.ts';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { getSyncStatus, pauseSync, resumeSync, startSync, stopSync } from '../../../control/syncs.ts';
 import { createApiKey } from '../../../db/api-keys.ts';
+import { SyncPaused } from '../../../workflows/search-attributes.ts';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import {
   balanced,
@@ -58,6 +59,9 @@ describe('sync control: one per entity, pause / resume, stop', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect((await getSyncStatus(deps(), started!.batchUid)).pagesCompleted).toBe(paused.pagesCompleted); // nothing moves
     expect(paused.counts.fetched).toBeLessThan(3000);
+    const handle = h.client.workflow.getHandle(`sync-${entity}`);
+    // The SyncPaused search attribute follows (the Web UI filters paused syncs with it).
+    expect((await handle.describe()).typedSearchAttributes.get(SyncPaused)).toBe(true);
     // Pausing again answers at once with the same state.
     expect(await pauseSync(deps(), started!.batchUid)).toMatchObject({
       paused: true,
@@ -66,6 +70,7 @@ describe('sync control: one per entity, pause / resume, stop', () => {
     const resumed = await resumeSync(deps(), started!.batchUid);
     expect(resumed).toMatchObject({ batchUid: started!.batchUid, paused: false });
     expect(resumed.pagesCompleted).toBeGreaterThanOrEqual(pausedNow.pagesCompleted);
+    expect((await handle.describe()).typedSearchAttributes.get(SyncPaused)).toBe(false);
     const done = await waitForBatch(h, started!.batchUid);
     expect(done).toMatchObject({ status: 'completed', fetched: 3000, inserted: 3000 });
     // A completed batch can no longer be paused or resumed.
