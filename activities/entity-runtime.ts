@@ -5,7 +5,7 @@ import { createSource, createTarget, PoolRegistry } from '../connectors/factory.
 import type { RateLimiterFactory } from '../connectors/http/token-bucket.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import type { Source, Target, TargetField } from '../connectors/types.ts';
-import { connectionVersions, loadResolvedConnection } from '../db/connections.ts';
+import { connectionStamps, loadResolvedConnection } from '../db/connections.ts';
 import { EntityConfigUnreadableError, getEntity, type StoredEntity } from '../db/entities.ts';
 import type { Prisma } from '../db/prisma.ts';
 import { resolveDeclaredType } from '../pipeline/declared-type.ts';
@@ -146,8 +146,8 @@ export class EntityRuntimes {
   private async connectionsCurrent(name: string, runtime: EntityRuntime): Promise<boolean> {
     const now = Date.now();
     if (now - (this.checkedAt.get(name) ?? 0) < CONNECTION_RECHECK_MS) return true;
-    const current = await connectionVersions(this.deps.prisma, [...runtime.connectionVersions.keys()]);
-    const same = [...runtime.connectionVersions].every(([n, v]) => current.get(n) === v);
+    const current = await connectionStamps(this.deps.prisma, [...runtime.connectionVersions.keys()]);
+    const same = [...runtime.connectionVersions].every(([n, v]) => current.get(n)?.version === v);
     if (same) this.checkedAt.set(name, now);
     return same;
   }

@@ -1,4 +1,5 @@
 import type { Prisma as PrismaTypes } from '@prisma/client';
+import { CONNECTION_TYPE_OF } from '../connectors/config.ts';
 import {
   type ConnectionConfig,
   type ConnectionConfigInput,
@@ -10,6 +11,7 @@ import {
   storedConnectionConfigSchema,
 } from '../connectors/connections.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
+import type { EntityConfig } from '../pipeline/entity-config.ts';
 import type { Prisma } from './prisma.ts';
 
 /**
@@ -90,33 +92,33 @@ export async function saveConnection(
   input: { name: string; config: ConnectionConfig; description?: string | undefined },
   box: SecretBox,
 ): Promise<{ connection: ConnectionView; created: boolean }> {
-  const current = await prisma.connection.findUnique({ where: { name: input.name }, select: { type: true } });
-  if (current && current.type !== input.config.type) {
-    const usedBy = (await usage(prisma)).get(input.name) ?? [];
-    if (usedBy.length > 0)
-      throw new ConnectionInUseError(input.name, usedBy, `change its type to ${input.config.type}`);
-  }
+  // Saving a connection does not change which entities use it: one read serves the check and the answer.
+  const usedBy = (await usage(prisma)).get(input.name) ?? [];
   const result = await prisma.$transaction(async (tx) => {
     const existing = await tx.connection.findUnique({ where: { name: input.name } });
+    if (existing && existing.type !== input.config.type && usedBy.length > 0) {
+      throw new ConnectionInUseError(input.name, usedBy, `change its type to ${input.config.type}`);
+    }
     const previous = existing && existing.type === input.config.type ? storedConfigOf(existing) : undefined;
     const sealed = sealConnection(input.name, input.config, previous, box);
     const config = {
       ...sealed,
       ...(input.description ? { description: input.description } : {}),
     } as PrismaTypes.InputJsonValue;
-    const unchanged = existing && JSON.stringify(existing.config) === JSON.stringify(config);
-    const row = unchanged
-      ? existing
-      : existing
-        ? await tx.connection.update({
-            where: { name: input.name },
-            data: { type: input.config.type, config, version: { increment: 1 } },
-          })
-        : await tx.connection.create({ data: { name: input.name, type: input.config.type, config } });
-    return { row, created: !existing };
+    if (!existing) {
+      return {
+        row: await tx.connection.create({ data: { name: input.name, type: input.config.type, config } }),
+        created: true,
+      };
+    }
+    if (JSON.stringify(existing.config) === JSON.stringify(config)) return { row: existing, created: false };
+    const row = await tx.connection.update({
+      where: { name: input.name },
+      data: { type: input.config.type, config, version: { increment: 1 } },
+    });
+    return { row, created: false };
   });
-  const used = await usage(prisma);
-  return { connection: view(result.row, used.get(input.name) ?? []), created: result.created };
+  return { connection: view(result.row, usedBy), created: result.created };
 }
 
 export async function getConnection(prisma: Prisma, name: string): Promise<ConnectionView | null> {
@@ -130,12 +132,6 @@ export async function listConnections(prisma: Prisma): Promise<ConnectionView[]>
   return rows.map((row) => view(row, used.get(row.name) ?? []));
 }
 
-/** The types of the named connections (absent names are missing from the map). */
-export async function connectionTypes(prisma: Prisma, names: string[]): Promise<Map<string, string>> {
-  const rows = await prisma.connection.findMany({ where: { name: { in: names } }, select: { name: true, type: true } });
-  return new Map(rows.map((r) => [r.name, r.type]));
-}
-
 /** Deletes a connection no entity uses; returns the entities in the way otherwise. */
 export async function deleteConnection(prisma: Prisma, name: string): Promise<{ deleted: boolean; usedBy: string[] }> {
   const usedBy = (await usage(prisma)).get(name) ?? [];
@@ -144,13 +140,19 @@ export async function deleteConnection(prisma: Prisma, name: string): Promise<{ 
   return { deleted: deleted.count > 0, usedBy: [] };
 }
 
-/** Versions of the named connections: what a cached connector was built from. */
-export async function connectionVersions(prisma: Prisma, names: string[]): Promise<Map<string, number>> {
+/**
+ * Type and version of each named connection (absent names are missing from the map): whether an entity's
+ * references fit, and whether a cached connector is still built from the current version.
+ */
+export async function connectionStamps(
+  prisma: Prisma,
+  names: string[],
+): Promise<Map<string, { type: string; version: number }>> {
   const rows = await prisma.connection.findMany({
     where: { name: { in: names } },
-    select: { name: true, version: true },
+    select: { name: true, type: true, version: true },
   });
-  return new Map(rows.map((r) => [r.name, r.version]));
+  return new Map(rows.map((r) => [r.name, { type: r.type, version: r.version }]));
 }
 
 /** A connection's plain configuration for a connector; null when no connection has that name. */
@@ -176,17 +178,16 @@ export class EntityConnectionError extends Error {
 /** Checks that every connection an entity names exists and has the type its source or target needs. */
 export async function assertEntityConnections(
   prisma: Prisma,
-  config: { source: { type: string; connection: string }; targets: Array<{ type: string; connection: string }> },
-  typeOf: Record<string, string>,
+  config: Pick<EntityConfig, 'source' | 'targets'>,
 ): Promise<void> {
   const uses = [
     { field: 'source.connection', type: config.source.type, name: config.source.connection },
     ...config.targets.map((t, i) => ({ field: `targets.${i}.connection`, type: t.type, name: t.connection })),
   ];
-  const types = await connectionTypes(prisma, [...new Set(uses.map((u) => u.name))]);
+  const stamps = await connectionStamps(prisma, [...new Set(uses.map((u) => u.name))]);
   const issues = uses.flatMap((use) => {
-    const actual = types.get(use.name);
-    const wanted = typeOf[use.type];
+    const actual = stamps.get(use.name)?.type;
+    const wanted = CONNECTION_TYPE_OF[use.type];
     if (actual === undefined) {
       return [{ field: use.field, message: `no connection named "${use.name}" (an admin defines connections)` }];
     }

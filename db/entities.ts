@@ -1,5 +1,4 @@
 import type { Prisma as PrismaTypes } from '@prisma/client';
-import { CONNECTION_TYPE_OF } from '../connectors/config.ts';
 import { type EntityConfig, entityConfigSchema, type FieldConfig } from '../pipeline/entity-config.ts';
 import { assertEntityConnections } from './connections.ts';
 import type { Prisma } from './prisma.ts';
@@ -125,7 +124,7 @@ export async function saveEntity(
   config: EntityConfig,
   options: { mode?: EntityMode } = {},
 ): Promise<StoredEntity> {
-  await assertEntityConnections(prisma, config, CONNECTION_TYPE_OF);
+  await assertEntityConnections(prisma, config);
   const { fields: _fields, name, description, ...rest } = config;
   const body = rest as unknown as PrismaTypes.InputJsonValue;
   const row = await prisma.$transaction(async (tx) => {

@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,11 @@ export interface Harness {
   taskQueue: string;
   /** Starts a worker on the harness's task queue; stopped by `close()`. */
   startWorker(): Promise<Worker>;
+  /**
+   * Starts `bin/worker.ts` (`npm run start:worker`'s entry point) as a separate process on the harness's task
+   * queue, resolved once it polls; killed by `close()` if still running.
+   */
+  startWorkerProcess(): Promise<ChildProcess>;
   close(): Promise<void>;
 }
 
@@ -69,6 +75,7 @@ export async function createHarness(name: string): Promise<Harness> {
   const client = new Client({ connection, namespace });
   const taskQueue = `test-${name}-${randomUUID().slice(0, 8)}`;
   const running: Array<{ worker: Worker; done: Promise<void> }> = [];
+  const processes: ChildProcess[] = [];
   return {
     databaseUrl,
     prisma,
@@ -86,7 +93,35 @@ export async function createHarness(name: string): Promise<Harness> {
       running.push({ worker, done: worker.run() });
       return worker;
     },
+    async startWorkerProcess() {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/worker.ts'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: databaseUrl,
+          TEMPORAL_ADDRESS: address,
+          TEMPORAL_NAMESPACE: namespace,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          TEMPORAL_WORKER_METRICS_PORT: '0', // several workers on one machine: no shared metrics port
+          SYNCFLOW_SECRET_KEY: TEST_SECRET_KEY, // opens the test connections' sealed secrets
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      processes.push(child);
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('SyncFlow worker polling')) resolve();
+        });
+        child.stderr!.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+        });
+        child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output}`)));
+      });
+      return child;
+    },
     async close() {
+      for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
       for (const { worker, done } of running) {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await done;

@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharedRateLimits } from '../../../activities/shared-rate-limits.ts';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { startSync } from '../../../control/syncs.ts';
 import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
-import { createHarness, type Harness, TEST_SECRET_KEY } from '../../support/harness.ts';
+import { createHarness, type Harness } from '../../support/harness.ts';
 import { excessOverCap, observedRate } from '../../support/request-rate.ts';
 import { createItemSource, itemEntity, itemRows, registerEntity, waitForBatch } from '../../support/sync-fixtures.ts';
 
@@ -20,36 +19,7 @@ describe('rpmCap shared by every worker', () => {
   let sandbox: SchedulehubSandbox;
   const id = randomUUID().slice(0, 8);
   const connection = `planning-${id}`;
-  const processes: ChildProcess[] = [];
   const deps = () => ({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue });
-
-  async function startWorkerProcess(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/worker.ts'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: h.databaseUrl,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_NAMESPACE: inject('temporalNamespace'),
-        TEMPORAL_TASK_QUEUE: h.taskQueue,
-        TEMPORAL_WORKER_METRICS_PORT: '0',
-        SYNCFLOW_SECRET_KEY: TEST_SECRET_KEY,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    processes.push(child);
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('SyncFlow worker polling')) resolve();
-      });
-      child.stderr!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output}`)));
-    });
-    return child;
-  }
 
   beforeAll(async () => {
     h = await createHarness('ratecap');
@@ -62,7 +32,6 @@ describe('rpmCap shared by every worker', () => {
     });
   });
   afterAll(async () => {
-    for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
     await sandbox?.stop();
     await pool?.end();
     await h?.close();
@@ -119,7 +88,7 @@ describe('rpmCap shared by every worker', () => {
       );
       entities.push(entity);
     }
-    await Promise.all([startWorkerProcess(), startWorkerProcess()]);
+    await Promise.all([h.startWorkerProcess(), h.startWorkerProcess()]);
     sandbox.clearRequests();
     const started = await startSync(deps(), { entities, syncType: 'full', execute: true });
     const done = await Promise.all(started.map((s) => waitForBatch(h, s.batchUid, 120_000)));

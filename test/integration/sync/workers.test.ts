@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { startSync } from '../../../control/syncs.ts';
-import { createHarness, type Harness, TEST_SECRET_KEY } from '../../support/harness.ts';
+import { createHarness, type Harness } from '../../support/harness.ts';
 import {
   balanced,
   createItemSource,
@@ -19,37 +18,7 @@ describe('worker processes: crash recovery and sharing a batch', () => {
   let h: Harness;
   let pool: pg.Pool;
   const schema = `wrk_${randomUUID().slice(0, 8)}`;
-  const processes: ChildProcess[] = [];
   const deps = () => ({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue });
-
-  async function startWorkerProcess(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/worker.ts'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: h.databaseUrl,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_NAMESPACE: inject('temporalNamespace'),
-        TEMPORAL_TASK_QUEUE: h.taskQueue,
-        TEMPORAL_WORKER_METRICS_PORT: '0', // several workers on one machine: no shared metrics port
-        SYNCFLOW_SECRET_KEY: TEST_SECRET_KEY, // opens the test connections' sealed URLs
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    processes.push(child);
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('SyncFlow worker polling')) resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output}`)));
-    });
-    return child;
-  }
 
   const pagesDone = async (batchUid: string) =>
     (await h.prisma.syncBatch.findUnique({ where: { uid: batchUid } }))?.pagesCompleted ?? 0;
@@ -59,7 +28,6 @@ describe('worker processes: crash recovery and sharing a batch', () => {
     pool = createPool(h.databaseUrl);
   });
   afterAll(async () => {
-    for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
     await pool.end();
     await h.close();
   });
@@ -69,13 +37,13 @@ describe('worker processes: crash recovery and sharing a batch', () => {
     const entity = `items_${source.slice(4)}`;
     await createItemSource(pool, source, itemRows(6000));
     await registerEntity(h, itemEntity(entity, source));
-    const first = await startWorkerProcess();
+    const first = await h.startWorkerProcess();
     const [started] = await startSync(deps(), { entities: [entity], syncType: 'full', execute: true });
     for (let i = 0; i < 600 && (await pagesDone(started!.batchUid)) < 5; i++)
       await new Promise((r) => setTimeout(r, 50));
     expect(await pagesDone(started!.batchUid)).toBeLessThan(60);
     first.kill('SIGKILL');
-    await startWorkerProcess();
+    await h.startWorkerProcess();
     const done = await waitForBatch(h, started!.batchUid, 180_000);
     expect(done).toMatchObject({ status: 'completed', fetched: 6000, inserted: 6000, failed: 0 });
     expect(balanced(done)).toBe(true);
@@ -96,7 +64,7 @@ describe('worker processes: crash recovery and sharing a batch', () => {
     const entity = `items_${source.slice(4)}`;
     await createItemSource(pool, source, itemRows(4000));
     await registerEntity(h, itemEntity(entity, source));
-    await startWorkerProcess(); // a second one (the restarted worker of the first test is still running)
+    await h.startWorkerProcess(); // a second one (the restarted worker of the first test is still running)
     const [started] = await startSync(deps(), { entities: [entity], syncType: 'full', execute: true });
     const done = await waitForBatch(h, started!.batchUid, 180_000);
     expect(done).toMatchObject({ status: 'completed', fetched: 4000, inserted: 4000 });
