@@ -19,6 +19,8 @@ export interface ApiDeps {
    * polling, Temporal holds a query until its own deadline, and status must answer from the database.
    */
   progressQueryTimeoutMs?: number | undefined;
+  /** How long POST /sync/stop waits for a worker to take the stop before it records a cancellation request (10 s). */
+  stopAnswerTimeoutMs?: number | undefined;
   /** How often the event stream polls sync_events, and how often it sends a heartbeat (tests shorten them). */
   eventStream?: { pollMs?: number; heartbeatMs?: number } | undefined;
 }

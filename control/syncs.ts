@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import {
   ApplicationFailure,
   type Client,
+  isGrpcDeadlineError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
 } from '@temporalio/client';
 import { z } from 'zod';
 import { countsOfBatch } from '../db/batches.ts';
@@ -23,6 +25,7 @@ import {
   type SyncEntityInput,
   type SyncProgress,
   type SyncType,
+  stopUpdate,
   syncWorkflowId,
 } from '../workflows/contract.ts';
 import { SyncBatchId, SyncEntity, SyncPaused, SyncType as SyncTypeKey } from '../workflows/search-attributes.ts';
@@ -187,10 +190,58 @@ async function runningBatch(deps: ControlDeps, batchUid: string) {
   return batch;
 }
 
-/** Stop = cancellation: the batch ends `cancelled`, its metrics kept, the watermark only from completed pages. */
-export async function stopSync(deps: ControlDeps, batchUid: string): Promise<void> {
+/** What a stop answers: done (the batch closed `cancelled`, with the final progress), or only requested. */
+export type StopOutcome = { stopped: true; progress: SyncProgress } | { stopped: false; progress: null };
+
+/** How long a stop waits for a worker to take its update before it falls back to a cancellation request. */
+export const STOP_ANSWER_WITHIN_MS = 10_000;
+
+/**
+ * Stop is a Workflow Update: the workflow cancels the batch's work (running target writes stop, a TRACK already
+ * running commits, nothing starts after), closes the batch `cancelled` with the counts of the pages it tracked,
+ * and answers with its final progress. Refused with 409 once the batch is finishing or has ended.
+ *
+ * When no worker takes the update within `answerWithinMs` (every worker down), the stop falls back to a
+ * cancellation request, which Temporal keeps until a worker runs the workflow: the sync then stops the same way,
+ * and the answer says the stop is requested, not done.
+ */
+export async function stopSync(
+  deps: ControlDeps,
+  batchUid: string,
+  options: { answerWithinMs?: number } = {},
+): Promise<StopOutcome> {
   const batch = await runningBatch(deps, batchUid);
-  await deps.temporal.workflow.getHandle(batch.workflowId ?? syncWorkflowId(batch.entityName)).cancel();
+  const handle = deps.temporal.workflow.getHandle<typeof syncEntity>(
+    batch.workflowId ?? syncWorkflowId(batch.entityName),
+  );
+  const deadline = Date.now() + (options.answerWithinMs ?? STOP_ANSWER_WITHIN_MS);
+  try {
+    const update = await deps.temporal
+      .withDeadline(deadline, () => handle.startUpdate(stopUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED }))
+      .catch(async (error: unknown) => {
+        if (!isGrpcDeadlineError(error)) throw error;
+        await handle.cancel();
+        return null;
+      });
+    if (!update) return { stopped: false, progress: null };
+    return { stopped: true, progress: await update.result() };
+  } catch (error) {
+    throw controlFailure(error, batchUid, 'stop');
+  }
+}
+
+/** A refused or unanswerable control update as the 409 the API gives; anything else unchanged. */
+function controlFailure(error: unknown, batchUid: string, action: 'pause' | 'resume' | 'stop'): unknown {
+  if (error instanceof WorkflowUpdateFailedError) {
+    const cause = error.cause;
+    if (cause instanceof ApplicationFailure && cause.type === SYNC_FINISHING) {
+      return new ControlError(409, 'sync_finishing', cause.message, { batchUid, action });
+    }
+  }
+  if (error instanceof WorkflowNotFoundError) {
+    return new ControlError(409, 'sync_not_running', `Batch ${batchUid} has ended, not running.`, { batchUid });
+  }
+  return error;
 }
 
 /**
@@ -211,16 +262,7 @@ async function controlUpdate(
   try {
     return await handle.executeUpdate(update);
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) {
-      const cause = error.cause;
-      if (cause instanceof ApplicationFailure && cause.type === SYNC_FINISHING) {
-        throw new ControlError(409, 'sync_finishing', cause.message, { batchUid, action });
-      }
-    }
-    if (error instanceof WorkflowNotFoundError) {
-      throw new ControlError(409, 'sync_not_running', `Batch ${batchUid} has ended, not running.`, { batchUid });
-    }
-    throw error;
+    throw controlFailure(error, batchUid, action);
   }
 }
 

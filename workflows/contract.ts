@@ -84,6 +84,7 @@ export const PAUSE_SIGNAL = 'pause';
 export const RESUME_SIGNAL = 'resume';
 export const PAUSE_UPDATE = 'pauseSync';
 export const RESUME_UPDATE = 'resumeSync';
+export const STOP_UPDATE = 'stopSync';
 /** The ApplicationFailure type a control update's validator refuses with once the batch's page loop is over. */
 export const SYNC_FINISHING = 'SyncFinishing';
 
@@ -96,6 +97,14 @@ export const progressQuery = defineQuery<SyncProgress>(PROGRESS_QUERY);
 export const pauseUpdate = defineUpdate<SyncProgress>(PAUSE_UPDATE);
 /** Resume: answers once the page loop runs again (the batch marked running), with `paused: false`. */
 export const resumeUpdate = defineUpdate<SyncProgress>(RESUME_UPDATE);
+/**
+ * Stop: cancels the batch's work (running target writes stop, a TRACK already running commits, nothing starts
+ * after), closes the batch `cancelled` and answers once it is closed, with the final progress (`phase: 'done'`).
+ * The workflow then completes normally with the batch's summary. Refused (SyncFinishing) once the batch is
+ * finishing. A cancellation request (`temporal workflow cancel`) still stops a sync the same way, ending the
+ * workflow as cancelled.
+ */
+export const stopUpdate = defineUpdate<SyncProgress>(STOP_UPDATE);
 /**
  * Fire-and-forget pause / resume, kept registered for executions started (and histories recorded) before the
  * updates existed; new code sends the updates.

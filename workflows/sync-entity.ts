@@ -35,6 +35,7 @@ import {
   type SyncPhase,
   type SyncProgress,
   stageNames,
+  stopUpdate,
 } from './contract.ts';
 import { SyncPaused } from './search-attributes.ts';
 
@@ -150,6 +151,9 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   let inPause = false;
   /** True while the batch is marked paused (between the two setBatchPaused calls). */
   let pauseApplied = false;
+  /** The stop update cancels this scope (the batch's work); a cancellation request cancels it through the root. */
+  const work = new CancellationScope();
+  let stopRequested = false;
 
   const progress = (): SyncProgress => {
     const elapsed = Date.now() - startedAtMs;
@@ -214,6 +218,27 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
     },
     { validator: refuseWhenFinishing },
   );
+  // Stop: cancel the batch's work and answer once the batch is closed `cancelled`, with the final progress.
+  setHandler(
+    stopUpdate,
+    async () => {
+      stopRequested = true;
+      work.cancel();
+      await condition(() => phase === 'done');
+      return progress();
+    },
+    {
+      validator: () => {
+        if (phase === 'finishing' || phase === 'done') {
+          throw ApplicationFailure.create({
+            type: SYNC_FINISHING,
+            nonRetryable: true,
+            message: `Batch ${input.batchUid} is finishing (${phase}): it can no longer be stopped.`,
+          });
+        }
+      },
+    },
+  );
 
   const add = (stage: StageName, report: StageReport) => {
     stages[stage].ms += report.ms;
@@ -236,253 +261,267 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       }),
     );
 
-  try {
-    const plan = await shared.beginBatch({
-      batchUid: input.batchUid,
-      entityName: input.entityName,
-      syncType: input.syncType,
-      dryRun: input.dryRun,
-      workflowId: info.workflowId,
-    });
-    estimatedRows = plan.estimatedRows;
-    fullSyncWatermark = resume?.fullSyncWatermark ?? plan.fullSyncWatermark;
-    const watermark = resume?.watermark ?? plan.watermark;
-    /** Each page claims a worker: whichever process takes the claim runs all of that page's stages, so workers share a batch. */
-    const claimWorker = async () => pageStages(await claim.claimPageWorker());
-    const base = {
-      batchUid: input.batchUid,
-      entityName: input.entityName,
-      configVersion: plan.configVersion,
-      syncType: input.syncType,
-      dryRun: input.dryRun,
-    };
-    const fetchRequest = (cursor: string | null) => ({
-      cursor,
-      mode: plan.readMode,
-      watermark: plan.readMode === 'incremental' ? watermark : null,
-      pageSize: plan.pageSize,
-    });
+  const summary = await work.run(() => runBatch());
+  // A stop update answers once the batch is closed: it finishes before the workflow completes.
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  return summary;
 
-    /**
-     * Circuit breaker: when the failure rate since the batch started (or since the last explicit resume)
-     * crosses the entity's threshold, the sync pauses itself and says so; resuming is an operator's decision.
-     */
-    let circuitBaseline = { fetched: 0, failed: 0 };
-    type Circuit = { rate: number; fetched: number; failed: number };
-    let circuitOpen = null as Circuit | null;
-    const checkCircuit = () => {
-      const breaker = plan.circuitBreaker;
-      if (!breaker || circuitOpen || paused) return;
-      const fetched = counts.fetched - circuitBaseline.fetched;
-      const failed = counts.failed - circuitBaseline.failed;
-      if (fetched >= breaker.minRows && failed / fetched > breaker.maxFailureRate) {
-        circuitOpen = { rate: Math.round((failed / fetched) * 1000) / 1000, fetched, failed };
-        paused = true;
-      }
-    };
-
-    /** NORMALIZE … INGEST, then TRACK once the previous page is tracked (the watermark only moves over accounted pages). */
-    const processPage = async (
-      ref: PageRef,
-      cursor: string | null,
-      previous: Promise<void>,
-      fetched: FetchReport,
-      worker: ReturnType<typeof pageStages>,
-    ) => {
-      let s = worker;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          if (attempt > 1) add('fetch', await s.fetchPage(ref, fetchRequest(cursor)));
-          else add('fetch', fetched);
-          if (plan.stageActivities === 'fused') {
-            const reports = await s.transformPage(ref);
-            for (const stage of ['normalize', 'validate', 'map', 'identity', 'delta', 'resolve'] as const) {
-              add(stage, reports[stage]);
-            }
-          } else {
-            add('normalize', await s.normalizePage(ref));
-            add('validate', await s.validatePage(ref));
-            add('map', await s.mapPage(ref));
-            add('identity', await s.identifyPage(ref));
-            add('delta', await s.deltaPage(ref));
-            add('resolve', await s.resolvePage(ref));
-          }
-          const ingest = await s.ingestPage(ref);
-          add('ingest', ingest);
-          for (const [name, calls] of Object.entries(ingest.targetCalls))
-            targetCalls[name] = (targetCalls[name] ?? 0) + calls;
-          await previous;
-          const tracked = await s.trackPage(ref);
-          add('track', tracked);
-          counts = addCounts(counts, tracked.counts);
-          pagesCompleted++;
-          checkCircuit();
-          return;
-        } catch (error) {
-          if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
-          // The page's worker is gone (or lost the page): claim a live worker and redo the page from FETCH.
-          s = await claimWorker();
-        }
-      }
-    };
-
-    // The page loop: FETCH is sequential (each page's cursor comes from the previous one); the rest overlaps.
-    phase = 'syncing';
-    let cursor = resume?.cursor ?? null;
-    let page = resume?.nextPage ?? 0;
-    let done = false;
-    let tracked: Promise<void> = Promise.resolve();
-    const failures: unknown[] = [];
-    let pagesThisRun = 0;
-    let nextClaim: ReturnType<typeof claimWorker> | undefined;
-    while (!done && failures.length === 0) {
-      if (paused) {
-        inPause = true;
-        await CancellationScope.nonCancellable(() => tracked.catch(() => {}));
-        await shared.setBatchPaused(input.batchUid, true, circuitOpen ?? undefined);
-        // SyncPaused lets the Web UI filter paused syncs. A new command: patched, so older histories replay.
-        const markPaused = patched('sync-paused-search-attribute');
-        if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: true }]);
-        pauseApplied = true;
-        await condition(() => !paused);
-        await shared.setBatchPaused(input.batchUid, false);
-        if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: false }]);
-        pauseApplied = false;
-        inPause = false;
-        const opened = circuitOpen as Circuit | null; // set by checkCircuit while pages completed
-        if (opened) {
-          notes.push(`The circuit opened at a failure rate of ${opened.rate}; resumed by an operator.`);
-          circuitOpen = null;
-          circuitBaseline = { fetched: counts.fetched, failed: counts.failed };
-        }
-      }
-      await condition(() => inFlight < MAX_PAGES_IN_FLIGHT || failures.length > 0);
-      if (failures.length > 0) break;
-      if (pagesThisRun >= (input.pagesPerRun ?? PAGES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
-        await tracked;
-        // A pause / resume update still answering its caller finishes in this run, not lost with it.
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof syncEntity>({
-          ...input,
-          resume: {
-            cursor,
-            nextPage: page,
-            watermark,
-            fullSyncWatermark,
-            stages,
-            startedAtMs,
-            paused,
-            counts,
-            targetCalls,
-          },
-        });
-      }
-      const ref: PageRef = { ...base, page };
-      let fetched: FetchReport;
-      // The claim for this page was made while the previous page was fetched: no round trip on the fetch chain.
-      let worker = await (nextClaim ?? claimWorker());
-      nextClaim = claimWorker();
-      nextClaim.catch(() => {}); // a failed claim is seen (and thrown) when awaited
-      for (let attempt = 1; ; attempt++) {
-        try {
-          fetched = await worker.fetchPage(ref, fetchRequest(cursor));
-          break;
-        } catch (error) {
-          if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
-          worker = await claimWorker();
-        }
-      }
-      const pageCursor = cursor;
-      cursor = fetched.nextCursor;
-      done = fetched.done;
-      inFlight++;
-      const previous = tracked;
-      const running = processPage(ref, pageCursor, previous, fetched, worker).finally(() => {
-        inFlight--;
-        pagesRunning.delete(running);
+  async function runBatch(): Promise<BatchSummary> {
+    try {
+      const plan = await shared.beginBatch({
+        batchUid: input.batchUid,
+        entityName: input.entityName,
+        syncType: input.syncType,
+        dryRun: input.dryRun,
+        workflowId: info.workflowId,
       });
-      pagesRunning.add(running);
-      tracked = running;
-      tracked.catch((error) => failures.push(error));
-      page++;
-      pagesThisRun++;
-    }
-    pageLoopOver = true;
-    await tracked;
-
-    if (input.syncType === 'full') {
-      phase = 'deleting';
-      const deletes = await shared.applyDeletes({
+      estimatedRows = plan.estimatedRows;
+      fullSyncWatermark = resume?.fullSyncWatermark ?? plan.fullSyncWatermark;
+      const watermark = resume?.watermark ?? plan.watermark;
+      /** Each page claims a worker: whichever process takes the claim runs all of that page's stages, so workers share a batch. */
+      const claimWorker = async () => pageStages(await claim.claimPageWorker());
+      const base = {
         batchUid: input.batchUid,
         entityName: input.entityName,
         configVersion: plan.configVersion,
+        syncType: input.syncType,
         dryRun: input.dryRun,
+      };
+      const fetchRequest = (cursor: string | null) => ({
+        cursor,
+        mode: plan.readMode,
+        watermark: plan.readMode === 'incremental' ? watermark : null,
+        pageSize: plan.pageSize,
       });
-      counts.deleted += deletes.deleted;
-      for (const [name, calls] of Object.entries(deletes.targetCalls))
-        targetCalls[name] = (targetCalls[name] ?? 0) + calls;
-      if (deletes.policy === 'none') notes.push('Delete policy is none: records gone from the source are kept.');
-      if (deletes.failed > 0) notes.push(`${deletes.failed} deletes were refused by the primary target.`);
-      if (deletes.held > 0) {
-        notes.push(
-          `Deletes held: ${deletes.held} failed rows have no computable business key, so none of the ` +
-            `${deletes.candidates} records missing from the source was deleted (fix the rows and sync again).`,
-        );
-      }
-    }
 
-    if (!input.dryRun && plan.hasParents) {
-      // Children that wait for parents back off exponentially; past the limit they go to the DLQ as parent_missing.
-      // The batch waits for them up to childWaitSeconds; the rest stay pending (accounted) and are released
-      // when their parent lands, or retried by the entity's next sync.
-      phase = 'releasing_children';
-      const waitUntil = Date.now() + plan.childWaitSeconds * 1000;
-      for (;;) {
-        const release = await shared.releasePendingChildren({ entityName: input.entityName, countAttempt: true });
-        if (release.waiting === 0 || !release.nextRetryAt) break;
-        const due = Date.parse(release.nextRetryAt);
-        if (due > waitUntil) {
-          notes.push(`${release.waiting} children still wait for their parents (next retry ${release.nextRetryAt}).`);
-          break;
+      /**
+       * Circuit breaker: when the failure rate since the batch started (or since the last explicit resume)
+       * crosses the entity's threshold, the sync pauses itself and says so; resuming is an operator's decision.
+       */
+      let circuitBaseline = { fetched: 0, failed: 0 };
+      type Circuit = { rate: number; fetched: number; failed: number };
+      let circuitOpen = null as Circuit | null;
+      const checkCircuit = () => {
+        const breaker = plan.circuitBreaker;
+        if (!breaker || circuitOpen || paused) return;
+        const fetched = counts.fetched - circuitBaseline.fetched;
+        const failed = counts.failed - circuitBaseline.failed;
+        if (fetched >= breaker.minRows && failed / fetched > breaker.maxFailureRate) {
+          circuitOpen = { rate: Math.round((failed / fetched) * 1000) / 1000, fetched, failed };
+          paused = true;
         }
-        await sleep(Math.max(50, due - Date.now()));
+      };
+
+      /** NORMALIZE … INGEST, then TRACK once the previous page is tracked (the watermark only moves over accounted pages). */
+      const processPage = async (
+        ref: PageRef,
+        cursor: string | null,
+        previous: Promise<void>,
+        fetched: FetchReport,
+        worker: ReturnType<typeof pageStages>,
+      ) => {
+        let s = worker;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            if (attempt > 1) add('fetch', await s.fetchPage(ref, fetchRequest(cursor)));
+            else add('fetch', fetched);
+            if (plan.stageActivities === 'fused') {
+              const reports = await s.transformPage(ref);
+              for (const stage of ['normalize', 'validate', 'map', 'identity', 'delta', 'resolve'] as const) {
+                add(stage, reports[stage]);
+              }
+            } else {
+              add('normalize', await s.normalizePage(ref));
+              add('validate', await s.validatePage(ref));
+              add('map', await s.mapPage(ref));
+              add('identity', await s.identifyPage(ref));
+              add('delta', await s.deltaPage(ref));
+              add('resolve', await s.resolvePage(ref));
+            }
+            const ingest = await s.ingestPage(ref);
+            add('ingest', ingest);
+            for (const [name, calls] of Object.entries(ingest.targetCalls))
+              targetCalls[name] = (targetCalls[name] ?? 0) + calls;
+            await previous;
+            const tracked = await s.trackPage(ref);
+            add('track', tracked);
+            counts = addCounts(counts, tracked.counts);
+            pagesCompleted++;
+            checkCircuit();
+            return;
+          } catch (error) {
+            if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
+            // The page's worker is gone (or lost the page): claim a live worker and redo the page from FETCH.
+            s = await claimWorker();
+          }
+        }
+      };
+
+      // The page loop: FETCH is sequential (each page's cursor comes from the previous one); the rest overlaps.
+      phase = 'syncing';
+      let cursor = resume?.cursor ?? null;
+      let page = resume?.nextPage ?? 0;
+      let done = false;
+      let tracked: Promise<void> = Promise.resolve();
+      const failures: unknown[] = [];
+      let pagesThisRun = 0;
+      let nextClaim: ReturnType<typeof claimWorker> | undefined;
+      while (!done && failures.length === 0) {
+        if (paused) {
+          inPause = true;
+          await CancellationScope.nonCancellable(() => tracked.catch(() => {}));
+          await shared.setBatchPaused(input.batchUid, true, circuitOpen ?? undefined);
+          // SyncPaused lets the Web UI filter paused syncs. A new command: patched, so older histories replay.
+          const markPaused = patched('sync-paused-search-attribute');
+          if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: true }]);
+          pauseApplied = true;
+          await condition(() => !paused);
+          await shared.setBatchPaused(input.batchUid, false);
+          if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: false }]);
+          pauseApplied = false;
+          inPause = false;
+          const opened = circuitOpen as Circuit | null; // set by checkCircuit while pages completed
+          if (opened) {
+            notes.push(`The circuit opened at a failure rate of ${opened.rate}; resumed by an operator.`);
+            circuitOpen = null;
+            circuitBaseline = { fetched: counts.fetched, failed: counts.failed };
+          }
+        }
+        await condition(() => inFlight < MAX_PAGES_IN_FLIGHT || failures.length > 0);
+        if (failures.length > 0) break;
+        if (pagesThisRun >= (input.pagesPerRun ?? PAGES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
+          await tracked;
+          // A pause / resume update still answering its caller finishes in this run, not lost with it.
+          await condition(allHandlersFinished);
+          await continueAsNew<typeof syncEntity>({
+            ...input,
+            resume: {
+              cursor,
+              nextPage: page,
+              watermark,
+              fullSyncWatermark,
+              stages,
+              startedAtMs,
+              paused,
+              counts,
+              targetCalls,
+            },
+          });
+        }
+        const ref: PageRef = { ...base, page };
+        let fetched: FetchReport;
+        // The claim for this page was made while the previous page was fetched: no round trip on the fetch chain.
+        let worker = await (nextClaim ?? claimWorker());
+        nextClaim = claimWorker();
+        nextClaim.catch(() => {}); // a failed claim is seen (and thrown) when awaited
+        for (let attempt = 1; ; attempt++) {
+          try {
+            fetched = await worker.fetchPage(ref, fetchRequest(cursor));
+            break;
+          } catch (error) {
+            if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
+            worker = await claimWorker();
+          }
+        }
+        const pageCursor = cursor;
+        cursor = fetched.nextCursor;
+        done = fetched.done;
+        inFlight++;
+        const previous = tracked;
+        const running = processPage(ref, pageCursor, previous, fetched, worker).finally(() => {
+          inFlight--;
+          pagesRunning.delete(running);
+        });
+        pagesRunning.add(running);
+        tracked = running;
+        tracked.catch((error) => failures.push(error));
+        page++;
+        pagesThisRun++;
       }
-    }
-    if (!input.dryRun) {
-      for (const child of plan.childEntities) {
-        try {
-          await shared.releasePendingChildren({ entityName: child, countAttempt: false });
-        } catch (error) {
-          if (isCancellation(error)) throw error;
-          // This batch's own records are all accounted for: a child entity's trouble is its own batch's concern.
-          notes.push(`Releasing waiting children of ${child} failed: ${describe(error as Error)}`);
+      pageLoopOver = true;
+      await tracked;
+
+      if (input.syncType === 'full') {
+        phase = 'deleting';
+        const deletes = await shared.applyDeletes({
+          batchUid: input.batchUid,
+          entityName: input.entityName,
+          configVersion: plan.configVersion,
+          dryRun: input.dryRun,
+        });
+        counts.deleted += deletes.deleted;
+        for (const [name, calls] of Object.entries(deletes.targetCalls))
+          targetCalls[name] = (targetCalls[name] ?? 0) + calls;
+        if (deletes.policy === 'none') notes.push('Delete policy is none: records gone from the source are kept.');
+        if (deletes.failed > 0) notes.push(`${deletes.failed} deletes were refused by the primary target.`);
+        if (deletes.held > 0) {
+          notes.push(
+            `Deletes held: ${deletes.held} failed rows have no computable business key, so none of the ` +
+              `${deletes.candidates} records missing from the source was deleted (fix the rows and sync again).`,
+          );
         }
       }
-    }
-    phase = 'finishing';
-    const summary = await finish('completed');
-    phase = 'done';
-    return summary;
-  } catch (error) {
-    pageLoopOver = true;
-    if (error instanceof ContinueAsNew) throw error; // not an end: the next run carries the batch on
-    if (isCancellation(error)) {
-      // The pages in flight end first: their INGEST has stopped writing, their TRACK has committed or never
-      // started, so nothing writes for this batch after it is cancelled. (Patched: older histories closed at once.)
-      if (patched('stop-waits-for-pages')) {
-        await CancellationScope.nonCancellable(() => Promise.allSettled([...pagesRunning]));
+
+      if (!input.dryRun && plan.hasParents) {
+        // Children that wait for parents back off exponentially; past the limit they go to the DLQ as parent_missing.
+        // The batch waits for them up to childWaitSeconds; the rest stay pending (accounted) and are released
+        // when their parent lands, or retried by the entity's next sync.
+        phase = 'releasing_children';
+        const waitUntil = Date.now() + plan.childWaitSeconds * 1000;
+        for (;;) {
+          const release = await shared.releasePendingChildren({ entityName: input.entityName, countAttempt: true });
+          if (release.waiting === 0 || !release.nextRetryAt) break;
+          const due = Date.parse(release.nextRetryAt);
+          if (due > waitUntil) {
+            notes.push(`${release.waiting} children still wait for their parents (next retry ${release.nextRetryAt}).`);
+            break;
+          }
+          await sleep(Math.max(50, due - Date.now()));
+        }
       }
-      await finish('cancelled');
+      if (!input.dryRun) {
+        for (const child of plan.childEntities) {
+          try {
+            await shared.releasePendingChildren({ entityName: child, countAttempt: false });
+          } catch (error) {
+            if (isCancellation(error)) throw error;
+            // This batch's own records are all accounted for: a child entity's trouble is its own batch's concern.
+            notes.push(`Releasing waiting children of ${child} failed: ${describe(error as Error)}`);
+          }
+        }
+      }
+      phase = 'finishing';
+      const summary = await finish('completed');
       phase = 'done';
-      throw error;
+      return summary;
+    } catch (error) {
+      pageLoopOver = true;
+      if (error instanceof ContinueAsNew) throw error; // not an end: the next run carries the batch on
+      if (isCancellation(error)) {
+        // The pages in flight end first: their INGEST has stopped writing, their TRACK has committed or never
+        // started, so nothing writes for this batch after it is cancelled. (Patched: older histories closed at once.)
+        if (patched('stop-waits-for-pages')) {
+          await CancellationScope.nonCancellable(() => Promise.allSettled([...pagesRunning]));
+        }
+        // Stopped while paused: the Web UI's SyncPaused filter no longer lists it. (Patched: a new command.)
+        if (pauseApplied && patched('stop-clears-sync-paused')) {
+          upsertSearchAttributes([{ key: SyncPaused, value: false }]);
+        }
+        const summary = await finish('cancelled');
+        phase = 'done';
+        // Stopped by the update: the workflow completes with the cancelled batch's summary. By a cancellation
+        // request: it ends cancelled, as the request asked.
+        if (stopRequested) return summary;
+        throw error;
+      }
+      const message = error instanceof Error ? describe(error) : String(error);
+      await finish('failed', message);
+      phase = 'done';
+      // An ApplicationFailure fails the workflow; any other error would only fail (and endlessly retry) its task.
+      throw error instanceof ApplicationFailure || error instanceof ActivityFailure
+        ? error
+        : ApplicationFailure.nonRetryable(message, 'SyncFailed');
     }
-    const message = error instanceof Error ? describe(error) : String(error);
-    await finish('failed', message);
-    phase = 'done';
-    // An ApplicationFailure fails the workflow; any other error would only fail (and endlessly retry) its task.
-    throw error instanceof ApplicationFailure || error instanceof ActivityFailure
-      ? error
-      : ApplicationFailure.nonRetryable(message, 'SyncFailed');
   }
 }
 

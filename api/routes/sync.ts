@@ -82,7 +82,7 @@ const statusSchema = z
   .openapi('SyncStatus');
 
 const controlAcceptedSchema = z
-  .object({ batchUid: z.string(), action: z.enum(['stop', 'pause', 'resume']), status: z.string() })
+  .object({ batchUid: z.string(), action: z.enum(['stop']), status: z.string() })
   .openapi('SyncControlAccepted');
 
 const stageTotalsSchema = z.object({ ms: z.number(), rowsIn: z.number().int(), rowsOut: z.number().int() });
@@ -108,8 +108,10 @@ const progressSchema = z
 const controlDoneSchema = z
   .object({
     batchUid: z.string(),
-    action: z.enum(['pause', 'resume']),
-    status: z.string().openapi({ description: "The batch's status after the change: paused | running" }),
+    action: z.enum(['pause', 'resume', 'stop']),
+    status: z
+      .string()
+      .openapi({ description: "The batch's status after the change: paused | running (cancelled after a stop)" }),
     progress: progressSchema,
   })
   .openapi('SyncControlDone');
@@ -183,18 +185,28 @@ export function syncRoutes(deps: ApiDeps) {
       path: '/sync/stop/{batchUid}',
       ...access('control'),
       tags,
-      summary: 'Stop (cancel) a sync: the batch ends cancelled, metrics kept',
+      summary: 'Stop a sync; answers once the batch is closed cancelled, with its counts kept',
       request: { params: batchParamSchema },
       responses: {
-        202: { description: 'Cancellation requested from the workflow', content: jsonContent(controlAcceptedSchema) },
+        200: {
+          description: "Stopped: the batch is closed cancelled; the workflow's final progress",
+          content: jsonContent(controlDoneSchema),
+        },
+        202: {
+          description:
+            'No worker took the stop in time (all down?): a cancellation request is recorded, and the sync stops ' +
+            'as soon as a worker runs it',
+          content: jsonContent(controlAcceptedSchema),
+        },
         ...errorResponses(400, 404, 409, 503),
       },
     }),
     async (c) => {
       const { batchUid } = c.req.valid('param');
-      await stopSync(deps, batchUid);
+      const outcome = await stopSync(deps, batchUid, { answerWithinMs: deps.stopAnswerTimeoutMs });
       const batch = await deps.prisma.syncBatch.findUniqueOrThrow({ where: { uid: batchUid } });
-      return c.json({ batchUid, action: 'stop' as const, status: batch.status }, 202);
+      if (!outcome.stopped) return c.json({ batchUid, action: 'stop' as const, status: batch.status }, 202);
+      return c.json({ batchUid, action: 'stop' as const, status: batch.status, progress: outcome.progress }, 200);
     },
   );
 

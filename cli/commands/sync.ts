@@ -88,7 +88,7 @@ export function registerSync(program: Command, api: () => ApiClient) {
     });
 
   for (const [action, what] of [
-    ['stop', 'Stop (cancel) a running sync; its counts are kept'],
+    ['stop', 'Stop a running sync; answers once it is closed cancelled, its counts kept'],
     ['pause', 'Pause a running sync'],
     ['resume', 'Resume a paused sync'],
   ] as const) {
@@ -99,10 +99,11 @@ export function registerSync(program: Command, api: () => ApiClient) {
       .action(async (batchUid: string) => {
         const answer = await api().post<ControlAnswer>(`/sync/${action}/${batchUid}`);
         if (!answer.progress) {
-          print(`Asked batch ${batchUid} to ${action}.`);
+          // Only a stop answers without progress: no worker took it in time, so a cancellation was requested.
+          print(`No worker answered: batch ${batchUid} stops as soon as a worker runs it (cancellation requested).`);
           return;
         }
-        // Pause and resume answer once the change took effect, with the workflow's progress at that moment.
+        // Each answers once the change took effect, with the workflow's progress at that moment.
         const p = answer.progress;
         print(
           `Batch ${batchUid} is ${answer.status}${p.paused ? ' (paused)' : ''}: ${p.phase}, ` +

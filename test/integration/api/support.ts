@@ -52,6 +52,8 @@ export async function createApiTestContext(name: string, overrides: Partial<ApiD
     secrets,
     eventStream: { pollMs: 100, heartbeatMs: 400 },
     progressQueryTimeoutMs: 300,
+    // No worker serves these files' task queues: a stop falls back to a cancellation request after this wait.
+    stopAnswerTimeoutMs: 1_000,
     ...overrides,
   });
   // Admin: these tests exercise every route; roles have their own test (roles.test.ts).

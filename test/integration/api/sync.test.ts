@@ -109,9 +109,10 @@ describe('sync API', () => {
     expect(malformed.body.error.details[0].field).toBe('batchUid');
   });
 
-  // Pause and resume are Workflow Updates answered once they took effect, which needs a worker: their 200 with
-  // the new state is tested in test/integration/sync/control.test.ts. Here: stop (a cancellation request) and 404s.
-  it('stops a running sync (202); 404 for an unknown batch', async () => {
+  // Pause, resume and stop are Workflow Updates answered once they took effect, which needs a worker: their 200
+  // with the new state is tested in test/integration/sync/control.test.ts. Here no worker runs: a stop that no
+  // worker takes within the wait falls back to a cancellation request (202); and the 404s.
+  it('a stop no worker takes records a cancellation request (202); 404 for an unknown batch', async () => {
     for (const action of ['pause', 'resume', 'stop']) {
       expect((await t.call('POST', `/sync/${action}/${randomUUID()}`)).status).toBe(404);
     }

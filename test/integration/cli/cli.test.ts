@@ -121,7 +121,7 @@ describe('syncflow CLI against a live API', () => {
     expect(history.stdout).toContain('1 of 1');
 
     const stopped = await runCli(['sync', 'stop', batchUid], env);
-    expect(stopped.stdout).toContain(`Asked batch ${batchUid} to stop.`);
+    expect(stopped.stdout).toContain(`No worker answered: batch ${batchUid} stops as soon as a worker runs it`);
     const unknown = await runCli(['sync', 'status', randomUUID()], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('404 batch_not_found');

@@ -117,14 +117,26 @@ describe('sync control: one per entity, pause / resume, stop', () => {
     expect(refused.body.error.code).toBe('sync_not_running');
   });
 
-  it('stop cancels the batch: it ends cancelled, keeps the counts of the pages it completed, and balances', async () => {
+  it('stop (an update) answers once the batch is closed cancelled: counts of the pages it completed, balanced', async () => {
     await pool.query(`UPDATE ${schema}.items SET descr = 'v2', row_version = nextval('${schema}.rv')`);
     const [started] = await startSync(deps(), { entities: [entity], syncType: 'incremental', execute: true });
     await waitFor(async () => (await getSyncStatus(deps(), started!.batchUid)).pagesCompleted >= 2, 'two pages');
     expect(await pauseSync(deps(), started!.batchUid)).toMatchObject({ paused: true });
-    await stopSync(deps(), started!.batchUid);
+    const workflowId = (await h.prisma.syncBatch.findUniqueOrThrow({ where: { uid: started!.batchUid } })).workflowId!;
+    expect((await h.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(SyncPaused)).toBe(true);
+    const outcome = await stopSync(deps(), started!.batchUid);
+    // The answer comes after the batch is closed: no polling needed to see it cancelled.
+    expect(outcome).toMatchObject({ stopped: true, progress: { phase: 'done', pagesInFlight: 0 } });
+    const closed = await h.prisma.syncBatch.findUniqueOrThrow({ where: { uid: started!.batchUid } });
+    expect(closed.status).toBe('cancelled');
+    expect(Number(closed.totalFetched)).toBe(outcome.progress!.counts.fetched);
     const stopped = await waitForBatch(h, started!.batchUid);
     expect(stopped.status).toBe('cancelled');
+    // Stopped while paused: no longer listed by the Web UI's SyncPaused filter; the workflow completed normally.
+    const described = await h.client.workflow.getHandle(workflowId).describe();
+    expect(described.typedSearchAttributes.get(SyncPaused)).toBe(false);
+    expect(described.status.name).toBe('COMPLETED');
+    await expect(stopSync(deps(), started!.batchUid)).rejects.toMatchObject({ status: 409, code: 'sync_not_running' });
     expect(stopped.fetched).toBeGreaterThan(0);
     expect(stopped.fetched).toBeLessThan(3000);
     expect(stopped.updated).toBe(stopped.fetched);
