@@ -1,11 +1,10 @@
 import type pg from 'pg';
+import { abortableSleep, throwIfAborted } from '../connectors/abort.ts';
 import { defaultBurst, type RateLimiter, type RateLimiterFactory } from '../connectors/http/token-bucket.ts';
 import { strictestRpmCap, takeRateLimitToken } from '../db/rate-limits.ts';
 
 /** How often a process re-reads the strictest cap configured for a connection (entities change at runtime). */
 const CAP_RECHECK_MS = 10_000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * `rpmCap` shared by every worker process through SyncFlow's own database: one bucket per connection
@@ -19,14 +18,16 @@ export class SharedRateLimits implements RateLimiterFactory {
   constructor(private readonly pool: pg.Pool) {}
 
   limiter(key: string, perMinute: number): RateLimiter {
-    return { take: () => this.take(key, perMinute) };
+    return { take: (signal) => this.take(key, perMinute, signal) };
   }
 
-  private async take(key: string, perMinute: number): Promise<void> {
+  /** A cancelled activity stops waiting for its slot at once (the slot it reserved stays taken: the cap holds). */
+  private async take(key: string, perMinute: number, signal: AbortSignal | undefined): Promise<void> {
+    throwIfAborted(signal);
     const strictest = await this.strictest(key);
     const cap = Math.min(perMinute, strictest ?? perMinute);
     const waitMs = await takeRateLimitToken(this.pool, key, cap / 60, defaultBurst(cap));
-    if (waitMs > 0) await sleep(waitMs);
+    if (waitMs > 0) await abortableSleep(waitMs, signal);
   }
 
   private strictest(key: string): Promise<number | null> {

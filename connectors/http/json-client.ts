@@ -141,7 +141,8 @@ export class JsonHttpClient {
   }
 
   private async exchange(request: JsonRequest<unknown>, token: string | undefined): Promise<RawAnswer> {
-    await this.options.rateLimiter?.take().catch((cause: unknown) => {
+    await this.options.rateLimiter?.take(request.signal).catch((cause: unknown) => {
+      if (request.signal?.aborted) throw abortError(request.signal); // stopped while waiting for a slot
       // A shared limiter lives in SyncFlow's own database: its failure is ours, not the remote system's.
       throw new ConnectorError(`the request budget could not be read: ${(cause as Error)?.message ?? cause}`, {
         connector: this.options.connector,

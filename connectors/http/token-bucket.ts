@@ -1,3 +1,5 @@
+import { abortableSleep, abortError, throwIfAborted } from '../abort.ts';
+
 /**
  * A requests-per-minute cap as a token bucket: `perMinute` tokens refill
  * evenly over a minute, at most `burst` saved up. Each request takes one
@@ -13,8 +15,8 @@ export interface TokenBucketOptions {
 
 /** Something a client waits on before each request: a local {@link TokenBucket} or one shared by every worker. */
 export interface RateLimiter {
-  /** Resolves when the caller may send its request. */
-  take(): Promise<void>;
+  /** Resolves when the caller may send its request; rejects with the abort error as soon as `signal` fires. */
+  take(signal?: AbortSignal): Promise<void>;
 }
 
 /**
@@ -56,13 +58,23 @@ export class TokenBucket implements RateLimiter {
     return this.tokens >= 0 ? 0 : Math.ceil(-this.tokens / this.ratePerMs);
   }
 
-  /** Resolves when the caller may send its request. */
-  take(): Promise<void> {
+  /**
+   * Resolves when the caller may send its request. A cancelled caller stops waiting at once (its place in the
+   * queue, or the token it reserved, is given up: the cap still holds).
+   */
+  take(signal?: AbortSignal): Promise<void> {
     const turn = this.queue.then(async () => {
+      throwIfAborted(signal);
       const wait = this.reserve();
-      if (wait > 0) await this.sleep(wait);
+      if (wait > 0) await (signal ? abortableSleep(wait, signal) : this.sleep(wait));
     });
     this.queue = turn.catch(() => {});
-    return turn;
+    if (!signal) return turn;
+    return new Promise<void>((resolve, reject) => {
+      const stop = () => reject(abortError(signal));
+      if (signal.aborted) return stop();
+      signal.addEventListener('abort', stop, { once: true });
+      turn.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+    });
   }
 }

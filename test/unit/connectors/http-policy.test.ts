@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConnectorError } from '../../../connectors/errors.ts';
 import { backoffDelay, defaultRetryPolicy, nextDelay } from '../../../connectors/http/backoff.ts';
+import { JsonHttpClient } from '../../../connectors/http/json-client.ts';
 import { parseRetryAfter } from '../../../connectors/http/retry-after.ts';
 import { TokenBucket } from '../../../connectors/http/token-bucket.ts';
 import { TokenSession } from '../../../connectors/http/token-session.ts';
+import { silentLogger } from '../../../connectors/logger.ts';
 
 describe('Retry-After', () => {
   it('reads delay-seconds and HTTP dates, ignores junk', () => {
@@ -60,6 +64,51 @@ describe('token bucket', () => {
     });
     await Promise.all([bucket.take(), bucket.take(), bucket.take()]);
     expect(waits).toEqual([100, 100]);
+  });
+  it('a cancelled caller stops waiting at once, in the queue or for its slot; the others keep their turns', async () => {
+    const bucket = new TokenBucket({ perMinute: 60, burst: 1 }); // the second request waits a whole second
+    await bucket.take();
+    const stop = new AbortController();
+    const started = Date.now();
+    const waiting = bucket.take(stop.signal);
+    const queued = bucket.take(stop.signal);
+    setTimeout(() => stop.abort(new Error('stopped by the operator')), 20);
+    await expect(waiting).rejects.toThrow('stopped by the operator');
+    await expect(queued).rejects.toThrow('stopped by the operator');
+    expect(Date.now() - started).toBeLessThan(500);
+    await expect(bucket.take(AbortSignal.abort(new Error('already stopped')))).rejects.toThrow('already stopped');
+  });
+});
+
+describe('a JSON client waiting on its rate cap', () => {
+  it('ends with the abort error when cancelled, not as an unreadable request budget, and sends nothing', async () => {
+    let taken = 0;
+    const client = new JsonHttpClient({
+      connector: 'schedulehub',
+      baseUrl: 'http://127.0.0.1:9', // nothing listens: a request that got through would fail differently
+      logger: silentLogger,
+      rateLimiter: {
+        take: (signal) =>
+          new Promise<void>((_, reject) => {
+            taken++;
+            signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+          }),
+      },
+    });
+    const stop = new AbortController();
+    const request = client.request({
+      operation: 'list',
+      method: 'GET',
+      path: '/x',
+      schema: z.unknown(),
+      signal: stop.signal,
+    });
+    stop.abort(new Error('stopped by the operator'));
+    const error = await request.catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toBe('stopped by the operator');
+    expect(error).not.toBeInstanceOf(ConnectorError);
+    expect(taken).toBe(1);
   });
 });
 
