@@ -3,60 +3,18 @@ import { v7 as uuidv7 } from 'uuid';
 import { countsOfBatch, readBatchMetricCounts } from '../db/batches.ts';
 import { listEntities } from '../db/entities.ts';
 import { recordEvent } from '../db/events.ts';
-import type { RecordCounts } from '../pipeline/accounting.ts';
-import type { EntityConfig } from '../pipeline/entity-config.ts';
-import type { StageTotals, SyncType } from '../workflows/contract.ts';
+import { dropSeenKeys } from '../db/identity-store.ts';
+import type {
+  BatchActivities,
+  BatchPlan,
+  BatchSummary,
+  BeginBatchInput,
+  CircuitReading,
+  FinalStatus,
+  FinishBatchInput,
+} from './contract.ts';
 import type { WorkerContext } from './deps.ts';
 import { connectorCall } from './failures.ts';
-
-export type FinalStatus = 'completed' | 'failed' | 'cancelled';
-
-export interface BeginBatchInput {
-  batchUid: string;
-  entityName: string;
-  syncType: SyncType;
-  dryRun: boolean;
-  workflowId: string;
-}
-
-export interface BatchPlan {
-  configVersion: number;
-  pageSize: number;
-  /** How pages are read: incremental needs a rowversion column; without one every row is read and delta decides. */
-  readMode: 'full' | 'incremental';
-  watermark: string | null;
-  /** Full syncs: the source's highest rowversion before the first page; the watermark once the sync completes. */
-  fullSyncWatermark: string | null;
-  estimatedRows: number | null;
-  hasParents: boolean;
-  childWaitSeconds: number;
-  stageActivities: 'split' | 'fused';
-  circuitBreaker: EntityConfig['circuitBreaker'] | null;
-  /** Entities whose parents include this one: their waiting children may be released when this batch lands. */
-  childEntities: string[];
-}
-
-export interface FinishBatchInput {
-  batchUid: string;
-  status: FinalStatus;
-  error?: string;
-  stages: StageTotals;
-  targetCalls: Record<string, number>;
-  elapsedMs: number;
-  notes: string[];
-  /** Set on a completed full sync whose source could tell its highest rowversion at the start. */
-  fullSyncWatermark?: string | null;
-}
-
-export interface BatchSummary extends RecordCounts {
-  batchUid: string;
-  entityName: string;
-  status: FinalStatus;
-  dryRun: boolean;
-  rowsPerSecond: number;
-  elapsedMs: number;
-  estimatedCost: number;
-}
 
 const isFinal = (status: string | undefined) => status === 'completed' || status === 'failed' || status === 'cancelled';
 
@@ -68,7 +26,7 @@ async function hasStartedEvent(prisma: WorkerContext['prisma'], batchUid: string
 }
 
 /** sync_batches lifecycle: pending → running → completed / failed / cancelled, with events. */
-export function createBatchActivities(ctx: WorkerContext) {
+export function createBatchActivities(ctx: WorkerContext): BatchActivities {
   const { prisma } = ctx;
   return {
     /** Runs on the shared queue: whichever worker takes it hands back its own queue for the page stages. */
@@ -170,11 +128,7 @@ export function createBatchActivities(ctx: WorkerContext) {
     },
 
     /** Paused by a signal, or by the circuit breaker (`circuit` says at what failure rate). */
-    async setBatchPaused(
-      batchUid: string,
-      paused: boolean,
-      circuit?: { rate: number; fetched: number; failed: number },
-    ): Promise<void> {
+    async setBatchPaused(batchUid: string, paused: boolean, circuit?: CircuitReading): Promise<void> {
       const batch = await prisma.syncBatch.update({
         where: { uid: batchUid },
         data: { status: paused ? 'paused' : 'running' },
@@ -220,13 +174,7 @@ export function createBatchActivities(ctx: WorkerContext) {
           : { status: input.status, completedAt: new Date(), errorMessage: input.error ?? null, metrics },
       });
       // A dry run's seen keys stay until the entity's next dry run (see wouldBePresent); others go now.
-      await ctx.pool.query(
-        `DELETE FROM sync_seen_keys
-          WHERE (batch_uid = $1::uuid AND NOT $2::boolean)
-             OR ($2::boolean AND batch_uid IN (SELECT uid FROM sync_batches
-                                                WHERE entity_name = $3 AND dry_run AND uid <> $1::uuid))`,
-        [input.batchUid, before.dryRun, before.entityName],
-      );
+      await dropSeenKeys(ctx.pool, { batchUid: input.batchUid, entityName: before.entityName, dryRun: before.dryRun });
       const counts = countsOfBatch(batch);
       if (!alreadyFinal) {
         if (input.status === 'completed' && !batch.dryRun && rt) {
@@ -285,4 +233,3 @@ export function createBatchActivities(ctx: WorkerContext) {
     },
   };
 }
-export type BatchActivities = ReturnType<typeof createBatchActivities>;

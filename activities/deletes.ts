@@ -1,29 +1,18 @@
 import { Context } from '@temporalio/activity';
-import { addDeleted, mergeBatchMetrics, readBatchMetricCounts } from '../db/batches.ts';
+import type { ApplyResult } from '../connectors/types.ts';
+import { addBatchMetricCounts, addDeleted, mergeBatchMetrics, readBatchMetricCounts } from '../db/batches.ts';
+import { type DeadLetter, deadLetterKey, insertDeadLetters } from '../db/dead-letters.ts';
 import { insertEventSql } from '../db/events.ts';
-import { countDeleteCandidates, markDeleted, markDeleteRefused, nextDeleteCandidates } from '../db/identity-store.ts';
+import {
+  countDeleteCandidates,
+  failureText,
+  markDeleted,
+  markDeleteFailed,
+  nextDeleteCandidates,
+} from '../db/identity-store.ts';
+import { applyToTargets, targetDeadLetter } from './apply-to-targets.ts';
+import type { DeleteActivities, DeleteInput, DeleteReport } from './contract.ts';
 import type { WorkerContext } from './deps.ts';
-
-export interface DeleteInput {
-  batchUid: string;
-  entityName: string;
-  configVersion: number;
-  dryRun: boolean;
-}
-
-export interface DeleteReport {
-  /** Records the target held that this full sync did not see. */
-  candidates: number;
-  deleted: number;
-  failed: number;
-  /**
-   * Rows of this sync that failed before DELTA without a computable business key: while there are any, no
-   * record is deleted (a candidate may be one of them, still in the source); 0 when the deletes ran.
-   */
-  held: number;
-  policy: 'hard' | 'soft' | 'none';
-  targetCalls: Record<string, number>;
-}
 
 const CHUNK = 5_000;
 
@@ -39,8 +28,15 @@ const CHUNK = 5_000;
  * at all might be any candidate, so then the deletes are held, not guessed:
  * reported in the batch's metrics (`deletesHeld`), notes and a
  * `sync.deletes_held` event.
+ *
+ * The deletes go to every target through applyToTargets (primary first, one rule for a failing secondary).
+ * A delete a target refused or could not take is recorded per record, on the primary and on a secondary
+ * alike: that target's identity-store row says `failed` with the reason (deleted_at stays null: the target
+ * still holds the record; see markDeleteFailed) and the DLQ holds a row with the target's name (stage
+ * ingest, operation delete). On the primary that takes the record out of the candidates (the batch notes
+ * count it); a secondary's count goes to the batch's `secondaryFailures`, as for INGEST.
  */
-export function createDeleteActivities(ctx: WorkerContext) {
+export function createDeleteActivities(ctx: WorkerContext): DeleteActivities {
   return {
     async applyDeletes(input: DeleteInput): Promise<DeleteReport> {
       const rt = await ctx.runtimes.get(input.entityName, input.configVersion);
@@ -70,30 +66,47 @@ export function createDeleteActivities(ctx: WorkerContext) {
         Context.current().heartbeat(report);
         const deletes = await nextDeleteCandidates(ctx.pool, input.entityName, target, input.batchUid, CHUNK);
         if (deletes.length === 0) break;
-        const okOnPrimary = new Set<string>();
-        for (const each of [rt.primary, ...rt.config.targets.filter((t) => t.name !== rt.primary.name)]) {
-          const results = await rt
-            .target(each.name)
-            .apply(
-              { inserts: [], updates: [], deletes },
-              { softDelete: policy === 'soft', signal: Context.current().cancellationSignal },
-            )
-            .catch((error) => {
-              if (Context.current().cancellationSignal.aborted) throw error; // stopped: nothing more is written
-              if (each.name === rt.primary.name) throw error;
-              return [];
+        const outcomes = await applyToTargets(
+          rt,
+          { inserts: [], updates: [], deletes },
+          { softDelete: policy === 'soft', signal: Context.current().cancellationSignal },
+        );
+        const letters: DeadLetter[] = [];
+        const secondaryFailures: Record<string, number> = {};
+        for (const outcome of outcomes) {
+          report.targetCalls[outcome.target] = (report.targetCalls[outcome.target] ?? 0) + 1;
+          const resultOf = new Map(outcome.results.map((r) => [r.bkHash, r]));
+          const answer = (bkHash: string): ApplyResult => resultOf.get(bkHash) ?? { bkHash, op: 'delete', ok: false };
+          const ok = deletes.filter((d) => answer(d.bkHash).ok).map((d) => d.bkHash);
+          const failed = deletes.filter((d) => !answer(d.bkHash).ok);
+          await markDeleted(ctx.pool, input.entityName, outcome.target, input.batchUid, ok);
+          await markDeleteFailed(
+            ctx.pool,
+            input.entityName,
+            outcome.target,
+            input.batchUid,
+            failed.map((d) => ({ bkHash: d.bkHash, error: failureText(answer(d.bkHash)) })),
+          );
+          for (const d of failed) {
+            letters.push({
+              batchUid: input.batchUid,
+              entityName: input.entityName,
+              bkHash: d.bkHash,
+              refStr: d.refStr,
+              idempotencyKey: deadLetterKey(input.entityName, `${d.bkHash}:delete`, outcome.target),
+              ...targetDeadLetter(answer(d.bkHash), outcome.target, rt.config.childRetryBaseSeconds),
             });
-          report.targetCalls[each.name] = (report.targetCalls[each.name] ?? 0) + 1;
-          const ok = results.filter((r) => r.ok).map((r) => r.bkHash);
-          await markDeleted(ctx.pool, input.entityName, each.name, input.batchUid, ok);
-          if (each.name === rt.primary.name) for (const bk of ok) okOnPrimary.add(bk);
+          }
+          if (outcome.primary) {
+            report.deleted += ok.length;
+            report.failed += failed.length;
+            await addDeleted(ctx.pool, input.batchUid, ok.length);
+          } else if (failed.length > 0) {
+            secondaryFailures[outcome.target] = failed.length;
+          }
         }
-        const refused = deletes.filter((d) => !okOnPrimary.has(d.bkHash)).map((d) => d.bkHash);
-        // Out of the candidate set, so the loop ends; visible in the identity store and the batch notes.
-        await markDeleteRefused(ctx.pool, input.entityName, target, refused);
-        report.deleted += okOnPrimary.size;
-        report.failed += refused.length;
-        await addDeleted(ctx.pool, input.batchUid, okOnPrimary.size);
+        await insertDeadLetters(ctx.pool, letters);
+        await addBatchMetricCounts(ctx.pool, input.batchUid, { secondaryFailures });
       }
       await insertEventSql(ctx.pool, 'sync.page_completed', input.entityName, input.batchUid, {
         phase: 'deletes',
@@ -105,4 +118,3 @@ export function createDeleteActivities(ctx: WorkerContext) {
     },
   };
 }
-export type DeleteActivities = ReturnType<typeof createDeleteActivities>;

@@ -1,15 +1,26 @@
 import { performance } from 'node:perf_hooks';
 import { keyText } from '../connectors/postgres/keyset.ts';
-import type { ApplyResult, TargetRecord } from '../connectors/types.ts';
 import { presentIn, readStoredIdentities, wouldBePresent } from '../db/identity-store.ts';
-import type { RecordCounts } from '../pipeline/accounting.ts';
 import { decideOperations } from '../pipeline/delta/delta.ts';
 import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
 import type { FailedRow } from '../pipeline/normalize/engine.ts';
+import { applyToTargets, targetsInWriteOrder } from './apply-to-targets.ts';
+import type {
+  DeltaReport,
+  FetchReport,
+  FetchRequest,
+  IngestReport,
+  PageRef,
+  PageStageActivities,
+  ResolveReport,
+  StageReport,
+  TrackReport,
+  TransformReport,
+} from './contract.ts';
 import type { WorkerContext } from './deps.ts';
 import { connectorCall } from './failures.ts';
 import { withHeartbeat } from './heartbeat.ts';
-import type { PageState, QuarantinedRow, WaitingChild } from './page-cache.ts';
+import type { QuarantinedRow, WaitingChild } from './page-cache.ts';
 import { trackPage } from './track.ts';
 
 /**
@@ -17,41 +28,9 @@ import { trackPage } from './track.ts';
  * Temporal Web UI). All run on the worker's own task queue; the page's data
  * stays in the worker-local cache and only small reports cross the workflow
  * history. Each stage reads what the previous one left, and is safe to run
- * again: it recomputes from the previous stage's output.
+ * again: it recomputes from the previous stage's output. What they take and
+ * answer is the workflow's contract (./contract.ts).
  */
-export interface PageRef {
-  batchUid: string;
-  entityName: string;
-  configVersion: number;
-  page: number;
-  syncType: 'full' | 'incremental';
-  dryRun: boolean;
-}
-
-export interface FetchRequest {
-  /** incremental needs a rowversion column; otherwise every row is read and DELTA decides. */
-  mode: 'full' | 'incremental';
-  cursor: string | null;
-  /** Incremental reads: rows above this rowversion. */
-  watermark: string | null;
-  pageSize: number;
-}
-
-/** What every stage reports: its wall time and rows in / out (the batch's per-stage metrics). */
-export interface StageReport {
-  ms: number;
-  rowsIn: number;
-  rowsOut: number;
-}
-export interface FetchReport extends StageReport {
-  nextCursor: string | null;
-  done: boolean;
-}
-export interface IngestReport extends StageReport {
-  /** Calls made (or, in a dry run, that would be made) per target. */
-  targetCalls: Record<string, number>;
-}
-
 const timed = async <T extends object>(work: () => Promise<T> | T): Promise<T & { ms: number }> => {
   const started = performance.now();
   const result = await work();
@@ -72,7 +51,7 @@ function quarantine(stage: QuarantinedRow['stage'], failed: readonly FailedRow[]
   });
 }
 
-export function createPageStageActivities(ctx: WorkerContext) {
+export function createPageStageActivities(ctx: WorkerContext): PageStageActivities {
   const runtime = (ref: PageRef) => ctx.runtimes.get(ref.entityName, ref.configVersion);
   const page = (ref: PageRef) => ctx.pages.get(ref.batchUid, ref.page);
 
@@ -180,7 +159,7 @@ export function createPageStageActivities(ctx: WorkerContext) {
     },
 
     /** DELTA: INSERT / UPDATE / SKIP against what the primary target holds (the identity store). */
-    async deltaPage(ref: PageRef): Promise<StageReport & { inserts: number; updates: number; skips: number }> {
+    async deltaPage(ref: PageRef): Promise<DeltaReport> {
       const [rt, state] = [await runtime(ref), page(ref)];
       return timed(async () => {
         const identities = state.identities ?? [];
@@ -206,7 +185,7 @@ export function createPageStageActivities(ctx: WorkerContext) {
     },
 
     /** RESOLVE: a record to write whose parent is not yet in the parent's target waits (pending_children). */
-    async resolvePage(ref: PageRef): Promise<StageReport & { waiting: number }> {
+    async resolvePage(ref: PageRef): Promise<ResolveReport> {
       const [rt, state] = [await runtime(ref), page(ref)];
       return timed(async () => {
         const decisions = state.delta?.decisions ?? [];
@@ -235,10 +214,10 @@ export function createPageStageActivities(ctx: WorkerContext) {
     },
 
     /**
-     * INGEST: inserts and updates to every target, primary first; per-record
-     * results kept for TRACK. Targets are idempotent by bk_hash, so a retried
-     * activity never duplicates. A failing secondary never blocks the primary.
-     * A dry run writes nothing and reports the calls it would make.
+     * INGEST: inserts and updates to every target through applyToTargets (primary first; a failing secondary
+     * never blocks the primary and becomes per-record failures); per-record results kept for TRACK, which
+     * records them. Targets are idempotent by bk_hash, so a retried activity never duplicates. A dry run
+     * writes nothing and reports the calls it would make.
      */
     async ingestPage(ref: PageRef): Promise<IngestReport> {
       const [rt, state] = [await runtime(ref), page(ref)];
@@ -250,34 +229,21 @@ export function createPageStageActivities(ctx: WorkerContext) {
             const batch = applyBatchOf(state.delta?.decisions ?? [], state.records ?? [], (i) => !waiting.has(i));
             const size = { inserts: batch.inserts.length, updates: batch.updates.length, deletes: 0 };
             const targetCalls: Record<string, number> = {};
-            const ordered = [rt.primary, ...rt.config.targets.filter((t) => t.name !== rt.primary.name)];
-            for (const target of ordered) targetCalls[target.name] = targetCallsFor(target, size);
+            for (const target of targetsInWriteOrder(rt)) targetCalls[target.name] = targetCallsFor(target, size);
             const rowsIn = size.inserts + size.updates;
             if (ref.dryRun || rowsIn === 0) {
               state.ingest = {};
               return { rowsIn, rowsOut: ref.dryRun ? 0 : rowsIn, targetCalls };
             }
-            if (rowsIn > 0) {
-              const results: Record<string, ApplyResult[]> = {};
-              for (const target of ordered) {
-                writing = target.name;
-                try {
-                  // Cancelled (a stop): the write stops and nothing more is sent; the activity ends cancelled.
-                  results[target.name] = await connectorCall(() => rt.target(target.name).apply(batch, { signal }));
-                } catch (error) {
-                  if (signal.aborted) throw error;
-                  if (target.name === rt.primary.name) throw error; // retried by Temporal; the page waits
-                  results[target.name] = [...batch.inserts, ...batch.updates].map((record, i) => ({
-                    bkHash: record.bkHash,
-                    op: i < batch.inserts.length ? ('insert' as const) : ('update' as const),
-                    ok: false,
-                    error: { type: 'target_unavailable', message: (error as Error).message, permanent: false },
-                  }));
-                }
-              }
-              state.ingest = results;
-            }
-            const primaryOk = (state.ingest?.[rt.primary.name] ?? []).filter((r) => r.ok).length;
+            // Cancelled (a stop): the write stops and nothing more is sent; the activity ends cancelled.
+            const outcomes = await applyToTargets(rt, batch, {
+              signal,
+              onTarget: (name) => {
+                writing = name;
+              },
+            });
+            state.ingest = Object.fromEntries(outcomes.map((o) => [o.target, o.results]));
+            const primaryOk = (state.ingest[rt.primary.name] ?? []).filter((r) => r.ok).length;
             return { rowsIn, rowsOut: primaryOk, targetCalls };
           }),
         () => ({ stage: 'ingest', page: ref.page, target: writing }),
@@ -289,7 +255,7 @@ export function createPageStageActivities(ctx: WorkerContext) {
      * seen keys (full sync), the page's counts (once per page, even when
      * retried) and the watermark. Then the page leaves the cache.
      */
-    async trackPage(ref: PageRef): Promise<StageReport & { counts: RecordCounts }> {
+    async trackPage(ref: PageRef): Promise<TrackReport> {
       const [rt, state] = [await runtime(ref), page(ref)];
       const report = await timed(async () => {
         const counts = await trackPage(ctx, rt, ref, state);
@@ -319,9 +285,7 @@ export function createPageStageActivities(ctx: WorkerContext) {
      */
     transformPage: beating(
       'transform',
-      async (
-        ref: PageRef,
-      ): Promise<Record<'normalize' | 'validate' | 'map' | 'identity' | 'delta' | 'resolve', StageReport>> => ({
+      async (ref: PageRef): Promise<TransformReport> => ({
         normalize: await stages.normalizePage(ref),
         validate: await stages.validatePage(ref),
         map: await stages.mapPage(ref),
@@ -332,4 +296,3 @@ export function createPageStageActivities(ctx: WorkerContext) {
     ),
   };
 }
-export type PageStageActivities = ReturnType<typeof createPageStageActivities>;

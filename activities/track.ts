@@ -1,19 +1,20 @@
-import { v7 as uuidv7 } from 'uuid';
 import type { ApplyResult } from '../connectors/types.ts';
 import { addBatchMetricCounts, claimPageCounts } from '../db/batches.ts';
+import { type DeadLetter, deadLetterKey, insertDeadLetters } from '../db/dead-letters.ts';
 import { insertEventSql } from '../db/events.ts';
 import { type IdentityWrite, identityWriteOf, recordSeenKeys, writeIdentities } from '../db/identity-store.ts';
+import { jsonb } from '../db/jsonb.ts';
+import { addWaitingChildren, supersedeWaitingChildren } from '../db/pending-children.ts';
+import { advanceWatermark as saveWatermark } from '../db/sync-state.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import { writeOrder } from '../pipeline/ingest/plan.ts';
 import { countPage } from '../pipeline/page-counts.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
+import { retryAtOf, targetFailure } from './apply-to-targets.ts';
+import type { PageRef } from './contract.ts';
 import type { WorkerContext } from './deps.ts';
 import type { EntityRuntime } from './entity-runtime.ts';
 import type { PageState, QuarantinedRow } from './page-cache.ts';
-import type { PageRef } from './page-stages.ts';
-
-/** JSON for jsonb: PostgreSQL refuses the NUL character, so it is kept visible as the text `\u0000`. */
-export const jsonb = (value: unknown): string => JSON.stringify(value ?? null).replaceAll('\\u0000', '\\\\u0000');
 
 /** Results of one target, by record index. */
 function resultsByRecord(state: PageState, results: readonly ApplyResult[] | undefined): Map<number, ApplyResult> {
@@ -29,31 +30,27 @@ function resultsByRecord(state: PageState, results: readonly ApplyResult[] | und
 }
 
 /** A DLQ row; the idempotency key makes a replayed page (or the same bad row seen again) land once. */
-function dlqRow(rt: EntityRuntime, ref: PageRef, state: PageState, q: QuarantinedRow, retryBaseSeconds: number) {
+function deadLetterOf(rt: EntityRuntime, ref: PageRef, state: PageState, q: QuarantinedRow): DeadLetter {
   const raw = state.raw[q.index] ?? null;
-  const rawKey = rt.hashers.dataHash(jsonb(raw)).slice(0, 32);
-  const target = q.targetName ? `:${q.targetName}` : '';
-  const key = q.identity
-    ? `${ref.entityName}:${q.identity.bkHash}:${q.identity.dataHash}${target}`
-    : `${ref.entityName}:raw:${rawKey}`;
-  const transient = q.details !== undefined && (q.details as { permanent?: boolean }).permanent === false;
+  const version = q.identity
+    ? `${q.identity.bkHash}:${q.identity.dataHash}`
+    : `raw:${rt.hashers.dataHash(jsonb(raw)).slice(0, 32)}`;
   return {
-    uid: uuidv7(),
-    batch_uid: ref.batchUid,
-    entity_name: ref.entityName,
-    bk_hash: q.identity?.bkHash ?? null,
-    data_hash: q.identity?.dataHash ?? null,
-    ref_str: q.identity?.reference ?? null,
-    idempotency_key: key,
-    target_name: q.targetName ?? null,
+    batchUid: ref.batchUid,
+    entityName: ref.entityName,
+    bkHash: q.identity?.bkHash ?? null,
+    dataHash: q.identity?.dataHash ?? null,
+    refStr: q.identity?.reference ?? null,
+    idempotencyKey: deadLetterKey(ref.entityName, version, q.targetName),
+    targetName: q.targetName ?? null,
     stage: q.stage,
-    error_type: q.errorType,
-    error_message: q.message,
-    error_details: q.errors ?? q.details ?? null,
-    raw_data: raw,
-    normalized_data: q.normalized ?? null,
-    mapped_data: q.mapped ?? null,
-    next_retry_at: transient ? new Date(Date.now() + childRetryDelayMs(retryBaseSeconds, 1)).toISOString() : null,
+    errorType: q.errorType,
+    errorMessage: q.message,
+    errorDetails: q.errors ?? q.details ?? null,
+    rawData: raw,
+    normalizedData: q.normalized ?? null,
+    mappedData: q.mapped ?? null,
+    nextRetryAt: retryAtOf(q.details, rt.config.childRetryBaseSeconds),
   };
 }
 
@@ -102,9 +99,7 @@ export async function trackPage(
         quarantined.push({
           index: state.rowIndex![i]!,
           stage: 'ingest',
-          errorType: result.error?.type ?? 'target_error',
-          message: result.error?.message ?? 'the target refused the record',
-          details: { permanent: result.error?.permanent ?? true, operation: result.op },
+          ...targetFailure(result),
           mapped: records[i]!.data,
           identity,
           targetName: target.name,
@@ -145,19 +140,9 @@ export async function trackPage(
         await writeIdentities(client, ref.entityName, targetName, ref.batchUid, writes);
       }
       if (quarantined.length > 0) {
-        const rows = quarantined.map((q) => dlqRow(rt, ref, state, q, rt.config.childRetryBaseSeconds));
-        await client.query(
-          `INSERT INTO failed_records
-             (uid, batch_uid, entity_name, bk_hash, data_hash, ref_str, idempotency_key, target_name, stage, error_type,
-              error_message, error_details, raw_data, normalized_data, mapped_data, next_retry_at, updated_at)
-           SELECT uid, batch_uid, entity_name, bk_hash, data_hash, ref_str, idempotency_key, target_name, stage, error_type,
-                  error_message, error_details, raw_data, normalized_data, mapped_data, next_retry_at, now()
-             FROM jsonb_to_recordset($1::jsonb) AS t(
-               uid uuid, batch_uid uuid, entity_name varchar, bk_hash varchar, data_hash varchar, ref_str text,
-               idempotency_key varchar, target_name varchar, stage varchar, error_type varchar, error_message text,
-               error_details jsonb, raw_data jsonb, normalized_data jsonb, mapped_data jsonb, next_retry_at timestamptz)
-           ON CONFLICT (idempotency_key) DO NOTHING`,
-          [jsonb(rows)],
+        await insertDeadLetters(
+          client,
+          quarantined.map((q) => deadLetterOf(rt, ref, state, q)),
         );
         await insertEventSql(client, 'record.quarantined', ref.entityName, ref.batchUid, {
           page: ref.page,
@@ -174,63 +159,43 @@ export async function trackPage(
         });
       }
       if (waiting.length > 0) {
-        const base = rt.config.childRetryBaseSeconds;
+        const due = new Date(Date.now() + childRetryDelayMs(rt.config.childRetryBaseSeconds, 1));
         const decisionOf = new Map(decisions.map((d) => [d.index, d]));
-        const rows = waiting.map((w) => {
-          const identity = identities[w.record]!;
-          const decision = decisionOf.get(w.record)!;
-          return {
-            uid: uuidv7(),
-            batch_uid: ref.batchUid,
-            entity_name: ref.entityName,
-            child_bk_hash: identity.bkHash,
-            child_ref_str: identity.reference,
-            parent_entity: w.parent.parentEntity,
-            parent_bk_hash: w.parent.parentBkHash,
-            parent_ref_str: w.parent.parentRef,
-            child_payload: {
-              record: records[w.record],
-              operation: decision.operation,
-              raw: state.raw[state.rowIndex![w.record]!],
-            },
-            max_retries: rt.config.maxChildRetries,
-            next_retry_at: new Date(Date.now() + childRetryDelayMs(base, 1)).toISOString(),
-          };
-        });
-        await client.query(
-          `INSERT INTO pending_children
-             (uid, batch_uid, entity_name, child_bk_hash, child_ref_str, parent_entity, parent_bk_hash, parent_ref_str,
-              child_payload, max_retries, next_retry_at, status, retry_count, updated_at)
-           SELECT uid, batch_uid, entity_name, child_bk_hash, child_ref_str, parent_entity, parent_bk_hash, parent_ref_str,
-                  child_payload, max_retries, next_retry_at, 'waiting', 0, now()
-             FROM jsonb_to_recordset($1::jsonb) AS t(
-               uid uuid, batch_uid uuid, entity_name varchar, child_bk_hash varchar, child_ref_str text, parent_entity varchar,
-               parent_bk_hash varchar, parent_ref_str text, child_payload jsonb, max_retries int, next_retry_at timestamptz)
-           ON CONFLICT (entity_name, child_bk_hash, parent_entity) DO UPDATE SET
-             -- The newest version of the child waits (its old batch no longer counts it as pending).
-             batch_uid = EXCLUDED.batch_uid, parent_bk_hash = EXCLUDED.parent_bk_hash, parent_ref_str = EXCLUDED.parent_ref_str,
-             child_payload = EXCLUDED.child_payload, status = 'waiting', retry_count = 0,
-             next_retry_at = EXCLUDED.next_retry_at, updated_at = now()`,
-          [jsonb(rows)],
+        await addWaitingChildren(
+          client,
+          waiting.map((w) => {
+            const identity = identities[w.record]!;
+            return {
+              batchUid: ref.batchUid,
+              entityName: ref.entityName,
+              childBkHash: identity.bkHash,
+              childRefStr: identity.reference,
+              parentEntity: w.parent.parentEntity,
+              parentBkHash: w.parent.parentBkHash,
+              parentRefStr: w.parent.parentRef,
+              childPayload: {
+                record: records[w.record]!,
+                operation: decisionOf.get(w.record)!.operation as 'INSERT' | 'UPDATE',
+                raw: state.raw[state.rowIndex![w.record]!],
+              },
+              maxRetries: rt.config.maxChildRetries,
+              nextRetryAt: due,
+            };
+          }),
         );
       }
-      const landed = [...primaryResults].filter(([, r]) => r.ok).map(([i]) => identities[i]!.bkHash);
-      if (rt.parents && landed.length > 0) {
+      if (rt.parents) {
         // A child that waited and has now landed through a later read must not be released again from its old payload.
-        await client.query(
-          `UPDATE pending_children SET status = 'superseded', updated_at = now()
-            WHERE entity_name = $1 AND child_bk_hash = ANY($2::varchar[]) AND status IN ('waiting', 'releasing')`,
-          [ref.entityName, landed],
-        );
+        const landed = [...primaryResults].filter(([, r]) => r.ok).map(([i]) => identities[i]!.bkHash);
+        await supersedeWaitingChildren(client, ref.entityName, landed);
       }
       if (advanceWatermark !== null) {
-        await client.query(
-          `INSERT INTO erp_sync_state (uid, entity_name, source_system, last_sync_rowversion, last_batch_uid, updated_at)
-           VALUES ($1::uuid, $2, $3, $4, $5::uuid, now())
-           ON CONFLICT (entity_name, source_system) DO UPDATE SET
-             last_sync_rowversion = EXCLUDED.last_sync_rowversion, last_batch_uid = EXCLUDED.last_batch_uid, updated_at = now()`,
-          [uuidv7(), ref.entityName, rt.sourceSystem, advanceWatermark, ref.batchUid],
-        );
+        await saveWatermark(client, {
+          entityName: ref.entityName,
+          sourceSystem: rt.sourceSystem,
+          watermark: advanceWatermark,
+          batchUid: ref.batchUid,
+        });
       }
     }
     await insertEventSql(client, 'sync.page_completed', ref.entityName, ref.batchUid, {

@@ -1,7 +1,84 @@
+import type pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { jsonb } from './jsonb.ts';
 import { type PageRequest, pageQuery, toPage } from './pagination.ts';
 import type { Prisma } from './prisma.ts';
 
-/** The dead-letter queue (failed_records): listing it and queueing records for another attempt. */
+/** The dead-letter queue (failed_records): writing to it, listing it and queueing records for another attempt. */
+
+/** One record for the DLQ, whichever stage failed it (TRACK, child release, deletes). */
+export interface DeadLetter {
+  batchUid: string;
+  entityName: string;
+  /** See {@link deadLetterKey}: a replayed page, a retried release or the same bad row seen again lands once. */
+  idempotencyKey: string;
+  /** fetch | normalize | validate | map | identity | delta | resolve | ingest | track */
+  stage: string;
+  errorType: string;
+  errorMessage: string;
+  /** Null when the record failed before identity could be computed. */
+  bkHash?: string | null;
+  dataHash?: string | null;
+  refStr?: string | null;
+  /** The target that refused the record or could not take it; null for failures before any target. */
+  targetName?: string | null;
+  errorDetails?: unknown;
+  rawData?: unknown;
+  normalizedData?: unknown;
+  mappedData?: unknown;
+  /** Attempts already made (a child that waited for its parent); 0 otherwise. */
+  retryCount?: number;
+  /** When another attempt is due (transient failures); null: only on request (requeue). */
+  nextRetryAt?: Date | null;
+}
+
+/**
+ * The DLQ's idempotency key: the entity, the record's version (`bk_hash:data_hash`, `bk_hash:delete`, or
+ * `raw:<hash>` for a row without a computable key) and, for a failure on one target, that target.
+ */
+export const deadLetterKey = (entityName: string, version: string, targetName?: string | null): string =>
+  `${entityName}:${version}${targetName ? `:${targetName}` : ''}`;
+
+/** Writes DLQ rows in one statement; a row whose idempotency key is already there is left as it is. */
+export async function insertDeadLetters(
+  db: Pick<pg.Pool | pg.PoolClient, 'query'>,
+  rows: readonly DeadLetter[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const records = rows.map((r) => ({
+    uid: uuidv7(),
+    batch_uid: r.batchUid,
+    entity_name: r.entityName,
+    bk_hash: r.bkHash ?? null,
+    data_hash: r.dataHash ?? null,
+    ref_str: r.refStr ?? null,
+    idempotency_key: r.idempotencyKey,
+    target_name: r.targetName ?? null,
+    stage: r.stage,
+    error_type: r.errorType,
+    error_message: r.errorMessage,
+    error_details: r.errorDetails ?? null,
+    raw_data: r.rawData ?? null,
+    normalized_data: r.normalizedData ?? null,
+    mapped_data: r.mappedData ?? null,
+    retry_count: r.retryCount ?? 0,
+    next_retry_at: r.nextRetryAt?.toISOString() ?? null,
+  }));
+  await db.query(
+    `INSERT INTO failed_records
+       (uid, batch_uid, entity_name, bk_hash, data_hash, ref_str, idempotency_key, target_name, stage, error_type,
+        error_message, error_details, raw_data, normalized_data, mapped_data, retry_count, next_retry_at, updated_at)
+     SELECT uid, batch_uid, entity_name, bk_hash, data_hash, ref_str, idempotency_key, target_name, stage, error_type,
+            error_message, error_details, raw_data, normalized_data, mapped_data, retry_count, next_retry_at, now()
+       FROM jsonb_to_recordset($1::jsonb) AS t(
+         uid uuid, batch_uid uuid, entity_name varchar, bk_hash varchar, data_hash varchar, ref_str text,
+         idempotency_key varchar, target_name varchar, stage varchar, error_type varchar, error_message text,
+         error_details jsonb, raw_data jsonb, normalized_data jsonb, mapped_data jsonb, retry_count int,
+         next_retry_at timestamptz)
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [jsonb(records)],
+  );
+}
 export interface DeadLetterFilter {
   entity?: string | undefined;
   stage?: string | undefined;

@@ -83,6 +83,10 @@ export interface IdentityWrite {
   error: string | null;
 }
 
+/** How the identity store (sync_error) and the DLQ say why a target did not take a record: `type: message`. */
+export const failureText = (result: Pick<ApplyResult, 'error'>): string =>
+  `${result.error?.type ?? 'target_error'}: ${result.error?.message ?? 'the target refused the record'}`;
+
 /** What the identity store records for a record a target answered (its failure keeps what it last acknowledged). */
 export function identityWriteOf(
   record: Pick<TargetRecord, 'bkHash' | 'dataHash' | 'rowversion' | 'refStr'>,
@@ -95,7 +99,7 @@ export function identityWriteOf(
     refStr: record.refStr,
     targetUid: result.targetUid ?? null,
     status: result.ok ? 'synced' : 'failed',
-    error: result.ok ? null : `${result.error?.type}: ${result.error?.message}`,
+    error: result.ok ? null : failureText(result),
   };
 }
 
@@ -185,6 +189,23 @@ export async function recordSeenKeys(
   }
 }
 
+/**
+ * Drops seen keys no longer needed once a batch ends: its own, unless it was a dry run; a dry run's stay until
+ * the entity's next dry run (see {@link wouldBePresent}), which drops the older ones.
+ */
+export async function dropSeenKeys(
+  db: Queryable,
+  batch: { batchUid: string; entityName: string; dryRun: boolean },
+): Promise<void> {
+  await db.query(
+    `DELETE FROM sync_seen_keys
+      WHERE (batch_uid = $1::uuid AND NOT $2::boolean)
+         OR ($2::boolean AND batch_uid IN (SELECT uid FROM sync_batches
+                                            WHERE entity_name = $3 AND dry_run AND uid <> $1::uuid))`,
+    [batch.batchUid, batch.dryRun, batch.entityName],
+  );
+}
+
 /** What the primary target holds (synced, not deleted) that the full sync `batchUid` did not see: DELETE candidates. */
 const unseenSql = `FROM identity_records ir
   WHERE ir.entity_name = $1 AND ir.target_name = $2 AND ir.deleted_at IS NULL AND ir.sync_status = 'synced'
@@ -219,17 +240,27 @@ export async function nextDeleteCandidates(
   return rows.map((r) => ({ bkHash: r.bk_hash, refStr: r.ref_str ?? r.bk_hash }));
 }
 
-/** Deletes the target refused: out of the candidate set (so a delete loop ends), visible in the identity store. */
-export async function markDeleteRefused(
+/**
+ * Deletes a target refused or could not take: the record's row for that target says `failed` with the reason
+ * (sync_error) and keeps deleted_at null, since the target still holds the record. On the primary that takes
+ * the record out of the candidate set (candidates are synced rows), so a delete loop ends; on a secondary it
+ * is the per-record trace of the failure next to its DLQ row. A later write of the record (it came back in
+ * the source) makes the row synced again.
+ */
+export async function markDeleteFailed(
   db: Queryable,
   entityName: string,
   targetName: string,
-  bkHashes: readonly string[],
+  batchUid: string,
+  failures: ReadonlyArray<{ bkHash: string; error: string }>,
 ): Promise<void> {
-  if (bkHashes.length === 0) return;
+  if (failures.length === 0) return;
   await db.query(
-    `UPDATE identity_records SET sync_status = 'failed', sync_error = 'delete refused by the target', last_attempt_at = now()
-      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($3::varchar[])`,
-    [entityName, targetName, bkHashes],
+    `UPDATE identity_records ir
+        SET sync_status = 'failed', sync_error = t.error, attempts = ir.attempts + 1, last_attempt_at = now(),
+            last_batch_uid = $3::uuid
+       FROM unnest($4::varchar[], $5::text[]) AS t(bk_hash, error)
+      WHERE ir.entity_name = $1 AND ir.target_name = $2 AND ir.bk_hash = t.bk_hash`,
+    [entityName, targetName, batchUid, failures.map((f) => f.bkHash), failures.map((f) => f.error)],
   );
 }

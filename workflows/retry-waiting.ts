@@ -1,6 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { BatchActivities } from '../activities/batch.ts';
-import type { ChildActivities, ReleaseReport } from '../activities/children.ts';
+import type { BatchActivities, ChildActivities, ReleaseReport } from '../activities/contract.ts';
 
 const activities = proxyActivities<ChildActivities & BatchActivities>({
   startToCloseTimeout: '10 minutes',

@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { SmokeActivities } from '../activities/smoke.ts';
+import type { SmokeActivities } from '../activities/contract.ts';
 
 const { recordSmokeEvent } = proxyActivities<SmokeActivities>({ startToCloseTimeout: '30 seconds' });
 

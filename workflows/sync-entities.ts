@@ -1,5 +1,5 @@
 import { executeChild, ParentClosePolicy, proxyActivities } from '@temporalio/workflow';
-import type { BatchActivities, BatchSummary } from '../activities/batch.ts';
+import type { BatchActivities, BatchSummary } from '../activities/contract.ts';
 import { type SyncEntitiesInput, syncWorkflowId } from './contract.ts';
 import { SyncBatchId, SyncEntity, SyncType } from './search-attributes.ts';
 import { syncEntity } from './sync-entity.ts';

@@ -17,10 +17,16 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BatchActivities, BatchSummary } from '../activities/batch.ts';
-import type { ChildActivities } from '../activities/children.ts';
-import type { DeleteActivities } from '../activities/deletes.ts';
-import type { FetchReport, PageRef, PageStageActivities, StageReport } from '../activities/page-stages.ts';
+import type {
+  BatchActivities,
+  BatchSummary,
+  ChildActivities,
+  DeleteActivities,
+  FetchReport,
+  PageRef,
+  PageStageActivities,
+  StageReport,
+} from '../activities/contract.ts';
 import { addCounts, type RecordCounts, zeroCounts } from '../pipeline/accounting.ts';
 import {
   pauseSignal,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { BatchSummary } from '../../activities/batch.ts';
+import type { BatchSummary } from '../../activities/contract.ts';
 import { startSync } from '../../control/syncs.ts';
 import { waitForSync } from '../../control/wait.ts';
 import { saveEntity } from '../../db/entities.ts';

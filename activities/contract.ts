@@ -1,0 +1,207 @@
+/**
+ * The contract between the sync workflows and their activities: what each activity takes, what it answers,
+ * and the activity interfaces the workflows proxy (`proxyActivities<PageStageActivities>()`). Types only:
+ * the workflows import this module with `import type` (the workflow sandbox never loads activity code) and
+ * the activities implement the interfaces (`createXActivities(ctx): XActivities`), so a change on one side
+ * that the other does not follow fails the type check.
+ *
+ * It lives with the activities, the inner layer: the workflows depend on it, as imports point inward. Its one
+ * outward reference is to the vocabulary the workflows share with control/, the API and the CLI
+ * (workflows/contract.ts: SyncType, StageTotals), as types only.
+ */
+import type { RecordCounts } from '../pipeline/accounting.ts';
+import type { EntityConfig } from '../pipeline/entity-config.ts';
+import type { StageTotals, SyncType } from '../workflows/contract.ts';
+
+// ---- Page stages (the worker's own queue) ----
+
+/** One page of one batch: every page stage takes it; the page's data stays in that worker's page cache. */
+export interface PageRef {
+  batchUid: string;
+  entityName: string;
+  configVersion: number;
+  page: number;
+  syncType: SyncType;
+  dryRun: boolean;
+}
+
+export interface FetchRequest {
+  /** incremental needs a rowversion column; otherwise every row is read and DELTA decides. */
+  mode: 'full' | 'incremental';
+  cursor: string | null;
+  /** Incremental reads: rows above this rowversion. */
+  watermark: string | null;
+  pageSize: number;
+}
+
+/** What every stage reports: its wall time and rows in / out (the batch's per-stage metrics). */
+export interface StageReport {
+  ms: number;
+  rowsIn: number;
+  rowsOut: number;
+}
+export interface FetchReport extends StageReport {
+  nextCursor: string | null;
+  done: boolean;
+}
+export interface DeltaReport extends StageReport {
+  inserts: number;
+  updates: number;
+  skips: number;
+}
+export interface ResolveReport extends StageReport {
+  /** Records that wait for a parent (pending_children). */
+  waiting: number;
+}
+export interface IngestReport extends StageReport {
+  /** Calls made (or, in a dry run, that would be made) per target. */
+  targetCalls: Record<string, number>;
+}
+export interface TrackReport extends StageReport {
+  counts: RecordCounts;
+}
+/** The fused NORMALIZE → … → RESOLVE: each stage's report apart. */
+export type TransformReport = Record<'normalize' | 'validate' | 'map' | 'identity' | 'delta' | 'resolve', StageReport>;
+
+/** The nine stages of a page, each its own activity (and the six middle ones fused, for `stageActivities: fused`). */
+export interface PageStageActivities {
+  fetchPage(ref: PageRef, request: FetchRequest): Promise<FetchReport>;
+  normalizePage(ref: PageRef): Promise<StageReport>;
+  validatePage(ref: PageRef): Promise<StageReport>;
+  mapPage(ref: PageRef): Promise<StageReport>;
+  identifyPage(ref: PageRef): Promise<StageReport>;
+  deltaPage(ref: PageRef): Promise<DeltaReport>;
+  resolvePage(ref: PageRef): Promise<ResolveReport>;
+  ingestPage(ref: PageRef): Promise<IngestReport>;
+  trackPage(ref: PageRef): Promise<TrackReport>;
+  transformPage(ref: PageRef): Promise<TransformReport>;
+}
+
+// ---- Batch lifecycle (the shared queue) ----
+
+export type FinalStatus = 'completed' | 'failed' | 'cancelled';
+
+export interface BeginBatchInput {
+  batchUid: string;
+  entityName: string;
+  syncType: SyncType;
+  dryRun: boolean;
+  workflowId: string;
+}
+
+export interface BatchPlan {
+  configVersion: number;
+  pageSize: number;
+  /** How pages are read: incremental needs a rowversion column; without one every row is read and delta decides. */
+  readMode: 'full' | 'incremental';
+  watermark: string | null;
+  /** Full syncs: the source's highest rowversion before the first page; the watermark once the sync completes. */
+  fullSyncWatermark: string | null;
+  estimatedRows: number | null;
+  hasParents: boolean;
+  childWaitSeconds: number;
+  stageActivities: 'split' | 'fused';
+  circuitBreaker: EntityConfig['circuitBreaker'] | null;
+  /** Entities whose parents include this one: their waiting children may be released when this batch lands. */
+  childEntities: string[];
+}
+
+export interface FinishBatchInput {
+  batchUid: string;
+  status: FinalStatus;
+  error?: string;
+  stages: StageTotals;
+  targetCalls: Record<string, number>;
+  elapsedMs: number;
+  notes: string[];
+  /** Set on a completed full sync whose source could tell its highest rowversion at the start. */
+  fullSyncWatermark?: string | null;
+}
+
+export interface BatchSummary extends RecordCounts {
+  batchUid: string;
+  entityName: string;
+  status: FinalStatus;
+  dryRun: boolean;
+  rowsPerSecond: number;
+  elapsedMs: number;
+  estimatedCost: number;
+}
+
+/** The circuit breaker's reading when it pauses a batch (an event's payload, hence a type, not an interface). */
+export type CircuitReading = { rate: number; fetched: number; failed: number };
+
+/** sync_batches lifecycle: pending → running → completed / failed / cancelled, with events. */
+export interface BatchActivities {
+  /** Runs on the shared queue: whichever worker takes it hands back its own queue for the page stages. */
+  claimPageWorker(): Promise<string>;
+  /** Idempotent: a retried start finds the row already running and answers the same plan. */
+  beginBatch(input: BeginBatchInput): Promise<BatchPlan>;
+  /** A batch whose workflow never started (a group's child refused): it ends failed with the reason. */
+  abandonBatch(batchUid: string, reason: string): Promise<void>;
+  /** Paused by a signal, or by the circuit breaker (`circuit` says at what failure rate). */
+  setBatchPaused(batchUid: string, paused: boolean, circuit?: CircuitReading): Promise<void>;
+  finishBatch(input: FinishBatchInput): Promise<BatchSummary>;
+}
+
+// ---- Deletes (the shared queue) ----
+
+export interface DeleteInput {
+  batchUid: string;
+  entityName: string;
+  configVersion: number;
+  dryRun: boolean;
+}
+
+export interface DeleteReport {
+  /** Records the target held that this full sync did not see. */
+  candidates: number;
+  deleted: number;
+  failed: number;
+  /**
+   * Rows of this sync that failed before DELTA without a computable business key: while there are any, no
+   * record is deleted (a candidate may be one of them, still in the source); 0 when the deletes ran.
+   */
+  held: number;
+  policy: 'hard' | 'soft' | 'none';
+  targetCalls: Record<string, number>;
+}
+
+export interface DeleteActivities {
+  applyDeletes(input: DeleteInput): Promise<DeleteReport>;
+}
+
+// ---- Children waiting for their parents (the shared queue) ----
+
+export interface ReleaseInput {
+  entityName: string;
+  /**
+   * true: the child's own retry (due children only; a still-missing parent
+   * counts an attempt and, past the limit, sends the child to the DLQ);
+   * false: a parent just landed (every waiting child is checked, no attempt counted).
+   */
+  countAttempt: boolean;
+}
+
+export interface ReleaseReport {
+  released: number;
+  deadLettered: number;
+  refused: number;
+  /** Still waiting after this call. */
+  waiting: number;
+  /** When the next waiting child is due, ISO 8601; null when none waits. */
+  nextRetryAt: string | null;
+}
+
+export interface ChildActivities {
+  /** Configured entities that have children waiting (the background retry's worklist). */
+  entitiesWithWaitingChildren(): Promise<string[]>;
+  releasePendingChildren(input: ReleaseInput): Promise<ReleaseReport>;
+}
+
+// ---- Smoke ----
+
+export interface SmokeActivities {
+  /** Writes one `smoke` event and returns its id (as a string: bigint does not cross the wire as JSON). */
+  recordSmokeEvent(message: string): Promise<string>;
+}
