@@ -114,9 +114,20 @@ export async function ensureTable(
     }
     const added = fields.filter((f) => !existing.some((c) => c.name === f.name));
     for (const field of added) {
-      await client.query(
-        `ALTER TABLE ${qualified(schema, table)} ADD COLUMN ${quoteIdent(field.name)} ${COLUMN_TYPE[field.kind]}`,
-      );
+      await client
+        .query(
+          `ALTER TABLE ${qualified(schema, table)} ADD COLUMN ${quoteIdent(field.name)} ${COLUMN_TYPE[field.kind]}`,
+        )
+        .catch((cause: unknown) => {
+          // Not ours to alter (42501: not the owner): the table does not match the entity, and says which columns.
+          if ((cause as { code?: unknown })?.code !== '42501') throw cause;
+          const missing = added.map((f) => `${f.name} (${f.kind})`).join(', ');
+          throw new ConnectorError(
+            `${schema}.${table} does not match the entity: it lacks ${missing}, and this connection may not add ` +
+              `columns (${(cause as Error).message}); add them as the table's owner, or map fewer fields`,
+            { connector: CONNECTOR, operation: 'ensure', code: 'schema_conflict', transient: false, cause },
+          );
+        });
     }
     await client.query('COMMIT');
     return { created: false, addedFields: added.map((f) => f.name) };
