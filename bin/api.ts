@@ -4,6 +4,7 @@ import { listen } from '../api/serve.ts';
 import { createSecretBox } from '../connectors/secret-box.ts';
 import { ensureRetrySchedule } from '../control/schedules.ts';
 import { createPrisma } from '../db/prisma.ts';
+import { logger } from '../log/logger.ts';
 import { runMain } from './lifecycle.ts';
 import { connectToExisting } from './standalone.ts';
 
@@ -27,5 +28,7 @@ await runMain(async (onShutdown) => {
     env.PORT,
   );
   onShutdown(() => server.close());
+  logger('api').info({ url: `${server.url}/api/v1` }, 'API listening');
+  // The operator's sign that it is up, on stdout; the log line above is on stderr.
   console.log(`SyncFlow API on ${server.url}/api/v1 (docs: ${server.url}/api/v1/docs).`);
 });

@@ -1,4 +1,7 @@
 import { InfraError } from '../infra/errors.ts';
+import { logger } from '../log/logger.ts';
+
+const log = logger('process');
 
 /** Registers a step to run on shutdown; steps run in reverse order of registration. */
 export type OnShutdown = (stop: () => Promise<void>) => void;
@@ -6,36 +9,38 @@ export type OnShutdown = (stop: () => Promise<void>) => void;
 export type Shutdown = (reason: string, exitCode?: number) => void;
 
 /**
- * Runs an entry point: prints an operator-fixable error as one paragraph (no
- * stack), and turns the first SIGINT/SIGTERM (or a `shutdown(reason)` call)
+ * Runs an entry point: logs an operator-fixable error as its message and fix
+ * (no stack), and turns the first SIGINT/SIGTERM (or a `shutdown(reason)` call)
  * into an orderly shutdown; a second signal forces the exit. `quiet` leaves
- * out the "shutting down…" / "Stopped." lines (a child whose parent prints its own).
+ * out the "shutting down" / "stopped" lines (a child whose parent logs its own).
  */
 export async function runMain(
   main: (onShutdown: OnShutdown, shutdown: Shutdown) => Promise<void>,
   options: { quiet?: boolean } = {},
 ) {
   const stops: Array<() => Promise<void>> = [];
-  const say = options.quiet ? () => {} : (line: string) => console.log(line);
+  const say = options.quiet
+    ? () => {}
+    : (message: string, fields: Record<string, unknown> = {}) => log.info(fields, message);
   let shutdownStartedAt = 0;
   const shutdown = async (reason: string, exitCode = 0) => {
     if (shutdownStartedAt) {
       if (exitCode !== 0) return; // a failure noticed while already stopping changes nothing
       // Ctrl-C reaches both npm/tsx and this process, and tsx relays it: the same keypress can arrive twice.
       if (Date.now() - shutdownStartedAt < 2_000) return;
-      console.error(`\n${reason} again: exiting now.`);
+      log.warn({ reason }, `${reason} again: exiting now`);
       process.exit(130);
     }
     shutdownStartedAt = Date.now();
-    say(`\n${reason}: shutting down…`);
+    say(`${reason}: shutting down`, { reason });
     for (const stop of stops.reverse()) {
       try {
         await stop();
       } catch (error) {
-        console.error(`  shutdown step failed: ${(error as Error).message}`);
+        log.error({ err: error }, `shutdown step failed: ${(error as Error).message}`);
       }
     }
-    say('Stopped.');
+    say('stopped', { exitCode });
     process.exit(exitCode);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -47,9 +52,9 @@ export async function runMain(
     );
   } catch (error) {
     if (error instanceof InfraError) {
-      console.error(`\nSyncFlow cannot start: ${error.describe()}`);
+      log.fatal({ fix: error.fix }, `SyncFlow cannot start: ${error.message}`);
     } else {
-      console.error('\nSyncFlow stopped on an unexpected error:', error);
+      log.fatal({ err: error }, 'SyncFlow stopped on an unexpected error');
     }
     for (const stop of stops.reverse()) await stop().catch(() => {});
     process.exit(1);

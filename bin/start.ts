@@ -9,9 +9,12 @@ import { createPrisma } from '../db/prisma.ts';
 import { startDemo } from '../demo/run.ts';
 import { startInfrastructure } from '../infra/index.ts';
 import { ensureSecretKey } from '../infra/secret-key.ts';
+import { logger } from '../log/logger.ts';
 import { adminKeyFile, ensureAdminKey } from './admin-key.ts';
 import { runMain } from './lifecycle.ts';
 import { startWorkerChild } from './worker-child.ts';
+
+const log = logger('start');
 
 /**
  * `npm start`: SyncFlow in one process tree on its embedded defaults:
@@ -20,8 +23,8 @@ import { startWorkerChild } from './worker-child.ts';
  */
 await runMain(async (onShutdown, shutdown) => {
   const env = loadEnv();
-  console.log('Starting SyncFlow…');
-  const infra = await startInfrastructure({ env, log: (m) => console.log(`  ${m}`) });
+  log.info('starting SyncFlow');
+  const infra = await startInfrastructure({ env, log: (m) => log.info(m.trim()) });
   onShutdown(() => infra.stop());
 
   // Seals connections' inline secrets; the worker opens them. Kept in the data folder unless set.
@@ -47,7 +50,7 @@ await runMain(async (onShutdown, shutdown) => {
     },
     // A crashed worker stops npm start (non-zero) rather than being restarted: it shows the failure.
     onUnexpectedExit: (what) => {
-      console.error(`\nSyncFlow: ${what}; its output is above.`);
+      log.error(`${what}; its output is above`);
       shutdown('The worker failed', 1);
     },
   });

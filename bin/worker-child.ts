@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { InfraError } from '../infra/errors.ts';
+import { logger } from '../log/logger.ts';
 
 const workerEntry = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -81,7 +82,10 @@ export function startWorkerChild(options: {
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => {
-        console.error(`  the worker did not drain within ${graceMs / 1000} s: killing it`);
+        logger('process').warn(
+          { workerPid: child.pid, graceMs },
+          `the worker did not drain within ${graceMs / 1000} s: killing it`,
+        );
         child.kill('SIGKILL');
       }, graceMs);
       await exited;

@@ -1,5 +1,6 @@
 import { createSecretBox } from '../connectors/secret-box.ts';
 import { createPrisma } from '../db/prisma.ts';
+import { logger } from '../log/logger.ts';
 import { createWorker } from '../worker/create-worker.ts';
 import { runMain } from './lifecycle.ts';
 import { connectToExisting } from './standalone.ts';
@@ -38,9 +39,19 @@ await runMain(
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
     });
+    logger('worker').info(
+      {
+        address: temporal.address,
+        namespace: temporal.namespace,
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        pageQueue: worker.pageQueue,
+      },
+      'worker polling',
+    );
     if (supervised) {
       process.send?.({ ready: true });
     } else {
+      // The operator's (and the test harness's) sign that it is up, on stdout; the log line above is on stderr.
       console.log(
         `SyncFlow worker polling ${temporal.address} (namespace ${temporal.namespace}, task queue ${env.TEMPORAL_TASK_QUEUE}).`,
       );

@@ -1,7 +1,12 @@
+import { type Logger, logger, MASK } from '../log/logger.ts';
+
 /**
  * The logger connectors write to. Connectors never log credentials; on top of
  * that, {@link redactingLogger} scrubs every known secret value from messages
  * and fields, so a secret that slips into an error text is still not printed.
+ * In a process it is {@link connectorLogger}: SyncFlow's pino logger
+ * (log/logger.ts), which also redacts secret-named fields and, inside an
+ * activity, adds the workflow id, activity type and attempt to every line.
  */
 export interface ConnectorLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -17,20 +22,19 @@ export const silentLogger: ConnectorLogger = {
   error() {},
 };
 
-/** One JSON line per event on stderr (structured logs); debug only when SYNCFLOW_LOG_LEVEL=debug. */
-export function consoleLogger(name: string, level = process.env.SYNCFLOW_LOG_LEVEL ?? 'info'): ConnectorLogger {
-  const write = (lvl: string) => (message: string, fields?: Record<string, unknown>) => {
-    console.error(JSON.stringify({ time: new Date().toISOString(), level: lvl, logger: name, message, ...fields }));
-  };
+/** Connector lines through SyncFlow's logger (`logger: "connectors"`, `connector: name`): one JSON line on stderr. */
+export function connectorLogger(name: string, base: Logger = logger('connectors')): ConnectorLogger {
+  const log = base.child({ connector: name });
   return {
-    debug: level === 'debug' ? write('debug') : () => {},
-    info: write('info'),
-    warn: write('warn'),
-    error: write('error'),
+    debug: (message, fields) => log.debug(fields ?? {}, message),
+    info: (message, fields) => log.info(fields ?? {}, message),
+    warn: (message, fields) => log.warn(fields ?? {}, message),
+    error: (message, fields) => log.error(fields ?? {}, message),
   };
 }
 
-const MASK = '***';
+/** @deprecated The former name of {@link connectorLogger} (connectors/index.ts still exports it). */
+export const consoleLogger = (name: string): ConnectorLogger => connectorLogger(name);
 
 /** Replaces every occurrence of a secret in a string (secrets shorter than 4 characters are too risky to blind-replace and are masked only as whole values). */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
