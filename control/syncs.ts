@@ -289,19 +289,60 @@ export interface SyncStatus {
   error: string | null;
   /** Live progress from the workflow while it runs; null once it has ended. */
   progress: SyncProgress | null;
+  /**
+   * Activities of the running workflow that failed and wait for their next attempt (what the Web UI shows as
+   * pending activities): the cause of a sync that is running but not moving, such as a target's 429 with a
+   * Retry-After. Empty when nothing is being retried or the batch has ended.
+   */
+  retrying: RetryingActivity[];
+}
+
+export interface RetryingActivity {
+  activity: string;
+  /** The attempt that runs next (2 = first retry). */
+  attempt: number;
+  /** The last attempt's failure, one line (the connector, the operation and the cause). */
+  lastFailure: string;
+  /** When Temporal runs the next attempt (null: running now or unknown). */
+  nextAttemptAt: string | null;
+}
+
+type ProtoTimestamp = { seconds?: { toNumber(): number } | number | null; nanos?: number | null } | null | undefined;
+const isoOf = (ts: ProtoTimestamp): string | null => {
+  if (!ts?.seconds) return null;
+  const seconds = typeof ts.seconds === 'number' ? ts.seconds : ts.seconds.toNumber();
+  return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
+};
+
+/** The pending activities that are being retried, from the workflow's description. */
+async function retryingActivities(deps: ControlDeps, workflowId: string): Promise<RetryingActivity[]> {
+  const description = await deps.temporal.workflow.getHandle(workflowId).describe();
+  return (description.raw.pendingActivities ?? [])
+    .filter((a) => a.lastFailure)
+    .map((a) => ({
+      activity: a.activityType?.name ?? 'activity',
+      attempt: a.attempt ?? 1,
+      lastFailure: a.lastFailure?.message ?? '',
+      nextAttemptAt: isoOf(a.nextAttemptScheduleTime),
+    }));
 }
 
 export async function getSyncStatus(deps: ControlDeps, batchUid: string): Promise<SyncStatus> {
   const batch = await deps.prisma.syncBatch.findUnique({ where: { uid: batchUid } });
   if (!batch) throw unknownBatch(batchUid);
   let progress: SyncProgress | null = null;
+  let retrying: RetryingActivity[] = [];
   if (['pending', 'running', 'paused'].includes(batch.status) && batch.workflowId) {
-    try {
-      const live = await deps.temporal.workflow.getHandle(batch.workflowId).query(progressQuery);
-      if (live.batchUid === batchUid) progress = live;
-    } catch {
-      // Not started yet, or just finished: the database row is the answer.
-    }
+    const workflowId = batch.workflowId;
+    // Not started yet, or just finished: the database row is the answer.
+    [progress, retrying] = await Promise.all([
+      deps.temporal.workflow
+        .getHandle(workflowId)
+        .query(progressQuery)
+        .then((live) => (live.batchUid === batchUid ? live : null))
+        .catch(() => null),
+      retryingActivities(deps, workflowId).catch((): RetryingActivity[] => []),
+    ]);
   }
   return {
     batchUid: batch.uid,
@@ -319,5 +360,6 @@ export async function getSyncStatus(deps: ControlDeps, batchUid: string): Promis
     metrics: batch.metrics,
     error: batch.errorMessage,
     progress,
+    retrying,
   };
 }

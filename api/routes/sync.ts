@@ -78,6 +78,19 @@ const statusSchema = z
       .record(z.string(), z.unknown())
       .nullable()
       .openapi({ description: "The workflow's live progress query (phase, counts, rows/s) while it runs" }),
+    retrying: z
+      .array(
+        z.object({
+          activity: z.string(),
+          attempt: z.number().int(),
+          lastFailure: z.string(),
+          nextAttemptAt: z.string().nullable(),
+        }),
+      )
+      .openapi({
+        description:
+          'Stages that failed and wait for their next attempt (e.g. a 429 with Retry-After): why a running sync is not moving',
+      }),
   })
   .openapi('SyncStatus');
 

@@ -85,6 +85,10 @@ export function registerSync(program: Command, api: () => ApiClient) {
       const status = await api().get<SyncStatusView>(`/sync/status/${batchUid}`);
       print(summary(status));
       if (status.progress) print(`  live: ${status.progress.phase}, ${count(status.progress.rowsPerSecond)} rows/s`);
+      for (const r of status.retrying ?? []) {
+        const next = r.nextAttemptAt ? `, next attempt at ${r.nextAttemptAt}` : '';
+        print(`  retrying ${r.activity} (attempt ${r.attempt}${next}): ${r.lastFailure}`);
+      }
     });
 
   for (const [action, what] of [

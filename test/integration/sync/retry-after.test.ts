@@ -120,14 +120,28 @@ describe('a target answering 429 with Retry-After: 40', () => {
     expect(pendingIngest!.lastFailure?.applicationFailureInfo?.type).toBe('ConnectorRateLimited');
     expect(pendingIngest!.lastFailure?.applicationFailureInfo?.nonRetryable).toBeFalsy();
 
-    // …and GET /sync/status says the batch is running (the cause of the wait is Temporal's, not a failure).
+    // …and GET /sync/status says the batch is running and why it is not moving: INGEST waits for its retry.
     const app = createApp({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue, secrets: h.secrets });
     const { key } = await createApiKey(h.prisma, `retry-after-${id}`, 'viewer');
     const waiting = await app.request(`/api/v1/sync/status/${batchUid}`, {
       headers: { authorization: `Bearer ${key}` },
     });
     expect(waiting.status).toBe(200);
-    expect(((await waiting.json()) as { status: string }).status).toBe('running');
+    const view = (await waiting.json()) as {
+      status: string;
+      retrying: Array<{ activity: string; attempt: number; lastFailure: string; nextAttemptAt: string | null }>;
+    };
+    expect(view.status).toBe('running');
+    expect(view.retrying).toEqual([
+      {
+        activity: 'ingestPage',
+        attempt: 2,
+        lastFailure: expect.stringMatching(/^schedulehub .*: rate limited \(429\), retry after 40000 ms$/),
+        nextAttemptAt: expect.any(String),
+      },
+    ]);
+    // The next attempt is the server's Retry-After away, not the retry policy's 1 s.
+    expect(Date.parse(view.retrying[0]!.nextAttemptAt!) - Date.now()).toBeGreaterThan(25_000);
 
     const done = await waitForBatch(h, batchUid, 120_000);
     expect(done).toMatchObject({ status: 'completed', fetched: ROWS, inserted: ROWS, updated: 0, failed: 0 });

@@ -104,7 +104,7 @@ describe('a JSON client waiting on its rate cap', () => {
       signal: stop.signal,
     });
     stop.abort(new Error('stopped by the operator'));
-    const error = await request.catch((e: unknown) => e as Error);
+    const error = (await request.catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toBe('stopped by the operator');
     expect(error).not.toBeInstanceOf(ConnectorError);
