@@ -1,5 +1,6 @@
 import { ConnectionSecretError } from '../connectors/connections.ts';
 import { createSource, createTarget, PoolRegistry } from '../connectors/factory.ts';
+import { connectorLogger } from '../connectors/logger.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import { loadResolvedConnection } from '../db/connections.ts';
 import type { StoredEntity } from '../db/entities.ts';
@@ -73,7 +74,7 @@ export class ConnectorHealthChecker {
 
   private async check(entity: StoredEntity): Promise<EntityHealth> {
     const { source, targets } = entity.config;
-    const ctx = { pools: this.pools };
+    const ctx = { pools: this.pools, logger: connectorLogger('connectors') };
     const [sourceHealth, ...targetHealth] = await Promise.all([
       this.probe(source.type, source.connection, (c) => createSource(source, c, ctx)),
       ...targets.map((t) => this.probe(t.type, t.connection, (c) => createTarget(t, c, ctx))),

@@ -5,7 +5,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ControlError } from '../control/errors.ts';
 import { EntityConnectionError } from '../db/connections.ts';
 import { EntityConfigUnreadableError } from '../db/entities.ts';
+import { logger } from '../log/logger.ts';
 import { dependencyDown } from './dependency-errors.ts';
+
+const log = logger('api');
 
 /** The one error shape of the API: `{ "error": { "code", "message", "details" } }`. */
 export const errorSchema = z
@@ -61,10 +64,13 @@ export function handleError(error: unknown, c: Context) {
   }
   const down = dependencyDown(error);
   if (down) {
-    console.error(`[api] ${c.req.method} ${c.req.path}: ${down.message} (${down.detail})`);
+    log.warn(
+      { method: c.req.method, path: c.req.path, dependency: down.dependency, detail: down.detail },
+      down.message,
+    );
     return c.json(errorBody(down.code, down.message, { dependency: down.dependency }), 503);
   }
-  console.error('[api] unhandled error:', error instanceof Error ? error.message : error);
+  log.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
   return c.json(errorBody('internal_error', 'An internal error occurred; see the server log.'), 500);
 }
 

@@ -45,7 +45,10 @@ export const envSchema = z.object({
   /** The control API's port. */
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** The log level (log/logger.ts reads it; declared here so a wrong value is refused at start-up). */
+  SYNCFLOW_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+  /** The older name of SYNCFLOW_LOG_LEVEL, still read. */
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** `npm start` runs the demo (sandboxes, seed, syncs) unless this is false. */
   SYNCFLOW_DEMO: z
     .enum(['true', 'false', '1', '0'])

@@ -33,9 +33,6 @@ export function connectorLogger(name: string, base: Logger = logger('connectors'
   };
 }
 
-/** @deprecated The former name of {@link connectorLogger} (connectors/index.ts still exports it). */
-export const consoleLogger = (name: string): ConnectorLogger => connectorLogger(name);
-
 /** Replaces every occurrence of a secret in a string (secrets shorter than 4 characters are too risky to blind-replace and are masked only as whole values). */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;

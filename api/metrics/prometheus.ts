@@ -10,6 +10,9 @@ import {
   waitingChildren,
 } from '../../db/metrics-queries.ts';
 import type { Prisma } from '../../db/prisma.ts';
+import { logger } from '../../log/logger.ts';
+
+const log = logger('api');
 
 /**
  * The Prometheus exposition of SyncFlow: the process's default metrics (one
@@ -141,7 +144,7 @@ export async function renderMetrics(prisma: Prisma): Promise<{ contentType: stri
   } catch (error) {
     // A scrape still answers (process metrics, database_up 0): Prometheus alerts on the gauge, not on a failed scrape.
     up = 0;
-    console.error('[api] metrics: database figures unavailable:', (error as Error).message);
+    log.warn({ err: error }, 'metrics: database figures unavailable');
   }
   add(scrape, 'syncflow_database_up', "1 when the database answered this scrape's queries.", 'gauge', [
     { labels: {}, value: up },

@@ -3,10 +3,13 @@ import { streamSSE } from 'hono/streaming';
 import { activeApiKey } from '../../db/api-keys.ts';
 import { eventsSince, eventTypes } from '../../db/events.ts';
 import type { Prisma } from '../../db/prisma.ts';
+import { logger } from '../../log/logger.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import { access, allows } from '../roles.ts';
 import { entityNameSchema, errorResponses, jsonContent } from '../schemas/common.ts';
+
+const log = logger('api');
 
 const eventSchema = z
   .object({
@@ -156,7 +159,7 @@ export function eventRoutes(deps: ApiDeps) {
             failing = false;
           } catch (error) {
             // The database may come back: keep the stream, say so once, retry at the poll interval.
-            if (!failing) console.error('[api] event stream: cannot read sync_events:', (error as Error).message);
+            if (!failing) log.warn({ err: error }, 'event stream: cannot read sync_events');
             failing = true;
           }
           for (const row of rows) {
