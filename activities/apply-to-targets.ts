@@ -125,14 +125,3 @@ export function targetDeadLetter(
     nextRetryAt: retryAtOf(failure.details, retryBaseSeconds),
   };
 }
-
-/** Records each secondary target did not take, per target (the batch's `secondaryFailures` metric). */
-export function secondaryFailureCounts(outcomes: readonly TargetOutcome[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const outcome of outcomes) {
-    if (outcome.primary) continue;
-    const failed = outcome.results.filter((r) => !r.ok).length;
-    if (failed > 0) counts[outcome.target] = failed;
-  }
-  return counts;
-}

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  applyToTargets,
-  type EntityTargets,
-  secondaryFailureCounts,
-  targetDeadLetter,
-} from '../../../activities/apply-to-targets.ts';
+import { applyToTargets, type EntityTargets, targetDeadLetter } from '../../../activities/apply-to-targets.ts';
 import type { ApplyBatch, ApplyOptions, ApplyResult, TargetRecord } from '../../../connectors/types.ts';
 
 const record = (bkHash: string): TargetRecord => ({
@@ -68,7 +63,6 @@ describe('applyToTargets: the one rule for writing to targets', () => {
     ]);
     // A record a target refused is its answer, not an error: the caller records it.
     expect(outcomes[1]!.results[2]).toEqual(refused);
-    expect(secondaryFailureCounts(outcomes)).toEqual({ copy: 1 });
   });
 
   it('throws when the primary fails, before any secondary is written (Temporal retries the activity)', async () => {
@@ -93,7 +87,6 @@ describe('applyToTargets: the one rule for writing to targets', () => {
         error: { type: 'target_unavailable', message: 'copy unreachable', permanent: false },
       })),
     });
-    expect(secondaryFailureCounts(outcomes)).toEqual({ copy: 4 });
   });
 
   it('rethrows what a secondary threw once the activity is cancelled, and writes nothing more', async () => {
