@@ -3,6 +3,7 @@ import type { SourceConfig, TargetConfig } from '../connectors/config.ts';
 import { ConnectionSecretError, type ResolvedConnection } from '../connectors/connections.ts';
 import { createSource, createTarget, PoolRegistry } from '../connectors/factory.ts';
 import type { RateLimiterFactory } from '../connectors/http/token-bucket.ts';
+import { connectorLogger } from '../connectors/logger.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import type { Source, Target, TargetField } from '../connectors/types.ts';
 import { connectionStamps, loadResolvedConnection } from '../db/connections.ts';
@@ -185,7 +186,7 @@ export class EntityRuntimes {
       if (!connections.has(used)) connections.set(used, await connectionFor(this.deps, name, used));
     }
     this.checkedAt.set(name, Date.now());
-    const ctx = { pools: this.pools, rateLimiter: this.deps.rateLimiter };
+    const ctx = { pools: this.pools, rateLimiter: this.deps.rateLimiter, logger: connectorLogger('connectors') };
     const built = <T>(make: () => T): T => {
       try {
         return make();
