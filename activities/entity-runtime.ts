@@ -1,9 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { SourceConfig, TargetConfig } from '../connectors/config.ts';
 import { ConnectionSecretError, type ResolvedConnection } from '../connectors/connections.ts';
-import { createSource, createTarget, PoolRegistry } from '../connectors/factory.ts';
+import { createSource, createTarget } from '../connectors/factory.ts';
 import type { RateLimiterFactory } from '../connectors/http/token-bucket.ts';
 import { connectorLogger } from '../connectors/logger.ts';
+import { PoolRegistry } from '../connectors/pools.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import type { Source, Target, TargetField } from '../connectors/types.ts';
 import { connectionStamps, loadResolvedConnection } from '../db/connections.ts';

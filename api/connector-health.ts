@@ -1,6 +1,7 @@
 import { ConnectionSecretError } from '../connectors/connections.ts';
-import { createSource, createTarget, PoolRegistry } from '../connectors/factory.ts';
+import { createSource, createTarget } from '../connectors/factory.ts';
 import { connectorLogger } from '../connectors/logger.ts';
+import { PoolRegistry } from '../connectors/pools.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
 import { loadResolvedConnection } from '../db/connections.ts';
 import type { StoredEntity } from '../db/entities.ts';

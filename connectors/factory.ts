@@ -1,6 +1,5 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
 import { ApismithClient } from './apismith/client.ts';
 import { ApismithSource } from './apismith/source.ts';
 import type { SourceConfig, TargetConfig } from './config.ts';
@@ -163,30 +162,5 @@ export function createTarget(config: TargetConfig, connection: ResolvedConnectio
       });
       return new SchedulehubTarget({ client, resource: config.resource, batchSize: config.batchSize, logger });
     }
-  }
-}
-
-/**
- * One bounded pool per PostgreSQL connection per process, shared by every entity's source and targets and
- * by health checks, so the number of database connections SyncFlow opens never grows with the number of
- * entities or requests. A connection whose URL or size changed gets a new pool; the old one is ended.
- */
-export class PoolRegistry {
-  private readonly pools = new Map<string, { key: string; pool: pg.Pool }>();
-
-  get(connection: Extract<ResolvedConnection, { type: 'postgres' }>): pg.Pool {
-    const key = `${connection.url}\n${connection.maxConnections}`;
-    const existing = this.pools.get(connection.name);
-    if (existing?.key === key) return existing.pool;
-    if (existing) void existing.pool.end().catch(() => {});
-    const pool = createPool(connection.url, connection.maxConnections);
-    this.pools.set(connection.name, { key, pool });
-    return pool;
-  }
-
-  async closeAll(): Promise<void> {
-    const all = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.all(all.map((p) => p.pool.end().catch(() => {})));
   }
 }

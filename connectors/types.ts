@@ -1,9 +1,9 @@
 import type { DeclaredKind } from '../pipeline/declared-type.ts';
-import type { PoolRegistry } from './factory.ts';
 import type { RetryPolicy } from './http/backoff.ts';
 import type { RetryEvent } from './http/json-client.ts';
 import type { RateLimiterFactory } from './http/token-bucket.ts';
 import type { ConnectorLogger } from './logger.ts';
+import type { PoolRegistry } from './pools.ts';
 
 /**
  * The contracts between SyncFlow's pipeline and the systems it reads from and
