@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { SourceConfig, TargetConfig } from '../connectors/config.ts';
 import { ConnectionSecretError, type ResolvedConnection } from '../connectors/connections.ts';
 import { createSource, createTarget } from '../connectors/factory.ts';
 import type { RateLimiterFactory } from '../connectors/http/token-bucket.ts';
@@ -10,6 +9,7 @@ import type { Source, Target, TargetField } from '../connectors/types.ts';
 import { connectionStamps, loadResolvedConnection } from '../db/connections.ts';
 import { EntityConfigUnreadableError, getEntity, type StoredEntity } from '../db/entities.ts';
 import type { Prisma } from '../db/prisma.ts';
+import type { SourceConfig, TargetConfig } from '../pipeline/connector-config.ts';
 import { resolveDeclaredType } from '../pipeline/declared-type.ts';
 import type { EntityConfig } from '../pipeline/entity-config.ts';
 import { type IdentityHashers, identityHashers } from '../pipeline/identity/hashers.ts';
@@ -187,7 +187,7 @@ export class EntityRuntimes {
       if (!connections.has(used)) connections.set(used, await connectionFor(this.deps, name, used));
     }
     this.checkedAt.set(name, Date.now());
-    const ctx = { pools: this.pools, rateLimiter: this.deps.rateLimiter, logger: connectorLogger('connectors') };
+    const ctx = { pools: this.pools, rateLimiter: this.deps.rateLimiter, logger: connectorLogger() };
     const built = <T>(make: () => T): T => {
       try {
         return make();

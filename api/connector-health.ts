@@ -75,7 +75,7 @@ export class ConnectorHealthChecker {
 
   private async check(entity: StoredEntity): Promise<EntityHealth> {
     const { source, targets } = entity.config;
-    const ctx = { pools: this.pools, logger: connectorLogger('connectors') };
+    const ctx = { pools: this.pools, logger: connectorLogger() };
     const [sourceHealth, ...targetHealth] = await Promise.all([
       this.probe(source.type, source.connection, (c) => createSource(source, c, ctx)),
       ...targets.map((t) => this.probe(t.type, t.connection, (c) => createTarget(t, c, ctx))),

@@ -22,9 +22,9 @@ export const silentLogger: ConnectorLogger = {
   error() {},
 };
 
-/** Connector lines through SyncFlow's logger (`logger: "connectors"`, `connector: name`): one JSON line on stderr. */
-export function connectorLogger(name: string, base: Logger = logger('connectors')): ConnectorLogger {
-  const log = base.child({ connector: name });
+/** Connector lines through SyncFlow's logger (`logger: "connectors"`, and `connector: name` when given): one JSON line on stderr. */
+export function connectorLogger(name?: string, base: Logger = logger('connectors')): ConnectorLogger {
+  const log = name ? base.child({ connector: name }) : base;
   return {
     debug: (message, fields) => log.debug(fields ?? {}, message),
     info: (message, fields) => log.info(fields ?? {}, message),

@@ -25,7 +25,14 @@ import { startInfrastructure } from '../infra/index.ts';
 import { type EntityConfigInput, entityConfigSchema } from '../pipeline/entity-config.ts';
 import { historyToJSON } from '../test/support/history-json.ts';
 import { createWorker } from '../worker/create-worker.ts';
-import { PAUSE_SIGNAL, RESUME_SIGNAL, SYNC_ENTITY_WORKFLOW, type SyncEntityInput } from '../workflows/contract.ts';
+import {
+  PAUSE_SIGNAL,
+  pauseUpdate,
+  RESUME_SIGNAL,
+  SYNC_ENTITY_WORKFLOW,
+  type SyncEntityInput,
+  stopUpdate,
+} from '../workflows/contract.ts';
 
 const OUT = new URL('../test/fixtures/histories/', import.meta.url);
 const TASK_QUEUE = 'record-histories';
@@ -197,6 +204,28 @@ try {
   await started.result();
   await record('sync-entity-paused-continued', { workflowId: started.workflowId, runId: started.firstExecutionRunId });
   await record('sync-entity-continued', { workflowId: started.workflowId }); // the last run: it starts from `resume`
+
+  // 4b. Paused by the update, then stopped by the stop update while paused (the batch closes cancelled).
+  await addItems(400, 440);
+  const stoppedBatch = crypto.randomUUID();
+  const stopping = await client.workflow.start(SYNC_ENTITY_WORKFLOW, {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'sync-items',
+    args: [
+      {
+        batchUid: stoppedBatch,
+        entityName: 'items',
+        syncType: 'full',
+        dryRun: false,
+        pagesPerRun: 2,
+      } satisfies SyncEntityInput,
+    ],
+  });
+  await stopping.executeUpdate(pauseUpdate);
+  const stopped = await stopping.executeUpdate(stopUpdate);
+  log(`  stopped: ${stopped.phase}, ${JSON.stringify(stopped.counts)}`);
+  await stopping.result();
+  await record('sync-entity-paused-stopped', { workflowId: stopping.workflowId });
 
   // 5. Parents and children in one request (syncEntities, parents first); the orphan order waits for its parent
   //    with backoff (timers in the child's history) and goes to the DLQ after the retry limit.
