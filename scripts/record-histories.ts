@@ -74,6 +74,16 @@ async function runOne(entity: string, syncType: 'full' | 'incremental') {
   return sync!;
 }
 
+/** A full sync of items started directly (not through startSync), two pages per execution: continue-as-new in the history. */
+const startItemsInSmallRuns = (batchUid: string) =>
+  client.workflow.start(SYNC_ENTITY_WORKFLOW, {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'sync-items',
+    args: [
+      { batchUid, entityName: 'items', syncType: 'full', dryRun: false, pagesPerRun: 2 } satisfies SyncEntityInput,
+    ],
+  });
+
 const itemRow = (i: number) => [
   `p-${String(i).padStart(4, '0')}`,
   i % 2 === 0 ? 'DE01' : 'US02',
@@ -181,19 +191,7 @@ try {
   // 4. Paused, resumed and continued as new: two pages per execution (the first and the last execution recorded).
   await addItems(360, 400);
   const pausedBatch = crypto.randomUUID();
-  const started = await client.workflow.start(SYNC_ENTITY_WORKFLOW, {
-    taskQueue: TASK_QUEUE,
-    workflowId: 'sync-items',
-    args: [
-      {
-        batchUid: pausedBatch,
-        entityName: 'items',
-        syncType: 'full',
-        dryRun: false,
-        pagesPerRun: 2,
-      } satisfies SyncEntityInput,
-    ],
-  });
+  const started = await startItemsInSmallRuns(pausedBatch);
   await started.signal(PAUSE_SIGNAL);
   for (let i = 0; i < 100; i++) {
     const row = await prisma.syncBatch.findUnique({ where: { uid: pausedBatch } });
@@ -207,20 +205,7 @@ try {
 
   // 4b. Paused by the update, then stopped by the stop update while paused (the batch closes cancelled).
   await addItems(400, 440);
-  const stoppedBatch = crypto.randomUUID();
-  const stopping = await client.workflow.start(SYNC_ENTITY_WORKFLOW, {
-    taskQueue: TASK_QUEUE,
-    workflowId: 'sync-items',
-    args: [
-      {
-        batchUid: stoppedBatch,
-        entityName: 'items',
-        syncType: 'full',
-        dryRun: false,
-        pagesPerRun: 2,
-      } satisfies SyncEntityInput,
-    ],
-  });
+  const stopping = await startItemsInSmallRuns(crypto.randomUUID());
   await stopping.executeUpdate(pauseUpdate);
   const stopped = await stopping.executeUpdate(stopUpdate);
   log(`  stopped: ${stopped.phase}, ${JSON.stringify(stopped.counts)}`);
