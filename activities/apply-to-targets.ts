@@ -1,7 +1,8 @@
-import type { TargetConfig } from '../connectors/config.ts';
-import type { ApplyBatch, ApplyOperation, ApplyResult, Target } from '../connectors/types.ts';
+import type { ApplyOperation, ApplyResult, Target } from '../connectors/types.ts';
 import type { DeadLetter } from '../db/dead-letters.ts';
+import type { TargetConfig } from '../pipeline/connector-config.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
+import type { ApplyBatch } from '../pipeline/target-record.ts';
 import { connectorCall } from './failures.ts';
 
 /** What writing to an entity's targets needs of its runtime (an EntityRuntime; a test passes fakes). */

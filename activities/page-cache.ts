@@ -1,9 +1,10 @@
-import type { ApplyResult, Row, TargetRecord } from '../connectors/types.ts';
+import type { ApplyResult, Row } from '../connectors/types.ts';
 import type { DeltaResult } from '../pipeline/delta/delta.ts';
 import type { FieldError } from '../pipeline/errors.ts';
 import type { RowIdentity } from '../pipeline/identity/identity.ts';
 import type { NormalizedRow } from '../pipeline/normalize/engine.ts';
 import type { ParentRef } from '../pipeline/resolve/parents.ts';
+import type { TargetRecord } from '../pipeline/target-record.ts';
 
 /**
  * The worker-local page cache: how a page's rows travel between the stage

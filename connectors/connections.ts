@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { connectionNameSchema } from '../pipeline/connector-config.ts';
 import type { SecretBox } from './secret-box.ts';
 
 /**
@@ -20,12 +21,6 @@ import type { SecretBox } from './secret-box.ts';
 /** Only variables with this prefix may be read by a connection: the worker's other variables stay private. */
 export const SECRET_ENV_PREFIX = 'SYNCFLOW_SECRET_';
 export const REDACTED = '***';
-
-export const CONNECTION_NAME = {
-  pattern: /^[a-z][a-z0-9_-]{0,62}$/,
-  message: 'a lower-case name: a-z, 0-9, _ and -, starting with a letter, at most 63',
-} as const;
-export const connectionNameSchema = z.string().regex(CONNECTION_NAME.pattern, CONNECTION_NAME.message);
 
 const envRef = z
   .object({

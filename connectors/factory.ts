@@ -1,8 +1,8 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import type { SourceConfig, TargetConfig } from '../pipeline/connector-config.ts';
 import { ApismithClient } from './apismith/client.ts';
 import { ApismithSource } from './apismith/source.ts';
-import type { SourceConfig, TargetConfig } from './config.ts';
 import { type ResolvedConnection, secretValuesOf } from './connections.ts';
 import { ConnectorError } from './errors.ts';
 import { CsvReader } from './file/csv-reader.ts';
@@ -18,7 +18,7 @@ import { SchedulehubTarget } from './schedulehub/target.ts';
 import type { ConnectorContext, Source, Target } from './types.ts';
 
 /**
- * Builds connectors from validated configuration (connectors/config.ts) and
+ * Builds connectors from validated configuration (pipeline/connector-config.ts) and
  * the resolved connection it names (connectors/connections.ts). The logger
  * handed to a connector scrubs the connection's secret values, so nothing
  * downstream can print them. PostgreSQL pools come from the context's shared

@@ -1,4 +1,5 @@
 import type { DeclaredKind } from '../pipeline/declared-type.ts';
+import type { ApplyBatch } from '../pipeline/target-record.ts';
 import type { RetryPolicy } from './http/backoff.ts';
 import type { RetryEvent } from './http/json-client.ts';
 import type { RateLimiterFactory } from './http/token-bucket.ts';
@@ -97,22 +98,6 @@ export interface TargetField {
 export interface EnsureResult {
   created: boolean;
   addedFields: string[];
-}
-
-/** A record ready for a target: identity computed by the pipeline, data already mapped. */
-export interface TargetRecord {
-  bkHash: string;
-  dataHash: string;
-  rowversion: string | null;
-  refStr: string;
-  data: Row;
-}
-
-export interface ApplyBatch {
-  inserts: TargetRecord[];
-  updates: TargetRecord[];
-  /** Only the bk_hash and refStr matter for deletes. */
-  deletes: Array<Pick<TargetRecord, 'bkHash' | 'refStr'>>;
 }
 
 export interface ApplyOptions {

@@ -1,5 +1,4 @@
 import type { Prisma as PrismaTypes } from '@prisma/client';
-import { CONNECTION_TYPE_OF } from '../connectors/config.ts';
 import {
   type ConnectionConfig,
   type ConnectionConfigInput,
@@ -11,6 +10,7 @@ import {
   storedConnectionConfigSchema,
 } from '../connectors/connections.ts';
 import type { SecretBox } from '../connectors/secret-box.ts';
+import { CONNECTION_TYPE_OF } from '../pipeline/connector-config.ts';
 import type { EntityConfig } from '../pipeline/entity-config.ts';
 import type { Prisma } from './prisma.ts';
 

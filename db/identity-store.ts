@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import type { ApplyResult, TargetRecord } from '../connectors/types.ts';
+import type { ApplyResult } from '../connectors/types.ts';
 import type { StoredIdentity } from '../pipeline/delta/delta.ts';
+import type { TargetRecord } from '../pipeline/target-record.ts';
 
 /**
  * The identity store (identity_records): what each target holds per bk_hash.

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import type { TargetRecord } from '../connectors/types.ts';
+import type { TargetRecord } from '../pipeline/target-record.ts';
 import { jsonb } from './jsonb.ts';
 import { type PageRequest, pageQuery, toPage } from './pagination.ts';
 import type { Prisma } from './prisma.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sourceConfigSchema, targetConfigSchema } from '../connectors/config.js';
+import { sourceConfigSchema, targetConfigSchema } from './connector-config.js';
 import { type DeclaredKind, resolveDeclaredType } from './declared-type.js';
 import { transformationNames } from './normalize/transformations.js';
 import { isValidTimeZone } from './normalize/zoned-time.js';

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { CONNECTION_NAME, ConnectionSecretError, connectionConfigSchema } from '../../connectors/connections.ts';
+import { ConnectionSecretError, connectionConfigSchema } from '../../connectors/connections.ts';
 import { SecretBoxError } from '../../connectors/secret-box.ts';
 import {
   ConnectionInUseError,
@@ -8,6 +8,7 @@ import {
   listConnections,
   saveConnection,
 } from '../../db/connections.ts';
+import { CONNECTION_NAME } from '../../pipeline/connector-config.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError, fieldErrors } from '../errors.ts';
 import { readJsonObject } from '../json-body.ts';

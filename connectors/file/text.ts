@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { addRowProblem } from '../row-problems.ts';
+import { addRowProblem } from '../../pipeline/row-problems.ts';
 import type { Row } from '../types.ts';
 
 /**

@@ -1,4 +1,5 @@
-import type { ApplyBatch, ApplyOperation, ApplyResult, RecordError } from '../types.ts';
+import type { ApplyBatch } from '../../pipeline/target-record.ts';
+import type { ApplyOperation, ApplyResult, RecordError } from '../types.ts';
 import type { StagedRow } from './staging.ts';
 
 /**

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import QueryStream from 'pg-query-stream';
+import { sourceQueryBody } from '../../pipeline/source-query.ts';
 import { abortError, onAbort, throwIfAborted } from '../abort.ts';
 import { checkColumnTypes } from '../columns.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
@@ -12,7 +13,6 @@ import { describeQuery, describeRelation } from './catalogue.ts';
 import { databaseError } from './errors.ts';
 import { buildKeysetQuery, keyText, orderColumns } from './keyset.ts';
 import { qualified, quoteIdent, syncTypes } from './pool.ts';
-import { sourceQueryBody } from './source-query.ts';
 
 export interface PostgresSourceOptions {
   pool: pg.Pool;

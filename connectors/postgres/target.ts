@@ -1,10 +1,10 @@
 import type pg from 'pg';
+import type { ApplyBatch } from '../../pipeline/target-record.ts';
 import { abortError, onAbort, throwIfAborted } from '../abort.ts';
 import { ConnectorError } from '../errors.ts';
 import { probe } from '../health.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import type {
-  ApplyBatch,
   ApplyOptions,
   ApplyResult,
   EnsureResult,

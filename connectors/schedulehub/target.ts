@@ -1,9 +1,9 @@
+import type { ApplyBatch, TargetRecord } from '../../pipeline/target-record.ts';
 import { throwIfAborted } from '../abort.ts';
 import { type ConnectorError, isConnectorError } from '../errors.ts';
 import { probe } from '../health.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import type {
-  ApplyBatch,
   ApplyOperation,
   ApplyOptions,
   ApplyResult,
@@ -12,7 +12,6 @@ import type {
   StoredRecord,
   Target,
   TargetField,
-  TargetRecord,
 } from '../types.ts';
 import type { SchedulehubClient } from './client.ts';
 import type { RecordInput, RecordOutcome } from './protocol.ts';

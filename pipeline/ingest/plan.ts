@@ -1,6 +1,6 @@
-import type { TargetConfig } from '../../connectors/config.ts';
-import type { ApplyBatch, TargetRecord } from '../../connectors/types.ts';
+import type { TargetConfig } from '../connector-config.ts';
 import type { Decision } from '../delta/delta.ts';
+import type { ApplyBatch, TargetRecord } from '../target-record.ts';
 
 /**
  * INGEST, pure part: the target batch a page's decisions call for, and what

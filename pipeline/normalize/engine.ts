@@ -1,6 +1,6 @@
-import { type RowProblem, rowProblemsOf } from '../../connectors/row-problems.js';
 import type { EntityConfig } from '../entity-config.js';
 import { type FieldError, type NormalizationLayer, normalizationLayers, Rejection, withError } from '../errors.js';
+import { type RowProblem, rowProblemsOf } from '../row-problems.js';
 import { buildFieldPlans, type FieldPlan } from './field-plan.js';
 
 /**
@@ -127,7 +127,7 @@ function traceOne(plans: readonly FieldPlan[], row: SourceRow): Record<string, F
 }
 
 /**
- * A problem the source's reader found in a row (connectors/row-problems.ts), as the field error that fails it:
+ * A problem the source's reader found in a row (pipeline/row-problems.ts), as the field error that fails it:
  * named after the target field read from that column when there is one.
  */
 function problemError(plans: readonly FieldPlan[], row: SourceRow, problem: RowProblem): FieldError {

@@ -6,8 +6,8 @@ import { CsvReader } from '../../../connectors/file/csv-reader.ts';
 import { JsonlReader } from '../../../connectors/file/jsonl-reader.ts';
 import { FileSource } from '../../../connectors/file/source.ts';
 import type { InvalidTextPolicy } from '../../../connectors/file/text.ts';
-import { rowProblemsOf } from '../../../connectors/row-problems.ts';
 import type { Row } from '../../../connectors/types.ts';
+import { rowProblemsOf } from '../../../pipeline/row-problems.ts';
 
 /**
  * Issue 10, findings 9 and 14, at the reader: JSON numbers keep their digits,

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
 import pg from 'pg';
 import { createTarget } from '../../../connectors/factory.ts';
-import type { TargetRecord } from '../../../connectors/types.ts';
+import type { TargetRecord } from '../../../pipeline/target-record.ts';
 import { pgConnection } from '../../support/harness.ts';
 
 /**

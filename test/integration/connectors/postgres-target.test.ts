@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
 import { createTarget } from '../../../connectors/factory.ts';
 import { syncTypes } from '../../../connectors/postgres/pool.ts';
-import type { Target, TargetField, TargetRecord } from '../../../connectors/types.ts';
+import type { Target, TargetField } from '../../../connectors/types.ts';
+import type { TargetRecord } from '../../../pipeline/target-record.ts';
 import { pgConnection } from '../../support/harness.ts';
 
 const databaseUrl = inject('databaseUrl');

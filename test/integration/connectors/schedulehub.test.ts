@@ -4,7 +4,8 @@ import type { RetryEvent } from '../../../connectors/http/json-client.ts';
 import { silentLogger } from '../../../connectors/logger.ts';
 import { SchedulehubClient } from '../../../connectors/schedulehub/client.ts';
 import { SchedulehubTarget } from '../../../connectors/schedulehub/target.ts';
-import type { HttpTuning, TargetRecord } from '../../../connectors/types.ts';
+import type { HttpTuning } from '../../../connectors/types.ts';
+import type { TargetRecord } from '../../../pipeline/target-record.ts';
 import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
 import { excessOverCap } from '../../support/request-rate.ts';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyToTargets, type EntityTargets, targetDeadLetter } from '../../../activities/apply-to-targets.ts';
-import type { ApplyBatch, ApplyOptions, ApplyResult, TargetRecord } from '../../../connectors/types.ts';
+import type { ApplyOptions, ApplyResult } from '../../../connectors/types.ts';
+import type { ApplyBatch, TargetRecord } from '../../../pipeline/target-record.ts';
 
 const record = (bkHash: string): TargetRecord => ({
   bkHash,

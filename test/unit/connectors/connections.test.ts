@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { relativeFilePath } from '../../../connectors/config.ts';
 import {
   ConnectionSecretError,
   connectionConfigSchema,
@@ -13,6 +12,7 @@ import {
 } from '../../../connectors/connections.ts';
 import { pathUnderRoot } from '../../../connectors/factory.ts';
 import { createSecretBox, SecretBoxError } from '../../../connectors/secret-box.ts';
+import { relativeFilePath } from '../../../pipeline/connector-config.ts';
 
 const box = createSecretBox(Buffer.alloc(32, 3).toString('base64'));
 const otherBox = createSecretBox(Buffer.alloc(32, 4).toString('base64'));

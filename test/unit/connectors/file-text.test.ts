@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { exactJsonNumber } from '../../../connectors/file/jsonl-reader.ts';
 import { decodeBytes, InvalidTextHandler, wellFormed } from '../../../connectors/file/text.ts';
-import { addRowProblem, ROW_PROBLEMS, rowProblemsOf } from '../../../connectors/row-problems.ts';
 import { createNormalizer } from '../../../pipeline/normalize/engine.ts';
+import { addRowProblem, ROW_PROBLEMS, rowProblemsOf } from '../../../pipeline/row-problems.ts';
 import { entity } from '../pipeline/entity.ts';
 
 /** A JSON Lines entity keyed by an integer `id` (connection-named, as entity configs are now). */

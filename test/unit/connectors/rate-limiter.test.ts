@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { apismithSourceSchema, schedulehubTargetSchema } from '../../../connectors/config.ts';
 import { ConnectorError } from '../../../connectors/errors.ts';
 import { createSource, createTarget } from '../../../connectors/factory.ts';
 import { JsonHttpClient } from '../../../connectors/http/json-client.ts';
 import type { RateLimiterFactory } from '../../../connectors/http/token-bucket.ts';
 import { silentLogger } from '../../../connectors/logger.ts';
+import { apismithSourceSchema, schedulehubTargetSchema } from '../../../pipeline/connector-config.ts';
 
 /** Connectors take their request cap from the context (shared by every worker), keyed by connection name. */
 describe('rpmCap through the connector context', () => {

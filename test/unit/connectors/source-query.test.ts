@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { sourceQueryBody, sourceQueryProblem } from '../../../connectors/postgres/source-query.ts';
+import { sourceQueryBody, sourceQueryProblem } from '../../../pipeline/source-query.ts';
 
 const INJECTION = 'SELECT 1 AS k) AS x; DROP TABLE s.victim; SELECT * FROM (SELECT 1 AS k';
 

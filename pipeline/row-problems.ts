@@ -1,4 +1,5 @@
-import type { Row } from './types.ts';
+/** A source row (connectors/types.ts' Row). */
+type Row = Record<string, unknown>;
 
 /**
  * A row a reader could read but not trust (bytes that are not valid text,

@@ -1,14 +1,21 @@
 import { z } from 'zod';
-import { connectionNameSchema } from './connections.ts';
-import { sourceQueryProblem } from './postgres/source-query.ts';
+import { sourceQueryProblem } from './source-query.ts';
 
 /**
  * Connector configuration: the `source` and `targets` parts of an entity
- * configuration. Shared by the entity schema (pipeline/entity-config.ts), the
- * connector factories and the API. Each names a connection
- * (connectors/connections.ts) and says what to read or write in it; where
- * the system is and how to log in belongs to the connection, never here.
+ * configuration, pure data shapes. Shared by the entity schema
+ * (pipeline/entity-config.ts), the connector factories (connectors/factory.ts)
+ * and the API. Each names a connection (connectors/connections.ts) and says
+ * what to read or write in it; where the system is and how to log in belongs
+ * to the connection, never here.
  */
+
+/** A connection's name, as connections are saved under (connectors/connections.ts) and entities name them. */
+export const CONNECTION_NAME = {
+  pattern: /^[a-z][a-z0-9_-]{0,62}$/,
+  message: 'a lower-case name: a-z, 0-9, _ and -, starting with a letter, at most 63',
+} as const;
+export const connectionNameSchema = z.string().regex(CONNECTION_NAME.pattern, CONNECTION_NAME.message);
 
 const identifier = z
   .string()
