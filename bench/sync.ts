@@ -27,6 +27,7 @@ import { startInfrastructure } from '../infra/index.ts';
 import { entityConfigSchema } from '../pipeline/entity-config.ts';
 import { createWorker } from '../worker/create-worker.ts';
 import { syncWorkflowId } from '../workflows/contract.ts';
+import { searchAttributeKeys } from '../workflows/search-attributes.ts';
 
 const ROWS = Number(process.argv[2] ?? process.env.BENCH_ROWS ?? 1_000_000);
 const PAGE_SIZE = Number(process.env.BENCH_PAGE_SIZE ?? 10_000);
@@ -38,7 +39,11 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 log(`SyncFlow sync benchmark: ${fmt(ROWS)} rows, pages of ${fmt(PAGE_SIZE)}, node ${process.version}`);
-const infra = await startInfrastructure({ throwaway: true, log: (m) => log(`  ${m}`) });
+const infra = await startInfrastructure({
+  throwaway: true,
+  searchAttributes: searchAttributeKeys,
+  log: (m) => log(`  ${m}`),
+});
 const pool = createPool(infra.database.url, 4);
 const prisma = createPrisma(infra.database.url);
 let peakRss = process.memoryUsage().rss;

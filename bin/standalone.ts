@@ -3,6 +3,7 @@ import { InfraError } from '../infra/errors.ts';
 import { migrateDatabase } from '../infra/migrate.ts';
 import { checkConnection } from '../infra/postgres.ts';
 import { startTemporal, type TemporalServer } from '../infra/temporal.ts';
+import { searchAttributeKeys } from '../workflows/search-attributes.ts';
 
 /**
  * The worker and the API started alone (production, where they scale apart)
@@ -25,6 +26,6 @@ export async function connectToExisting(
   const databaseUrl = env.DATABASE_URL!;
   await checkConnection(databaseUrl);
   if (options.migrate ?? true) await migrateDatabase(databaseUrl);
-  const temporal = await startTemporal({ env });
+  const temporal = await startTemporal({ env, searchAttributes: searchAttributeKeys });
   return { env, databaseUrl, temporal };
 }

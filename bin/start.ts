@@ -3,13 +3,14 @@ import { createApp } from '../api/app.ts';
 import { listen } from '../api/serve.ts';
 import { loadEnv } from '../config/env.ts';
 import { redactUrl } from '../connectors/connections.ts';
-import { createSecretBox } from '../connectors/secret-box.ts';
+import { createSecretBox, newSecretKey, parseSecretKey } from '../connectors/secret-box.ts';
 import { ensureRetrySchedule } from '../control/schedules.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { startDemo } from '../demo/run.ts';
 import { startInfrastructure } from '../infra/index.ts';
 import { ensureSecretKey } from '../infra/secret-key.ts';
 import { logger } from '../log/logger.ts';
+import { searchAttributeKeys } from '../workflows/search-attributes.ts';
 import { adminKeyFile, ensureAdminKey } from './admin-key.ts';
 import { runMain } from './lifecycle.ts';
 import { startWorkerChild } from './worker-child.ts';
@@ -24,11 +25,15 @@ const log = logger('start');
 await runMain(async (onShutdown, shutdown) => {
   const env = loadEnv();
   log.info('starting SyncFlow');
-  const infra = await startInfrastructure({ env, log: (m) => log.info(m.trim()) });
+  const infra = await startInfrastructure({
+    env,
+    searchAttributes: searchAttributeKeys,
+    log: (m) => log.info(m.trim()),
+  });
   onShutdown(() => infra.stop());
 
   // Seals connections' inline secrets; the worker opens them. Kept in the data folder unless set.
-  const secretKey = await ensureSecretKey();
+  const secretKey = await ensureSecretKey({ check: parseSecretKey, generate: newSecretKey });
   const secrets = createSecretBox(secretKey.key);
   const prisma = createPrisma(infra.database.url);
   onShutdown(() => prisma.$disconnect());

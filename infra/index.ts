@@ -1,7 +1,7 @@
 import { type Env, loadEnv } from '../config/env.ts';
 import { migrateDatabase } from './migrate.ts';
 import { type Database, startDatabase } from './postgres.ts';
-import { startTemporal, type TemporalServer } from './temporal.ts';
+import { startTemporal, type TemporalOptions, type TemporalServer } from './temporal.ts';
 
 export { InfraError } from './errors.ts';
 export type { Database, TemporalServer };
@@ -23,10 +23,12 @@ export interface InfrastructureOptions {
   /** Throwaway PostgreSQL and in-memory Temporal on free ports (tests, benchmarks). */
   throwaway?: boolean;
   env?: Env;
+  /** The workflows' search attributes, registered on Temporal (workflows/search-attributes.ts' searchAttributeKeys). */
+  searchAttributes: TemporalOptions['searchAttributes'];
   log?: (message: string) => void;
 }
 
-export async function startInfrastructure(options: InfrastructureOptions = {}): Promise<Infrastructure> {
+export async function startInfrastructure(options: InfrastructureOptions): Promise<Infrastructure> {
   const env = options.env ?? loadEnv();
   const log = options.log ?? (() => {});
   const throwaway = options.throwaway ?? false;
@@ -41,7 +43,12 @@ export async function startInfrastructure(options: InfrastructureOptions = {}): 
       await migrateDatabase(db.url);
       return db;
     }),
-    startTemporal({ env: throwaway ? { ...env, TEMPORAL_ADDRESS: undefined } : env, throwaway, log }),
+    startTemporal({
+      env: throwaway ? { ...env, TEMPORAL_ADDRESS: undefined } : env,
+      searchAttributes: options.searchAttributes,
+      throwaway,
+      log,
+    }),
   ]);
   if (database.status === 'rejected' || temporal.status === 'rejected') {
     if (database.status === 'fulfilled') await database.value.stop();

@@ -1,8 +1,18 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { newSecretKey, parseSecretKey } from '../connectors/secret-box.ts';
 import { InfraError } from './errors.ts';
 import { dataDir } from './paths.ts';
+
+/**
+ * What a key looks like, given by the caller (connectors/secret-box.ts' parseSecretKey and newSecretKey):
+ * infra imports none of the layers.
+ */
+export interface SecretKeyFormat {
+  /** Throws, saying why, when `text` is not a valid key. */
+  check(text: string): unknown;
+  /** A new random key, as text. */
+  generate(): string;
+}
 
 /**
  * The key that seals connections' inline secrets. SYNCFLOW_SECRET_KEY when set (production: keep it in
@@ -10,10 +20,13 @@ import { dataDir } from './paths.ts';
  * defaults keeps one in `<data dir>/secret-key` (mode 0600), created on the first start, so the demo
  * works out of the box and a copy of the database alone opens nothing.
  */
-export async function ensureSecretKey(env: NodeJS.ProcessEnv = process.env): Promise<{ key: string; file?: string }> {
+export async function ensureSecretKey(
+  format: SecretKeyFormat,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ key: string; file?: string }> {
   if (env.SYNCFLOW_SECRET_KEY) {
     try {
-      parseSecretKey(env.SYNCFLOW_SECRET_KEY);
+      format.check(env.SYNCFLOW_SECRET_KEY);
     } catch (error) {
       throw new InfraError((error as Error).message, 'Generate one with: openssl rand -base64 32');
     }
@@ -26,7 +39,7 @@ export async function ensureSecretKey(env: NodeJS.ProcessEnv = process.env): Pro
   });
   if (stored !== null) {
     try {
-      parseSecretKey(stored);
+      format.check(stored);
     } catch {
       throw new InfraError(
         `${file} does not hold a valid key.`,
@@ -35,7 +48,7 @@ export async function ensureSecretKey(env: NodeJS.ProcessEnv = process.env): Pro
     }
     return { key: stored.trim(), file };
   }
-  const key = newSecretKey();
+  const key = format.generate();
   await mkdir(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   await writeFile(temporary, `${key}\n`, { mode: 0o600 });

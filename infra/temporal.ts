@@ -3,13 +3,16 @@ import { closeSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
+import type { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Env } from '../config/env.ts';
-import { searchAttributeKeys } from '../workflows/search-attributes.ts';
 import { InfraError } from './errors.ts';
 import { dataDir } from './paths.ts';
 import { freePort, isPortFree } from './ports.ts';
 import { isProcessAlive, processCommandLine, terminate } from './process.ts';
 import { resolveTemporalCli } from './temporal-cli.ts';
+
+/** A search attribute key, as @temporalio/common's defineSearchAttributeKey makes it. */
+type SearchAttributeKey = ReturnType<typeof defineSearchAttributeKey<SearchAttributeType>>;
 
 /**
  * SyncFlow's Temporal: TEMPORAL_ADDRESS when set (a real cluster or Temporal
@@ -40,6 +43,11 @@ export interface TemporalOptions {
     | 'TEMPORAL_DEV_PORT'
     | 'TEMPORAL_UI_PORT'
   >;
+  /**
+   * The search attributes the workflows set (workflows/search-attributes.ts' searchAttributeKeys), registered
+   * on the server. Given by the caller: infra imports none of the layers.
+   */
+  searchAttributes: readonly SearchAttributeKey[];
   throwaway?: boolean;
   log?: (message: string) => void;
 }
@@ -54,7 +62,7 @@ export async function startTemporal(options: TemporalOptions): Promise<TemporalS
         'Check TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS / API key settings, or unset TEMPORAL_ADDRESS to run a local dev server.',
       );
     });
-    await registerSearchAttributes(connectionOptions, env.TEMPORAL_NAMESPACE, options.log);
+    await registerSearchAttributes(connectionOptions, env.TEMPORAL_NAMESPACE, options.searchAttributes, options.log);
     return {
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
@@ -109,7 +117,12 @@ async function waitForFrontend(options: ConnectionOptions, namespace: string, ti
 }
 
 /** Idempotent: already-registered attributes are fine; a cluster that forbids it (Cloud) gets a warning. */
-async function registerSearchAttributes(options: ConnectionOptions, namespace: string, log?: (m: string) => void) {
+async function registerSearchAttributes(
+  options: ConnectionOptions,
+  namespace: string,
+  searchAttributeKeys: TemporalOptions['searchAttributes'],
+  log?: (m: string) => void,
+) {
   const connection = await Connection.connect(options);
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
@@ -189,7 +202,10 @@ async function startDevServer(options: TemporalOptions): Promise<TemporalServer>
     namespace,
     '--log-level',
     'warn',
-    ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=${searchAttributeFlag(key.type)}`]),
+    ...options.searchAttributes.flatMap((key) => [
+      '--search-attribute',
+      `${key.name}=${searchAttributeFlag(key.type)}`,
+    ]),
     ...(stateDir
       ? ['--db-filename', path.join(stateDir, 'temporal.sqlite'), '--ui-port', String(uiPort)]
       : ['--headless']),
@@ -261,7 +277,7 @@ async function startSdkDownloadedServer(
         ip: '127.0.0.1',
         port,
         namespace: options.env.TEMPORAL_NAMESPACE,
-        searchAttributes: searchAttributeKeys,
+        searchAttributes: [...options.searchAttributes],
         ...(uiPort ? { ui: true, uiPort } : {}),
         ...(stateDir ? { dbFilename: path.join(stateDir, 'temporal.sqlite') } : {}),
       },

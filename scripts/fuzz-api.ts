@@ -14,6 +14,7 @@ import { saveConnection } from '../db/connections.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { startInfrastructure } from '../infra/index.ts';
 import { createWorker } from '../worker/create-worker.ts';
+import { searchAttributeKeys } from '../workflows/search-attributes.ts';
 
 /**
  * `npm run fuzz:api`: schemathesis over the control API's OpenAPI document, bounded and
@@ -60,7 +61,11 @@ const schemathesis = ensureSchemathesis(python);
 
 const started = Date.now();
 console.log('Starting a throwaway PostgreSQL and Temporal…');
-const infra = await startInfrastructure({ throwaway: true, log: (m) => console.log(`  ${m}`) });
+const infra = await startInfrastructure({
+  throwaway: true,
+  searchAttributes: searchAttributeKeys,
+  log: (m) => console.log(`  ${m}`),
+});
 const cleanups: Array<() => Promise<unknown>> = [() => infra.stop()];
 let exitCode = 1;
 try {

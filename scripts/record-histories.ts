@@ -33,6 +33,7 @@ import {
   type SyncEntityInput,
   stopUpdate,
 } from '../workflows/contract.ts';
+import { searchAttributeKeys } from '../workflows/search-attributes.ts';
 
 const OUT = new URL('../test/fixtures/histories/', import.meta.url);
 const TASK_QUEUE = 'record-histories';
@@ -40,7 +41,11 @@ const SCHEMA = 'rec';
 const only = new Set(process.argv.slice(2));
 const log = (m: string) => console.log(m);
 
-const infra = await startInfrastructure({ throwaway: true, log: (m) => log(`  ${m}`) });
+const infra = await startInfrastructure({
+  throwaway: true,
+  searchAttributes: searchAttributeKeys,
+  log: (m) => log(`  ${m}`),
+});
 const pool = createPool(infra.database.url, 4);
 const prisma = createPrisma(infra.database.url);
 const secrets = createSecretBox(newSecretKey());

@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import './provided.ts';
 import { startInfrastructure } from '../../infra/index.ts';
+import { searchAttributeKeys } from '../../workflows/search-attributes.ts';
 
 /**
  * Integration tests run against real parts: a throwaway embedded PostgreSQL
@@ -9,7 +10,11 @@ import { startInfrastructure } from '../../infra/index.ts';
  */
 export default async function setup(project: TestProject) {
   const started = Date.now();
-  const infra = await startInfrastructure({ throwaway: true, log: (m) => console.log(`[setup] ${m}`) });
+  const infra = await startInfrastructure({
+    throwaway: true,
+    searchAttributes: searchAttributeKeys,
+    log: (m) => console.log(`[setup] ${m}`),
+  });
   console.log(
     `[setup] PostgreSQL ${infra.database.url}, Temporal ${infra.temporal.address} (${Date.now() - started} ms)`,
   );
