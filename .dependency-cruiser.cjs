@@ -14,9 +14,7 @@
  * - workflows/ import activities only as `import type` (the activity contract, activities/contract.ts:
  *   the workflow sandbox must never load activity code).
  *
- * Violations that files outside a change's reach still have are listed in .dependency-cruiser-known-violations.json
- * (`npm run lint:deps:baseline` rewrites it); each is to be fixed by the owner of that file, and the list only
- * shrinks. A new violation fails the check.
+ * No violation is tolerated: there is no list of known ones, and any violation fails the check.
  */
 
 /** Path pattern of one top-level folder. */

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { cruise, type ICruiseResult, type IViolation } from 'dependency-cruiser';
 import extractDepcruiseOptions from 'dependency-cruiser/config-utl/extract-depcruise-options';
@@ -10,25 +9,21 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * api/cli/worker/bin → control → workflows → activities → db/connectors → pipeline, infra and config as
  * leaves, pipeline/ free of connectors/, activities/ free of workflows/ but for the contract's types, and the
  * workflows importing activities as types only. The same check as `npm run lint:deps`, here so that the
- * README's test command enforces it too. Violations still left in files outside a change's reach are listed
- * in .dependency-cruiser-known-violations.json; anything else fails.
+ * README's test command enforces it too. No violation is tolerated.
  */
 const root = path.resolve(import.meta.dirname, '../..');
-const knownFile = path.join(root, '.dependency-cruiser-known-violations.json');
 
 const describeViolation = (v: IViolation) =>
   `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`;
 
 describe('import structure', () => {
   let result: ICruiseResult;
-  let known: unknown[];
 
   beforeAll(async () => {
     const options = await extractDepcruiseOptions(path.join(root, '.dependency-cruiser.cjs'));
-    known = JSON.parse(readFileSync(knownFile, 'utf8'));
     const reported = await cruise(
       ['.'],
-      { ...options, baseDir: root, knownViolations: known as never, validate: true },
+      { ...options, baseDir: root, validate: true },
       {},
       { tsConfig: extractTSConfig(path.join(root, 'tsconfig.json')) },
     );
@@ -56,12 +51,8 @@ describe('import structure', () => {
     expect(contract?.dependencyTypes).toContain('type-only');
   });
 
-  it('has no cycle, no upward import and no other forbidden import beyond the known ones', () => {
+  it('has no cycle, no upward import and no other forbidden import', () => {
     const errors = result.summary.violations.filter((v) => v.rule.severity === 'error' || v.rule.severity === 'warn');
     expect(errors.map(describeViolation)).toEqual([]);
-  });
-
-  it('lists no known violation that is gone (regenerate the list with npm run lint:deps:baseline)', () => {
-    expect(result.summary.ignore).toBe(known.length);
   });
 });
