@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure code, no I/O, runs in seconds) and `integration`
+// Three projects: `unit` (pure code, no I/O, runs in seconds), `integration`
 // (real PostgreSQL, real Temporal, real HTTP; its global setup starts a
-// throwaway embedded PostgreSQL and an in-memory Temporal dev server once).
+// throwaway embedded PostgreSQL and an in-memory Temporal dev server once) and
+// `workflows` (the real workflows on the Java time-skipping test server, mocked activities, simulated time).
 export default defineConfig({
   test: {
     // The JSON report is what .ci/run reads to print its `N passed, N failed` line.
@@ -28,6 +29,17 @@ export default defineConfig({
           // uses its own task queue and entity names, but running them one at a time
           // keeps the 2-core machine's timings sane.
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'workflows',
+          include: ['test/workflows/**/*.test.ts'],
+          environment: 'node',
+          // Finds (or builds and caches) the Java time-skipping test server and bundles the workflows once.
+          globalSetup: ['test/workflows/support/global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
         },
       },
     ],
