@@ -47,6 +47,17 @@ export interface SyncResumeState {
   targetCalls: Record<string, number>;
   startedAtMs: number;
   paused: boolean;
+  /** The batch's notes so far (absent in runs started by older code). */
+  notes?: string[];
+  /** The circuit breaker's state: counts at the last resume, and its reading if it is open. */
+  circuit?: { baseline: { fetched: number; failed: number }; open: CircuitReading | null };
+}
+
+/** What the circuit breaker saw when it opened. */
+export interface CircuitReading {
+  rate: number;
+  fetched: number;
+  failed: number;
 }
 
 /** Per-stage wall time (ms, summed over pages) and rows in / out. */

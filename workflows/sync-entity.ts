@@ -29,6 +29,7 @@ import type {
 } from '../activities/contract.ts';
 import { addCounts, type RecordCounts, zeroCounts } from '../pipeline/accounting.ts';
 import {
+  type CircuitReading,
   pauseSignal,
   pauseUpdate,
   progressQuery,
@@ -147,7 +148,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   let inFlight = 0;
   let estimatedRows: number | null = null;
   const targetCalls: Record<string, number> = { ...resume?.targetCalls };
-  const notes: string[] = [];
+  const notes: string[] = [...(resume?.notes ?? [])];
   /** Pages between FETCH and the end of TRACK: a stop waits for them (see pageStages). */
   const pagesRunning = new Set<Promise<void>>();
 
@@ -304,9 +305,8 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
        * Circuit breaker: when the failure rate since the batch started (or since the last explicit resume)
        * crosses the entity's threshold, the sync pauses itself and says so; resuming is an operator's decision.
        */
-      let circuitBaseline = { fetched: 0, failed: 0 };
-      type Circuit = { rate: number; fetched: number; failed: number };
-      let circuitOpen = null as Circuit | null;
+      let circuitBaseline = resume?.circuit?.baseline ?? { fetched: 0, failed: 0 };
+      let circuitOpen = (resume?.circuit?.open ?? null) as CircuitReading | null;
       const checkCircuit = () => {
         const breaker = plan.circuitBreaker;
         if (!breaker || circuitOpen || paused) return;
@@ -386,7 +386,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
           if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: false }]);
           pauseApplied = false;
           inPause = false;
-          const opened = circuitOpen as Circuit | null; // set by checkCircuit while pages completed
+          const opened = circuitOpen as CircuitReading | null; // set by checkCircuit while pages completed
           if (opened) {
             notes.push(`The circuit opened at a failure rate of ${opened.rate}; resumed by an operator.`);
             circuitOpen = null;
@@ -411,6 +411,8 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
               paused,
               counts,
               targetCalls,
+              notes,
+              circuit: { baseline: circuitBaseline, open: circuitOpen },
             },
           });
         }
@@ -446,6 +448,15 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       }
       pageLoopOver = true;
       await tracked;
+      // The circuit opened on the last pages, after the last page was read: nothing is left to pause. Said, not acted on.
+      const lateCircuit = circuitOpen as CircuitReading | null;
+      if (lateCircuit && plan.circuitBreaker) {
+        notes.push(
+          `The failure rate reached ${lateCircuit.rate} (threshold ${plan.circuitBreaker.maxFailureRate}) after the ` +
+            `last page was read: nothing was left to pause (${lateCircuit.failed} of ${lateCircuit.fetched} rows failed).`,
+        );
+        paused = false;
+      }
 
       if (input.syncType === 'full') {
         phase = 'deleting';
