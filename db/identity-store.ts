@@ -1,4 +1,8 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyLine, encoderFor } from '../connectors/postgres/copy-text.ts';
 import type { ApplyResult } from '../connectors/types.ts';
 import type { StoredIdentity } from '../pipeline/delta/delta.ts';
 import type { TargetRecord } from '../pipeline/target-record.ts';
@@ -104,49 +108,94 @@ export function identityWriteOf(
   };
 }
 
-/** Upserts one target's identity rows for a page (after the target acknowledged). */
+/** The per-transaction table writeIdentities COPYs a page's rows into (dropped at commit or rollback). */
+const IDENTITY_STAGE = 'sf_identity_write';
+const IDENTITY_STAGE_COLUMNS = ['bk_hash', 'data_hash', 'rowversion', 'ref_str', 'target_uid', 'status', 'error'];
+const IDENTITY_COPY_CHUNK = 2000;
+
+function* identityCopyText(rows: readonly IdentityWrite[]): Generator<string> {
+  const encoders = IDENTITY_STAGE_COLUMNS.map(() => encoderFor('string'));
+  const values: unknown[] = new Array(IDENTITY_STAGE_COLUMNS.length);
+  let chunk = '';
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    values[0] = r.bkHash;
+    values[1] = r.dataHash;
+    values[2] = r.rowversion;
+    values[3] = r.refStr;
+    values[4] = r.targetUid;
+    values[5] = r.status;
+    values[6] = r.error;
+    chunk += copyLine(values, encoders);
+    if ((i + 1) % IDENTITY_COPY_CHUNK === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+/**
+ * Upserts one target's identity rows for a page (after the target acknowledged): the rows are COPYed into a
+ * temporary table (ON COMMIT DROP) and applied by one `INSERT … SELECT … ON CONFLICT` (issue 15: the former
+ * upsert through seven unnested text[] parameters was the largest SQL cost of a sync; docs/performance.md).
+ * Given a client inside a transaction (TRACK), it writes in that transaction; given a pool or an idle client,
+ * in a transaction of its own.
+ */
 export async function writeIdentities(
-  db: Queryable,
+  db: pg.Pool | pg.PoolClient,
   entityName: string,
   targetName: string,
   batchUid: string,
   rows: readonly IdentityWrite[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(
-    `INSERT INTO identity_records AS ir
-       (entity_name, target_name, bk_hash, data_hash, rowversion, ref_str, target_uid, sync_status, sync_error,
-        attempts, last_attempt_at, last_batch_uid, synced_at, deleted_at)
-     SELECT $1, $2, t.bk_hash, t.data_hash, t.rowversion, t.ref_str, t.target_uid, t.status, t.error,
-            1, now(), $3::uuid, CASE WHEN t.status = 'synced' THEN now() END, NULL
-       FROM unnest($4::varchar[], $5::varchar[], $6::text[], $7::text[], $8::text[], $9::varchar[], $10::text[])
-         AS t(bk_hash, data_hash, rowversion, ref_str, target_uid, status, error)
-     ON CONFLICT (entity_name, target_name, bk_hash) DO UPDATE SET
-       -- A failed write keeps what the target last acknowledged: delta still compares against it.
-       data_hash = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.data_hash ELSE ir.data_hash END,
-       rowversion = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.rowversion ELSE ir.rowversion END,
-       ref_str = EXCLUDED.ref_str,
-       target_uid = COALESCE(EXCLUDED.target_uid, ir.target_uid),
-       sync_status = EXCLUDED.sync_status,
-       sync_error = EXCLUDED.sync_error,
-       attempts = CASE WHEN EXCLUDED.sync_status = 'synced' THEN 1 ELSE ir.attempts + 1 END,
-       last_attempt_at = now(),
-       last_batch_uid = EXCLUDED.last_batch_uid,
-       synced_at = COALESCE(EXCLUDED.synced_at, ir.synced_at),
-       deleted_at = CASE WHEN EXCLUDED.sync_status = 'synced' THEN NULL ELSE ir.deleted_at END`,
-    [
-      entityName,
-      targetName,
-      batchUid,
-      rows.map((r) => r.bkHash),
-      rows.map((r) => r.dataHash),
-      rows.map((r) => r.rowversion),
-      rows.map((r) => r.refStr),
-      rows.map((r) => r.targetUid),
-      rows.map((r) => r.status),
-      rows.map((r) => r.error),
-    ],
-  );
+  const isClient = typeof (db as pg.PoolClient).release === 'function';
+  const client = isClient ? (db as pg.PoolClient) : await (db as pg.Pool).connect();
+  const ownTransaction = client.getTransactionStatus() !== 'T';
+  let failed = false;
+  try {
+    if (ownTransaction) await client.query('BEGIN');
+    // IF NOT EXISTS + TRUNCATE: TRACK writes one target after another in one transaction.
+    await client.query(
+      `CREATE TEMP TABLE IF NOT EXISTS ${IDENTITY_STAGE} (bk_hash text, data_hash text, rowversion text,
+         ref_str text, target_uid text, status text, error text) ON COMMIT DROP;
+       TRUNCATE ${IDENTITY_STAGE}`,
+    );
+    await pipeline(
+      Readable.from(identityCopyText(rows)),
+      client.query(copyFrom(`COPY ${IDENTITY_STAGE} (${IDENTITY_STAGE_COLUMNS.join(', ')}) FROM STDIN`)),
+    );
+    await client.query(
+      `INSERT INTO identity_records AS ir
+         (entity_name, target_name, bk_hash, data_hash, rowversion, ref_str, target_uid, sync_status, sync_error,
+          attempts, last_attempt_at, last_batch_uid, synced_at, deleted_at)
+       SELECT $1, $2, t.bk_hash, t.data_hash, t.rowversion, t.ref_str, t.target_uid, t.status, t.error,
+              1, now(), $3::uuid, CASE WHEN t.status = 'synced' THEN now() END, NULL
+         FROM ${IDENTITY_STAGE} AS t
+       ON CONFLICT (entity_name, target_name, bk_hash) DO UPDATE SET
+         -- A failed write keeps what the target last acknowledged: delta still compares against it.
+         data_hash = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.data_hash ELSE ir.data_hash END,
+         rowversion = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.rowversion ELSE ir.rowversion END,
+         ref_str = EXCLUDED.ref_str,
+         target_uid = COALESCE(EXCLUDED.target_uid, ir.target_uid),
+         sync_status = EXCLUDED.sync_status,
+         sync_error = EXCLUDED.sync_error,
+         attempts = CASE WHEN EXCLUDED.sync_status = 'synced' THEN 1 ELSE ir.attempts + 1 END,
+         last_attempt_at = now(),
+         last_batch_uid = EXCLUDED.last_batch_uid,
+         synced_at = COALESCE(EXCLUDED.synced_at, ir.synced_at),
+         deleted_at = CASE WHEN EXCLUDED.sync_status = 'synced' THEN NULL ELSE ir.deleted_at END`,
+      [entityName, targetName, batchUid],
+    );
+    if (ownTransaction) await client.query('COMMIT');
+  } catch (error) {
+    failed = true;
+    if (ownTransaction) await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    if (!isClient) client.release(failed ? true : undefined);
+  }
 }
 
 export async function markDeleted(

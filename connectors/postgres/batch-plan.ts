@@ -5,12 +5,16 @@ import type { StagedRow } from './staging.ts';
 /**
  * Turns a batch into staging rows and back into one result per input record.
  * Upserts get seq 0..u-1 and deletes u..n-1, so each statement works on a
- * contiguous seq range (what bisection splits). A bk_hash written twice in one
- * batch is staged once, last version wins (ON CONFLICT cannot touch a row
- * twice in one statement); both records share its outcome.
+ * contiguous seq range (what bisection splits). Within the upserts, the
+ * inserts come first (0..i-1): the target COPYs those straight into the
+ * table. A bk_hash written twice in one batch is staged once, last version
+ * wins (ON CONFLICT cannot touch a row twice in one statement); both records
+ * share its outcome.
  */
 export interface BatchPlan {
   staged: StagedRow[];
+  /** Staged rows 0..insertCount-1 came from `batch.inserts` (a bk_hash also updated keeps the later data). */
+  insertCount: number;
   upsertCount: number;
   failStaged(seq: number, error: RecordError): void;
   results(): ApplyResult[];
@@ -28,6 +32,7 @@ export function planBatch(batch: ApplyBatch, knownColumns: Set<string>): BatchPl
   const staged: StagedRow[] = [];
   const stagedErrors = new Map<number, RecordError>();
   const upsertSeq = new Map<string, number>();
+  let insertCount = 0;
 
   for (const [op, records] of [
     ['insert', batch.inserts],
@@ -65,6 +70,7 @@ export function planBatch(batch: ApplyBatch, knownColumns: Set<string>): BatchPl
         slot.seq = row.seq;
       }
     }
+    if (op === 'insert') insertCount = staged.length;
   }
   const upsertCount = staged.length;
   const deleteSeq = new Map<string, number>();
@@ -90,6 +96,7 @@ export function planBatch(batch: ApplyBatch, knownColumns: Set<string>): BatchPl
 
   return {
     staged,
+    insertCount,
     upsertCount,
     failStaged(seq, error) {
       stagedErrors.set(seq, error);

@@ -65,6 +65,42 @@ export function encodeStagedRows(rows: StagedRow[], columns: DataColumn[]): stri
   });
 }
 
+/**
+ * What a direct COPY into the target writes per row (issue 15: rows DELTA classed as INSERT skip the stage):
+ * the data columns, then the system columns, synced_at being the transaction's now() as the upsert writes it.
+ */
+export function directColumnList(columns: DataColumn[]): string {
+  return [
+    'erp_key_hash',
+    ...columns.map((c) => c.name),
+    'erp_data_hash',
+    'erp_rowversion',
+    'erp_ref_str',
+    'synced_at',
+    'erp_deleted_at',
+  ]
+    .map(quoteIdent)
+    .join(', ');
+}
+
+/** Encodes upsert rows for a direct COPY into the target ({@link directColumnList}'s order). */
+export function encodeDirectRows(rows: StagedRow[], columns: DataColumn[], syncedAt: string): string[] {
+  const text = encoderFor('string');
+  const encoders: CopyEncoder[] = [String, ...columns.map((c) => encoderFor(c.kind)), text, text, text, text, text];
+  const values: unknown[] = new Array(encoders.length);
+  const tail = 1 + columns.length;
+  return rows.map((row) => {
+    values[0] = row.bkHash;
+    for (let i = 0; i < columns.length; i++) values[1 + i] = row.data ? row.data[columns[i]!.name] : null;
+    values[tail] = row.dataHash;
+    values[tail + 1] = row.rowversion;
+    values[tail + 2] = row.refStr;
+    values[tail + 3] = syncedAt;
+    values[tail + 4] = null;
+    return copyLine(values, encoders);
+  });
+}
+
 const CHUNK_LINES = 2000;
 
 function* chunks(lines: string[], lo: number, hi: number): Generator<string> {
@@ -84,5 +120,18 @@ export async function copyIntoStage(
 ) {
   const columnList = [...STAGE_HEAD, ...columns.map((c) => c.name)].map(quoteIdent).join(', ');
   const sink = client.query(copyFrom(`COPY ${quoteIdent(name)} (${columnList}) FROM STDIN`));
+  await pipeline(Readable.from(chunks(lines, lo, hi)), sink);
+}
+
+/** COPYs lines lo..hi straight into `table` (already qualified), in the order of `columnList`. */
+export async function copyIntoTable(
+  client: pg.PoolClient,
+  table: string,
+  columnList: string,
+  lines: string[],
+  lo: number,
+  hi: number,
+) {
+  const sink = client.query(copyFrom(`COPY ${table} (${columnList}) FROM STDIN`));
   await pipeline(Readable.from(chunks(lines, lo, hi)), sink);
 }

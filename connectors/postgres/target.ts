@@ -17,7 +17,16 @@ import { planBatch } from './batch-plan.ts';
 import { bisectFailures } from './bisect.ts';
 import { databaseError, isRowLevelError, sqlState } from './errors.ts';
 import { qualified, quoteIdent } from './pool.ts';
-import { copyIntoStage, createStageSql, encodeStagedRows, type StagedRow, stageName } from './staging.ts';
+import {
+  copyIntoStage,
+  copyIntoTable,
+  createStageSql,
+  directColumnList,
+  encodeDirectRows,
+  encodeStagedRows,
+  type StagedRow,
+  stageName,
+} from './staging.ts';
 import { type DataColumn, ensureTable, isSystemColumn, readDataColumns } from './target-schema.ts';
 
 export interface PostgresTargetOptions {
@@ -31,9 +40,11 @@ export interface PostgresTargetOptions {
 const CONNECTOR = 'postgres';
 
 /**
- * A table keyed by bk_hash, written in bulk: each batch is COPYed into a
- * staging table, then ONE `INSERT … ON CONFLICT (erp_key_hash) DO UPDATE` and
- * ONE `DELETE` (or soft-delete UPDATE) apply it, in one transaction. A row the
+ * A table keyed by bk_hash, written in bulk: each batch's inserts are COPYed
+ * straight into the table; its updates and deletes are COPYed into a staging
+ * table, then ONE `INSERT … ON CONFLICT (erp_key_hash) DO UPDATE` and ONE
+ * `DELETE` (or soft-delete UPDATE) apply them, all in one transaction. An
+ * insert the table already holds sends the whole batch the staged way. A row the
  * database refuses (bad value, constraint) is found by bisection and reported
  * on its own record; the rest of the batch still lands.
  */
@@ -65,6 +76,7 @@ export class PostgresTarget implements Target {
     if (plan.staged.length > 0) {
       const failures = await this.write(
         plan.staged,
+        plan.insertCount,
         plan.upsertCount,
         columns,
         options.softDelete === true,
@@ -130,9 +142,17 @@ export class PostgresTarget implements Target {
     return columns;
   }
 
-  /** One transaction: COPY to stage, upsert, delete. Returns the staged rows the database refused, by seq. */
+  /**
+   * One transaction: the inserts COPYed straight into the table, the rest COPYed to the stage, upsert, delete.
+   * Returns the staged rows the database refused, by seq.
+   *
+   * An insert the table already holds (a page redone after its worker died between INGEST and TRACK, so DELTA
+   * says INSERT again; a child released twice) makes the direct COPY fail with a unique violation: the direct
+   * part is rolled back to its savepoint and the whole batch goes through the staged upsert, as before issue 15.
+   */
   private async write(
     staged: StagedRow[],
+    insertCount: number,
     upsertCount: number,
     columns: DataColumn[],
     softDelete: boolean,
@@ -153,8 +173,6 @@ export class PostgresTarget implements Target {
     try {
       return await onAbort(signal, cancelStatement, async () => {
         await client.query('BEGIN');
-        await client.query(createStageSql(stage, columns));
-        const lines = encodeStagedRows(staged, columns);
         const inSavepoint = async (work: () => Promise<unknown>) => {
           throwIfAborted(signal);
           await client.query('SAVEPOINT sf_rows');
@@ -166,15 +184,26 @@ export class PostgresTarget implements Target {
             throw error;
           }
         };
+        const direct =
+          insertCount > 0 ? await this.copyInserts(client, staged, insertCount, columns, inSavepoint) : null;
+        // The seqs the stage takes: the updates and deletes, or everything when the direct COPY fell back.
+        const from = direct ? insertCount : 0;
+        if (from >= staged.length) {
+          throwIfAborted(signal);
+          await client.query('COMMIT');
+          return direct ?? new Map();
+        }
+        await client.query(createStageSql(stage, columns));
+        const lines = encodeStagedRows(from === 0 ? staged : staged.slice(from), columns);
         const failures = await bisectFailures(
-          0,
+          from,
           staged.length - 1,
-          (lo, hi) => inSavepoint(() => copyIntoStage(client, stage, columns, lines, lo, hi)),
+          (lo, hi) => inSavepoint(() => copyIntoStage(client, stage, columns, lines, lo - from, hi - from)),
           isRowLevelError,
         );
         const upsertSql = this.upsertSql(stageRef, columns);
         const upsertFailures = await bisectFailures(
-          0,
+          from,
           upsertCount - 1,
           (lo, hi) => inSavepoint(() => client.query(upsertSql, [lo, hi])),
           isRowLevelError,
@@ -188,7 +217,7 @@ export class PostgresTarget implements Target {
         );
         throwIfAborted(signal);
         await client.query('COMMIT');
-        return new Map([...failures, ...upsertFailures, ...deleteFailures]);
+        return new Map([...(direct ?? []), ...failures, ...upsertFailures, ...deleteFailures]);
       });
     } catch (error) {
       broken = true;
@@ -197,6 +226,48 @@ export class PostgresTarget implements Target {
       throw databaseError(error, CONNECTOR, 'apply');
     } finally {
       client.release(broken ? true : undefined);
+    }
+  }
+
+  /**
+   * COPYs staged rows 0..insertCount-1 straight into the table, a row-level failure found per record by
+   * bisection. Returns those failures, or null when a row was already there (unique violation): everything the
+   * direct COPY wrote is then rolled back and the caller stages the inserts with the updates.
+   */
+  private async copyInserts(
+    client: pg.PoolClient,
+    staged: StagedRow[],
+    insertCount: number,
+    columns: DataColumn[],
+    inSavepoint: (work: () => Promise<unknown>) => Promise<void>,
+  ): Promise<Map<number, unknown> | null> {
+    // synced_at as the upsert writes it: the transaction's now().
+    const { rows } = await client.query<{ now: string }>('SELECT now()::text AS now');
+    const lines = encodeDirectRows(
+      insertCount === staged.length ? staged : staged.slice(0, insertCount),
+      columns,
+      rows[0]!.now,
+    );
+    const columnList = directColumnList(columns);
+    await client.query('SAVEPOINT sf_direct');
+    try {
+      const failures = await bisectFailures(
+        0,
+        insertCount - 1,
+        (lo, hi) => inSavepoint(() => copyIntoTable(client, this.table, columnList, lines, lo, hi)),
+        // A row already in the table is not the record's fault: not bisected, the whole batch is staged instead.
+        (error) => isRowLevelError(error) && !isUniqueViolation(error),
+      );
+      await client.query('RELEASE SAVEPOINT sf_direct');
+      return failures;
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT sf_direct');
+      await client.query('RELEASE SAVEPOINT sf_direct');
+      this.options.logger.debug(
+        `postgres target ${this.options.schema}.${this.options.table}: inserts already present, upserted instead`,
+      );
+      return null;
     }
   }
 
@@ -224,6 +295,8 @@ export class PostgresTarget implements Target {
       WHERE s.op = 'd' AND s.seq BETWEEN $1 AND $2 AND t.erp_key_hash = s.bk_hash AND t.erp_deleted_at IS NULL`;
   }
 }
+
+const isUniqueViolation = (error: unknown) => sqlState(error) === '23505';
 
 function recordError(error: unknown): RecordError {
   const state = sqlState(error) ?? '';

@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import '../../support/provided.ts';
+import { createPool } from '../../../connectors/postgres/pool.ts';
+import { type IdentityWrite, readStoredIdentities, writeIdentities } from '../../../db/identity-store.ts';
+
+/**
+ * Issue 15: writeIdentities COPYs a page's identity rows into a temporary table (ON COMMIT DROP) and applies
+ * them with one INSERT … SELECT … ON CONFLICT. The semantics it must keep, against real PostgreSQL: a failed
+ * write keeps what the target last acknowledged (data_hash, rowversion, synced_at, target_uid) and counts the
+ * attempt; a synced write resets attempts and revives a deleted record; text with tabs, newlines and
+ * backslashes survives COPY; it writes in the caller's transaction (TRACK, several targets in a row) or in one
+ * of its own (a pool, as the release of children calls it).
+ */
+const databaseUrl = inject('databaseUrl');
+const entity = `idw_${randomUUID().slice(0, 8)}`;
+const batch1 = randomUUID();
+const batch2 = randomUUID();
+let pool: pg.Pool;
+
+const hash = (n: number) => n.toString(16).padStart(32, '0');
+const write = (n: number, overrides: Partial<IdentityWrite> = {}): IdentityWrite => ({
+  bkHash: hash(n),
+  dataHash: `d${n}`,
+  rowversion: String(n),
+  refStr: `items[part_no=P-${n}]`,
+  targetUid: hash(n),
+  status: 'synced',
+  error: null,
+  ...overrides,
+});
+
+async function stored(target: string, n: number) {
+  const { rows } = await pool.query(
+    `SELECT data_hash, rowversion, ref_str, target_uid, sync_status, sync_error, attempts, last_batch_uid,
+            synced_at, deleted_at, last_attempt_at
+       FROM identity_records WHERE entity_name = $1 AND target_name = $2 AND bk_hash = $3`,
+    [entity, target, hash(n)],
+  );
+  return rows[0];
+}
+
+beforeAll(async () => {
+  pool = createPool(databaseUrl);
+});
+afterAll(async () => {
+  await pool.query('DELETE FROM identity_records WHERE entity_name = $1', [entity]);
+  await pool.end();
+});
+
+describe('writeIdentities', () => {
+  it('writes new rows from a pool (its own transaction), text kept exactly', async () => {
+    await writeIdentities(pool, entity, 'main', batch1, [
+      write(1),
+      write(2, { rowversion: null, targetUid: null, refStr: 'tab\there\nnew line \\ backslash \\N' }),
+      write(3, { status: 'failed', error: 'invalid_value: bad\tdate\r\n"x"' }),
+    ]);
+    expect(await stored('main', 1)).toMatchObject({
+      data_hash: 'd1',
+      rowversion: '1',
+      ref_str: 'items[part_no=P-1]',
+      target_uid: hash(1),
+      sync_status: 'synced',
+      sync_error: null,
+      attempts: 1,
+      last_batch_uid: batch1,
+      deleted_at: null,
+    });
+    expect((await stored('main', 1)).synced_at).not.toBeNull();
+    expect(await stored('main', 2)).toMatchObject({
+      rowversion: null,
+      target_uid: null,
+      ref_str: 'tab\there\nnew line \\ backslash \\N',
+    });
+    expect(await stored('main', 3)).toMatchObject({
+      sync_status: 'failed',
+      sync_error: 'invalid_value: bad\tdate\r\n"x"',
+      synced_at: null,
+      attempts: 1,
+    });
+    const delta = await readStoredIdentities(pool, entity, 'main', [hash(1), hash(2), hash(3)]);
+    expect([...delta.keys()].sort()).toEqual([hash(1), hash(2)]); // a failed record is not "held" for DELTA
+  });
+
+  it('a failed write keeps what the target last acknowledged; a synced one replaces it', async () => {
+    const before = await stored('main', 1);
+    await pool.query(
+      `UPDATE identity_records SET deleted_at = now() WHERE entity_name = $1 AND target_name = 'main' AND bk_hash = $2`,
+      [entity, hash(1)],
+    );
+    await writeIdentities(pool, entity, 'main', batch2, [
+      write(1, {
+        dataHash: 'd1-new',
+        rowversion: '11',
+        refStr: 'items[part_no=P-1 renamed]',
+        targetUid: null,
+        status: 'failed',
+        error: 'constraint_violation: no',
+      }),
+    ]);
+    const failed = await stored('main', 1);
+    expect(failed).toMatchObject({
+      data_hash: 'd1', // what the target holds: DELTA still compares against it
+      rowversion: '1',
+      ref_str: 'items[part_no=P-1 renamed]',
+      target_uid: hash(1), // kept when the failure names none
+      sync_status: 'failed',
+      sync_error: 'constraint_violation: no',
+      attempts: 2,
+      last_batch_uid: batch2,
+    });
+    expect(failed.synced_at).toEqual(before.synced_at);
+    expect(failed.deleted_at).not.toBeNull(); // a failed write does not revive a deleted record
+    expect(failed.last_attempt_at >= before.last_attempt_at).toBe(true); // timestamps as UTC text: ordered as text
+
+    await writeIdentities(pool, entity, 'main', batch2, [write(1, { dataHash: 'd1-new', rowversion: '11' })]);
+    expect(await stored('main', 1)).toMatchObject({
+      data_hash: 'd1-new',
+      rowversion: '11',
+      sync_status: 'synced',
+      sync_error: null,
+      attempts: 1,
+      deleted_at: null,
+    });
+  });
+
+  it("writes in the caller's transaction, one target after another, and rolls back with it", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await writeIdentities(client, entity, 'main', batch2, [write(10), write(11)]);
+      await writeIdentities(client, entity, 'secondary', batch2, [write(10, { status: 'failed', error: 'x: y' })]);
+      // Not visible outside the transaction yet.
+      expect(await stored('main', 10)).toBeUndefined();
+      await client.query('ROLLBACK');
+      expect(await stored('main', 10)).toBeUndefined();
+      expect(await stored('secondary', 10)).toBeUndefined();
+
+      await client.query('BEGIN');
+      await writeIdentities(client, entity, 'main', batch2, [write(10), write(11)]);
+      await writeIdentities(client, entity, 'secondary', batch2, [write(10, { status: 'failed', error: 'x: y' })]);
+      await client.query('COMMIT');
+      expect(await stored('main', 10)).toMatchObject({ sync_status: 'synced', data_hash: 'd10' });
+      expect(await stored('main', 11)).toMatchObject({ sync_status: 'synced', data_hash: 'd11' });
+      expect(await stored('secondary', 10)).toMatchObject({ sync_status: 'failed', sync_error: 'x: y' });
+      expect(await stored('secondary', 11)).toBeUndefined();
+
+      // An idle client: its own transaction; the temporary table is gone after it.
+      await writeIdentities(client, entity, 'main', batch2, [write(12)]);
+      expect(await stored('main', 12)).toMatchObject({ sync_status: 'synced' });
+      const { rows } = await client.query(`SELECT to_regclass('pg_temp.sf_identity_write') AS t`);
+      expect(rows[0].t).toBeNull();
+    } finally {
+      client.release();
+    }
+  });
+
+  it('a page of 10,000 rows in one call', async () => {
+    const many = Array.from({ length: 10_000 }, (_, k) => write(100_000 + k));
+    await writeIdentities(pool, entity, 'bulk', batch1, many);
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM identity_records WHERE entity_name = $1 AND target_name = 'bulk'`,
+      [entity],
+    );
+    expect(rows[0].n).toBe(10_000);
+  });
+});
