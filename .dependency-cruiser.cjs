@@ -7,7 +7,8 @@
  *   api, cli, worker, bin  →  control  →  workflows  →  activities  →  db, connectors  →  pipeline
  *
  * infra and config are leaves: the outer layers use them, they import none of the layers (config not even
- * infra). Besides the layering:
+ * infra). log/ (the process's logger) is shared: every layer may use it, and it imports nothing of the
+ * application. Besides the layering:
  * - no cycle, type-only imports included (a type cycle is still two modules that cannot be read apart);
  * - pipeline/ imports nothing from connectors/ (db/ and connectors/ are one layer, above pipeline);
  * - activities/ imports nothing from workflows/ but types from the contract (workflows/contract.ts);
@@ -29,6 +30,8 @@ const layers = {
   pipeline: ['pipeline'],
 };
 const leaves = ['infra', 'config'];
+/** Used by every layer, importing none: the logger. */
+const shared = ['log'];
 const order = ['outer', 'control', 'workflows', 'activities', 'io', 'pipeline'];
 
 /** One rule a layer: it imports nothing from the layers outside it. */
@@ -84,6 +87,13 @@ module.exports = {
       to: { path: dir(...order.flatMap((l) => layers[l])) },
     },
     {
+      name: 'shared-imports-nothing-of-the-application',
+      comment: 'log/ is used by every layer, so it imports none of them (nor infra, config).',
+      severity: 'error',
+      from: { path: dir(...shared) },
+      to: { path: dir(...order.flatMap((l) => layers[l]), ...leaves) },
+    },
+    {
       name: 'config-imports-no-infra',
       comment: 'config/ is the innermost leaf.',
       severity: 'error',
@@ -108,9 +118,9 @@ module.exports = {
   options: {
     // What the layering speaks of: the application's own folders (tests, scripts, benchmarks and the demo
     // may import whatever they exercise).
-    includeOnly: `^(${[...order.flatMap((l) => layers[l]), ...leaves].join('|')})/`,
+    includeOnly: `^(${[...order.flatMap((l) => layers[l]), ...leaves, ...shared].join('|')})/`,
     // Not even read: dependencies, generated and scratch folders.
-    exclude: { path: '^(node_modules|\\.syncflow|\\.git|log|scratch|prisma)/' },
+    exclude: { path: '^(node_modules|\\.syncflow|\\.git|scratch|prisma)/' },
     doNotFollow: { path: 'node_modules' },
     // Type-only imports count: `import type` cycles and layer breaks are still breaks.
     tsPreCompilationDeps: true,
