@@ -152,7 +152,9 @@ export async function writeIdentities(
   if (rows.length === 0) return;
   const isClient = typeof (db as pg.PoolClient).release === 'function';
   const client = isClient ? (db as pg.PoolClient) : await (db as pg.Pool).connect();
-  const ownTransaction = client.getTransactionStatus() !== 'T';
+  // 'T' (in a transaction) and 'E' (in a failed one, where the INSERT then fails as any statement would): the caller's.
+  const status = client.getTransactionStatus();
+  const ownTransaction = status !== 'T' && status !== 'E';
   let failed = false;
   try {
     if (ownTransaction) await client.query('BEGIN');
