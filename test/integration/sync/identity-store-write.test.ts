@@ -156,6 +156,27 @@ describe('writeIdentities', () => {
     }
   });
 
+  it('a write PostgreSQL refuses rejects, rolls back, and leaves the connection usable', async () => {
+    // The same bk_hash twice in one page: ON CONFLICT cannot touch a row twice in one statement.
+    await expect(writeIdentities(pool, entity, 'main', batch1, [write(20), write(20)])).rejects.toMatchObject({
+      code: '21000',
+    });
+    expect(await stored('main', 20)).toBeUndefined();
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await expect(writeIdentities(client, entity, 'main', batch1, [write(21), write(21)])).rejects.toMatchObject({
+        code: '21000',
+      });
+      await client.query('ROLLBACK');
+      expect((await client.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+      await writeIdentities(client, entity, 'main', batch1, [write(21)]);
+      expect(await stored('main', 21)).toMatchObject({ sync_status: 'synced' });
+    } finally {
+      client.release();
+    }
+  });
+
   it('a page of 10,000 rows in one call', async () => {
     const many = Array.from({ length: 10_000 }, (_, k) => write(100_000 + k));
     await writeIdentities(pool, entity, 'bulk', batch1, many);
