@@ -217,7 +217,7 @@ try {
       config: {
         ...(stored.config as object),
         stageActivities: 'split',
-        targets: [{ type: 'postgres', name: 'split', schema: 'bench', table: 'items_split' }],
+        targets: [{ type: 'postgres', name: 'split', connection: 'bench', schema: 'bench', table: 'items_split' }],
       },
       configVersion: { increment: 1 },
     },
