@@ -7,6 +7,7 @@ import { loadEnv } from '../../config/env.ts';
 import { createSecretBox } from '../../connectors/secret-box.ts';
 import { createPrisma } from '../../db/prisma.ts';
 import { InfraError } from '../../infra/errors.ts';
+import { migrateDatabase } from '../../infra/migrate.ts';
 import { freePort } from '../../infra/ports.ts';
 import { checkConnection, startDatabase } from '../../infra/postgres.ts';
 import '../support/provided.ts';
@@ -123,4 +124,30 @@ describe('GET /api/v1/health over the real database and Temporal', () => {
     expect(body.temporal.ok).toBe(true);
     await deadPrisma.$disconnect();
   });
+});
+
+describe('migrations at start-up', () => {
+  it('processes starting together take turns on a lock of their own (Prisma gives up on its lock after 10 s)', async () => {
+    const url = inject('databaseUrl');
+    // Another SyncFlow process is migrating: it holds the lock. This one waits for it instead of racing it.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query(`SELECT pg_advisory_lock(hashtext('syncflow-migrate'))`);
+    const waiting = migrateDatabase(url);
+    try {
+      let waiters = 0;
+      for (const until = Date.now() + 20_000; waiters === 0 && Date.now() < until; ) {
+        const { rows } = await other.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted AND objid = hashtext('syncflow-migrate')::oid`,
+        );
+        waiters = rows[0]!.n;
+        if (waiters === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(waiters).toBe(1);
+    } finally {
+      await other.end(); // the other process's migration ends: its session and lock go
+    }
+    await waiting; // then this one migrates (nothing pending) and succeeds
+  }, 60_000);
 });

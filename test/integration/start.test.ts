@@ -94,6 +94,7 @@ describe('npm start: the embedded stack', () => {
     await fs.chmod(dataDir, 0o755);
     const env = {
       SYNCFLOW_DEMO: 'false', // the demo has its own test (test/integration/demo/run.test.ts)
+      SYNCFLOW_LOG_LEVEL: 'info', // as a user runs it (the test run's default is error): its notices are asserted
       TEMPORAL_WORKER_METRICS_PORT: String(await freePort()),
       SYNCFLOW_DATA_DIR: dataDir,
       SYNCFLOW_PG_PORT: String(await freePort()),
