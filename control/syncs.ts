@@ -181,13 +181,17 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
   return syncs;
 }
 
-async function runningBatch(deps: ControlDeps, batchUid: string) {
+/** A batch whose workflow may still run (its row not final yet). */
+const isLive = (status: string) => status === 'pending' || status === 'running' || status === 'paused';
+
+/** The workflow of a batch that is running, to send it a control update; 404 / 409 otherwise. */
+async function runningSync(deps: ControlDeps, batchUid: string) {
   const batch = await deps.prisma.syncBatch.findUnique({ where: { uid: batchUid } });
   if (!batch) throw unknownBatch(batchUid);
-  if (!['pending', 'running', 'paused'].includes(batch.status)) {
+  if (!isLive(batch.status)) {
     throw new ControlError(409, 'sync_not_running', `Batch ${batchUid} is ${batch.status}, not running.`);
   }
-  return batch;
+  return deps.temporal.workflow.getHandle<typeof syncEntity>(batch.workflowId ?? syncWorkflowId(batch.entityName));
 }
 
 /** What a stop answers: done (the batch closed `cancelled`, with the final progress), or only requested. */
@@ -210,10 +214,7 @@ export async function stopSync(
   batchUid: string,
   options: { answerWithinMs?: number } = {},
 ): Promise<StopOutcome> {
-  const batch = await runningBatch(deps, batchUid);
-  const handle = deps.temporal.workflow.getHandle<typeof syncEntity>(
-    batch.workflowId ?? syncWorkflowId(batch.entityName),
-  );
+  const handle = await runningSync(deps, batchUid);
   const deadline = Date.now() + (options.answerWithinMs ?? STOP_ANSWER_WITHIN_MS);
   try {
     const update = await deps.temporal
@@ -255,10 +256,7 @@ async function controlUpdate(
   action: 'pause' | 'resume',
   update: typeof pauseUpdate,
 ): Promise<SyncProgress> {
-  const batch = await runningBatch(deps, batchUid);
-  const handle = deps.temporal.workflow.getHandle<typeof syncEntity>(
-    batch.workflowId ?? syncWorkflowId(batch.entityName),
-  );
+  const handle = await runningSync(deps, batchUid);
   try {
     return await handle.executeUpdate(update);
   } catch (error) {
@@ -327,12 +325,20 @@ async function retryingActivities(deps: ControlDeps, workflowId: string): Promis
     }));
 }
 
-export async function getSyncStatus(deps: ControlDeps, batchUid: string): Promise<SyncStatus> {
+/**
+ * A batch's row, with the live progress and the activities being retried while its workflow runs.
+ * `retrying: false` skips the workflow's description (one call less, for a caller polling only for the end).
+ */
+export async function getSyncStatus(
+  deps: ControlDeps,
+  batchUid: string,
+  options: { retrying?: boolean } = {},
+): Promise<SyncStatus> {
   const batch = await deps.prisma.syncBatch.findUnique({ where: { uid: batchUid } });
   if (!batch) throw unknownBatch(batchUid);
   let progress: SyncProgress | null = null;
   let retrying: RetryingActivity[] = [];
-  if (['pending', 'running', 'paused'].includes(batch.status) && batch.workflowId) {
+  if (isLive(batch.status) && batch.workflowId) {
     const workflowId = batch.workflowId;
     // Not started yet, or just finished: the database row is the answer.
     [progress, retrying] = await Promise.all([
@@ -341,7 +347,7 @@ export async function getSyncStatus(deps: ControlDeps, batchUid: string): Promis
         .query(progressQuery)
         .then((live) => (live.batchUid === batchUid ? live : null))
         .catch(() => null),
-      retryingActivities(deps, workflowId).catch((): RetryingActivity[] => []),
+      options.retrying === false ? [] : retryingActivities(deps, workflowId).catch((): RetryingActivity[] => []),
     ]);
   }
   return {

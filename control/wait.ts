@@ -17,7 +17,7 @@ export async function waitForSync(
   for (;;) {
     let status: SyncStatus;
     try {
-      status = await getSyncStatus(deps, batchUid);
+      status = await getSyncStatus(deps, batchUid, { retrying: false });
     } catch (error) {
       // A workflow started directly (not through startSync) creates its batch row in its first activity.
       if (error instanceof ControlError && error.status === 404 && Date.now() < deadline) {
