@@ -15,6 +15,8 @@ import { zoneClock } from './zoned-time.js';
  */
 
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
 const isoUtc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Date.UTC, minus its two-digit-year quirk (years 0-99 would become 19xx). */
@@ -27,8 +29,39 @@ function utcMillis(p: DateTimeParts): number {
 }
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
 const pad4 = (n: number): string => (n >= 1000 ? String(n) : String(n).padStart(4, '0'));
 const formatDate = (year: number, month: number, day: number): string => `${pad4(year)}-${pad2(month)}-${pad2(day)}`;
+
+/**
+ * `new Date(instant).toISOString()` for instants of years 0001-9999, without the Date object: the same text,
+ * about three times faster (it runs for every timestamp field of every row). The calendar date comes from
+ * the day number by Howard Hinnant's civil_from_days (days since 1970-01-01, proleptic Gregorian calendar,
+ * computed in 400-year eras of 146097 days, each starting on March 1st so the leap day ends a year).
+ */
+export function isoUtcText(instant: number): string {
+  const days = Math.floor(instant / DAY);
+  let ms = instant - days * DAY;
+  const hour = Math.floor(ms / HOUR);
+  ms -= hour * HOUR;
+  const minute = Math.floor(ms / MINUTE);
+  ms -= minute * MINUTE;
+  const second = Math.floor(ms / 1000);
+  ms -= second * 1000;
+
+  const shifted = days + 719468; // days since 0000-03-01
+  const era = Math.floor(shifted / 146097);
+  const dayOfEra = shifted - era * 146097; // 0..146096
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100)); // from March 1st
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = era * 400 + yearOfEra + (month <= 2 ? 1 : 0);
+  return `${formatDate(year, month, day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${pad3(ms)}Z`;
+}
 
 const FIRST_INSTANT = -62135596800000; // 0001-01-01T00:00:00Z
 const LAST_INSTANT = 253402300799999; // 9999-12-31T23:59:59.999Z
@@ -84,6 +117,6 @@ export function createTimestampNormalizer(zone: string, order: DateOrder) {
         parts.offsetMinutes === undefined ? clock.instantOf(wallClock) : wallClock - parts.offsetMinutes * MINUTE;
     }
     if (instant < FIRST_INSTANT || instant > LAST_INSTANT) return outOfRange(input);
-    return new Date(instant).toISOString();
+    return isoUtcText(instant);
   };
 }

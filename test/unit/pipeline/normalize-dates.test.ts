@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isoUtcText } from '../../../pipeline/normalize/dates.js';
 import { normalizeValue } from './entity.js';
 
 const date = (value: unknown, options = {}) => normalizeValue({ type: 'DATE' }, value, options);
@@ -98,5 +99,25 @@ describe('layer 4: timestamps', () => {
     expect(ts('2025-12-08 10:60').errors?.[0]).toMatchObject({ code: 'impossible_time' });
     expect(ts('2025-12-08T10:00+19:00').errors?.[0]).toMatchObject({ code: 'invalid_offset' });
     expect(ts('2025-02-30 10:00').errors?.[0]).toMatchObject({ code: 'impossible_date' });
+  });
+
+  it('formats instants exactly as Date#toISOString does, at every month boundary of the years 0001-9999', () => {
+    const day = 86_400_000;
+    for (let year = 1; year <= 9999; year++) {
+      for (let month = 0; month < 12; month++) {
+        const monthStart = new Date(0).setUTCFullYear(year, month, 1); // Date.UTC would read year 1 as 1901
+        // The month's first millisecond, and a time of day on its last day that varies with the year.
+        for (const instant of [monthStart, monthStart - day + ((year * 7_919_993 + month) % day)]) {
+          if (year === 1 && month === 0 && instant < monthStart) continue; // before 0001-01-01
+          if (isoUtcText(instant) !== new Date(instant).toISOString()) {
+            expect(isoUtcText(instant)).toBe(new Date(instant).toISOString());
+          }
+        }
+      }
+    }
+    expect(isoUtcText(Date.UTC(9999, 11, 31, 23, 59, 59, 999))).toBe('9999-12-31T23:59:59.999Z');
+    expect(isoUtcText(-1)).toBe('1969-12-31T23:59:59.999Z');
+    expect(isoUtcText(Date.UTC(2024, 1, 29, 13, 7, 5, 42))).toBe('2024-02-29T13:07:05.042Z');
+    expect(isoUtcText(Date.UTC(1900, 1, 28, 23, 59, 59, 999) + 1)).toBe('1900-03-01T00:00:00.000Z');
   });
 });
