@@ -18,7 +18,9 @@ const spacedAscii = /^[\x20-\x7e]*$/;
 const spaceRuns = / {2,}/g;
 const lineBreaks = /\r\n?/g;
 const controlChars = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
-const whitespaceRuns = /\s+/g;
+// Whitespace that is not already a lone space: a run of two or more, or a single tab, newline, NBSP…
+// (a lone space would be replaced by itself: matching it only costs a callback per word).
+const untidyWhitespace = /\s{2,}|[^\S ]/g;
 const collapseRun = (run: string): string => (run.includes('\n') ? '\n' : ' ');
 
 export function cleanString(input: string): string | null {
@@ -32,7 +34,7 @@ export function cleanString(input: string): string | null {
     .replace(lineBreaks, '\n')
     .replace(controlChars, '')
     .normalize('NFC')
-    .replace(whitespaceRuns, collapseRun)
+    .replace(untidyWhitespace, collapseRun)
     .trim();
   return cleaned.length === 0 ? null : cleaned;
 }

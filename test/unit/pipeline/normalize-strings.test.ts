@@ -15,6 +15,12 @@ describe('layer 2: strings', () => {
     expect(cleanString('a\tb')).toBe('a b');
     expect(cleanString('a\t\t b\nc')).toBe('a b\nc');
   });
+  it('turns every other whitespace run (Unicode spaces too) into one space, single or not, beside single spaces', () => {
+    // Text that leaves the ASCII fast path: its lone spaces stay, every other run becomes one space or one `\n`.
+    expect(cleanString('Café a\u00a0b c\u2003\u2003d e\u3000f')).toBe('Café a b c d e f');
+    expect(cleanString('Café \u00a0 x \t y\t\u202f z')).toBe('Café x y z');
+    expect(cleanString('Café x \n\u00a0y\u2028z')).toBe('Café x\ny z');
+  });
   it('composes combining characters (NFC)', () => {
     const decomposed = 'Cafe\u0301';
     expect(cleanString(decomposed)).toBe('Caf\u00e9');
