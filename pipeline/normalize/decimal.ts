@@ -38,9 +38,33 @@ export function canonicalDecimal(negative: boolean, digits: string, pointAt: num
   return negative && body !== '0' ? `-${body}` : body;
 }
 
+/**
+ * The text of a double that is a whole number of hundredths below 10^13 (prices, quantities), else undefined.
+ * It is String(value), built from two integers, which V8 prints several times faster than a fraction:
+ * the hundredths text reads back as the double, and its digits are the shortest that do (String's choice):
+ * below 10^13 consecutive doubles are less than 0.01 apart, so no other text with at most two decimals
+ * reads back as the same double, and a text with more decimals needs more digits.
+ */
+function hundredthsText(value: number): string | undefined {
+  const hundredths = Math.round(value * 100);
+  if (!(Math.abs(value) < 1e13) || hundredths / 100 !== value) return undefined;
+  const abs = Math.abs(hundredths);
+  const int = Math.floor(abs / 100);
+  const fraction = abs % 100;
+  const digits =
+    fraction === 0
+      ? String(int)
+      : fraction % 10 === 0
+        ? `${int}.${fraction / 10}`
+        : `${int}.${fraction < 10 ? '0' : ''}${fraction}`;
+  return hundredths < 0 ? `-${digits}` : digits;
+}
+
 /** Plain (never exponential) decimal text of a finite double: the shortest text that reads back as it. */
 export function plainDecimalOf(value: number): string {
   if (value === 0) return '0'; // also -0
+  const hundredths = hundredthsText(value);
+  if (hundredths !== undefined) return hundredths;
   const text = String(value);
   if (!text.includes('e')) return text;
   const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text)!;

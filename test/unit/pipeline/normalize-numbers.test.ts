@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../demo/prng.js';
+import { plainDecimalOf } from '../../../pipeline/normalize/decimal.js';
 import { parseNumberText } from '../../../pipeline/normalize/numbers.js';
 import { normalizeValue } from './entity.js';
 
@@ -80,5 +82,42 @@ describe('layer 3: numbers', () => {
 
   it('rejects absurd exponents instead of building huge text', () => {
     expect(num('1e999999').errors?.[0]).toMatchObject({ code: 'out_of_range' });
+  });
+});
+
+describe('plainDecimalOf', () => {
+  it('prints whole numbers of hundredths exactly as String does (its fast path), near 10^13 and beyond too', () => {
+    const random = mulberry32(15);
+    const mismatches: number[] = [];
+    const check = (value: number) => {
+      const text = String(value);
+      if (!text.includes('e') && plainDecimalOf(value) !== text) mismatches.push(value); // e: printed otherwise
+    };
+    for (let i = 0; i < 200_000; i++) {
+      const scale = 10 ** (i % 17); // hundredths up to 10^16: past the 10^13 bound, where String takes over
+      const hundredths = Math.floor(random() * scale) * (i % 2 === 0 ? 1 : -1);
+      check(hundredths / 100);
+      check(hundredths / 1000); // thousandths: not on the fast path
+      check((hundredths + random()) / 100); // anything in between: not on it either
+    }
+    for (const value of [
+      0.07,
+      0.29,
+      1.005,
+      2.675,
+      0.1 + 0.2,
+      9999999999999.99,
+      -9999999999999.99,
+      1e13,
+      1e13 + 0.01,
+      0.01,
+    ]) {
+      check(value);
+    }
+    expect(mismatches).toEqual([]);
+    expect(plainDecimalOf(-0)).toBe('0');
+    expect(plainDecimalOf(-1234.5)).toBe('-1234.5');
+    expect(plainDecimalOf(0.05)).toBe('0.05');
+    expect(plainDecimalOf(1e21)).toBe('1000000000000000000000');
   });
 });
