@@ -11,6 +11,7 @@ import { EntityConfigUnreadableError, getEntity, type StoredEntity } from '../db
 import type { Prisma } from '../db/prisma.ts';
 import type { SourceConfig, TargetConfig } from '../pipeline/connector-config.ts';
 import { resolveDeclaredType } from '../pipeline/declared-type.ts';
+import { createSourceScreen, type SourceScreen } from '../pipeline/delta/unchanged-source.ts';
 import type { EntityConfig } from '../pipeline/entity-config.ts';
 import { type IdentityHashers, identityHashers } from '../pipeline/identity/hashers.ts';
 import { createIdentityComputer, type IdentityComputer } from '../pipeline/identity/identity.ts';
@@ -30,6 +31,8 @@ export interface EntityRuntime {
   validator: RowValidator;
   identity: IdentityComputer;
   hashers: IdentityHashers;
+  /** Source hashes and key-only bk_hashes of raw rows: how FETCH finds rows unchanged since the last sync. */
+  screen: SourceScreen;
   /** Null when the entity has no parents. */
   parents: ParentResolver | null;
   /** Parent entity → the name of its primary target (where its identities live). */
@@ -198,13 +201,16 @@ export class EntityRuntimes {
     };
     let source: Source | undefined;
     const targets = new Map<string, Target>();
+    const identity = await createIdentityComputer(config);
     return {
       stored,
       config,
       normalizer: createNormalizer(config),
       validator: createRowValidator(config),
-      identity: await createIdentityComputer(config),
+      identity,
       hashers,
+      // 128 bits of BLAKE3, as bk_hash has: a changed row that kept its hash is not a practical event.
+      screen: createSourceScreen(config, identity, (text) => hashers.dataHash(text).slice(0, 32)),
       parents,
       parentPrimary: new Map([...parentConfigs].map(([n, c]) => [n, primaryTargetOf(c).name])),
       primary: primaryTargetOf(config),

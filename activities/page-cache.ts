@@ -1,5 +1,5 @@
 import type { ApplyResult, Row } from '../connectors/types.ts';
-import type { DeltaResult } from '../pipeline/delta/delta.ts';
+import type { DeltaResult, StoredIdentity } from '../pipeline/delta/delta.ts';
 import type { FieldError } from '../pipeline/errors.ts';
 import type { RowIdentity } from '../pipeline/identity/identity.ts';
 import type { NormalizedRow } from '../pipeline/normalize/engine.ts';
@@ -40,6 +40,13 @@ export interface PageState {
   raw: Row[];
   /** Rowversion (source text) of the page's last row: the watermark candidate of an incremental read. */
   lastRowversion: string | null;
+  /** Each raw row's source hash (pipeline/delta/unchanged-source.ts), stored by TRACK with what it writes. */
+  sourceHashes?: string[];
+  /** Raw rows FETCH found unchanged since the last sync (SKIPped without NORMALIZE…IDENTITY), with their bk_hash. */
+  unchanged?: Array<{ index: number; bkHash: string }>;
+  /** The primary target's identity rows FETCH read (for DELTA, which reads only keys not among `lookedUp`). */
+  stored?: Map<string, StoredIdentity>;
+  lookedUp?: Set<string>;
   normalized?: NormalizedRow[];
   valid?: NormalizedRow[];
   /** Target-shaped records of the valid rows; `rows[i]` is the raw index of `records[i]`. */

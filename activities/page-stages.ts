@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { keyText } from '../connectors/postgres/keyset.ts';
 import { presentIn, readStoredIdentities, wouldBePresent } from '../db/identity-store.ts';
 import { decideOperations } from '../pipeline/delta/delta.ts';
+import { findUnchanged } from '../pipeline/delta/unchanged-source.ts';
 import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
-import type { FailedRow } from '../pipeline/normalize/engine.ts';
+import type { FailedRow, NormalizationResult } from '../pipeline/normalize/engine.ts';
 import { applyToTargets, targetsInWriteOrder } from './apply-to-targets.ts';
 import type {
   DeltaReport,
@@ -18,9 +19,10 @@ import type {
   TransformReport,
 } from './contract.ts';
 import type { WorkerContext } from './deps.ts';
+import type { EntityRuntime } from './entity-runtime.ts';
 import { connectorCall } from './failures.ts';
 import { withHeartbeat } from './heartbeat.ts';
-import type { QuarantinedRow, WaitingChild } from './page-cache.ts';
+import type { PageState, QuarantinedRow, WaitingChild } from './page-cache.ts';
 import { trackPage } from './track.ts';
 
 /**
@@ -51,9 +53,38 @@ function quarantine(stage: QuarantinedRow['stage'], failed: readonly FailedRow[]
   });
 }
 
+/** NORMALIZE over the rows FETCH did not find unchanged; row positions stay those of the fetched page. */
+function normalizeChanged(rt: EntityRuntime, state: PageState): NormalizationResult {
+  if (!state.unchanged?.length) return rt.normalizer.normalizeRows(state.raw);
+  const skipped = new Set(state.unchanged.map((u) => u.index));
+  const positions: number[] = [];
+  for (let i = 0; i < state.raw.length; i++) if (!skipped.has(i)) positions.push(i);
+  const result = rt.normalizer.normalizeRows(positions.map((i) => state.raw[i]!));
+  for (const row of result.valid) row.index = positions[row.index]!;
+  for (const row of result.failed) row.index = positions[row.index]!;
+  return result;
+}
+
 export function createPageStageActivities(ctx: WorkerContext): PageStageActivities {
   const runtime = (ref: PageRef) => ctx.runtimes.get(ref.entityName, ref.configVersion);
   const page = (ref: PageRef) => ctx.pages.get(ref.batchUid, ref.page);
+
+  /**
+   * Rows unchanged since the last sync (pipeline/delta/unchanged-source.ts): their key-only bk_hash and source
+   * hash against the primary target's identity rows, read here once for the page (DELTA reuses them).
+   */
+  const screenUnchanged = async (rt: EntityRuntime, ref: PageRef, rows: PageState['raw']) => {
+    const sourceHashes = rt.screen.sourceHashes(rows);
+    const keys = rt.screen.keys(rows);
+    const lookedUp = new Set<string>();
+    for (const key of keys) if (key !== null) lookedUp.add(key);
+    const stored = await readStoredIdentities(ctx.pool, ref.entityName, rt.primary.name, [...lookedUp]);
+    const unchanged = [...findUnchanged(rows, keys, sourceHashes, stored)].map((index) => ({
+      index,
+      bkHash: keys[index]!,
+    }));
+    return { sourceHashes, unchanged, stored, lookedUp };
+  };
 
   /** FETCH's work: the source read stops when the activity is cancelled (the signal reaches the connector). */
   const fetchOne = async (ref: PageRef, request: FetchRequest, signal: AbortSignal): Promise<FetchReport> => {
@@ -73,10 +104,19 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
       const last = result.rows[result.rows.length - 1];
       const lastRowversion =
         last && rt.rowversionColumn && last[rt.rowversionColumn] != null ? keyText(last[rt.rowversionColumn]) : null;
-      ctx.pages.put({ batchUid: ref.batchUid, page: ref.page, raw: result.rows, lastRowversion, quarantined: [] });
+      const screened = await screenUnchanged(rt, ref, result.rows);
+      ctx.pages.put({
+        batchUid: ref.batchUid,
+        page: ref.page,
+        raw: result.rows,
+        lastRowversion,
+        quarantined: [],
+        ...screened,
+      });
       return {
         rowsIn: result.rows.length,
-        rowsOut: result.rows.length,
+        rowsOut: result.rows.length - screened.unchanged.length,
+        unchanged: screened.unchanged.length,
         nextCursor: result.nextCursor,
         done: result.done,
       };
@@ -96,7 +136,7 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
     async normalizePage(ref: PageRef): Promise<StageReport> {
       const [rt, state] = [await runtime(ref), page(ref)];
       return timed(() => {
-        const result = rt.normalizer.normalizeRows(state.raw);
+        const result = normalizeChanged(rt, state);
         const mappingOnly = (row: FailedRow) => row.errors.every((e) => e.layer === 'mapping');
         state.normalized = result.valid;
         state.quarantined = [
@@ -106,7 +146,7 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
           ),
           ...quarantine('map', result.failed.filter(mappingOnly)),
         ];
-        return { rowsIn: state.raw.length, rowsOut: result.valid.length };
+        return { rowsIn: state.raw.length - (state.unchanged?.length ?? 0), rowsOut: result.valid.length };
       });
     },
 
@@ -163,23 +203,24 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
       const [rt, state] = [await runtime(ref), page(ref)];
       return timed(async () => {
         const identities = state.identities ?? [];
-        const stored = await readStoredIdentities(
-          ctx.pool,
-          ref.entityName,
-          rt.primary.name,
-          identities.map((i) => i.bkHash),
-        );
+        // FETCH read the keys it could compute; a key only the full path computes (rare) is read now.
+        const stored = new Map(state.stored);
+        const unread = identities.map((i) => i.bkHash).filter((bk) => !state.lookedUp?.has(bk));
+        for (const [bk, identity] of await readStoredIdentities(ctx.pool, ref.entityName, rt.primary.name, unread)) {
+          stored.set(bk, identity);
+        }
         state.delta = decideOperations(identities, stored, {
           strategy: rt.config.deltaStrategy,
           rowversionFamily: rt.identity.rowversionFamily,
         });
         const c = state.delta.counts;
+        const unchanged = state.unchanged?.length ?? 0;
         return {
-          rowsIn: identities.length,
+          rowsIn: identities.length + unchanged,
           rowsOut: c.inserted + c.updated,
           inserts: c.inserted,
           updates: c.updated,
-          skips: c.skipped,
+          skips: c.skipped + unchanged,
         };
       });
     },

@@ -2,7 +2,13 @@ import type { ApplyResult } from '../connectors/types.ts';
 import { addBatchMetricCounts, claimPageCounts } from '../db/batches.ts';
 import { type DeadLetter, deadLetterKey, insertDeadLetters } from '../db/dead-letters.ts';
 import { insertEventSql } from '../db/events.ts';
-import { type IdentityWrite, identityWriteOf, recordSeenKeys, writeIdentities } from '../db/identity-store.ts';
+import {
+  type IdentityWrite,
+  identityWriteOf,
+  recordSeenKeys,
+  storeSourceHashes,
+  writeIdentities,
+} from '../db/identity-store.ts';
 import { jsonb } from '../db/jsonb.ts';
 import { addWaitingChildren, supersedeWaitingChildren } from '../db/pending-children.ts';
 import { advanceWatermark as saveWatermark } from '../db/sync-state.ts';
@@ -84,6 +90,18 @@ export async function trackPage(
     else failedKeys.push(key);
   }
 
+  const sourceHashOf = (record: number): string | null => state.sourceHashes?.[state.rowIndex![record]!] ?? null;
+  // Records DELTA found unchanged whose stored source hash is not this row's (stored before a configuration
+  // change, or before source hashes existed): storing it lets the next sync skip them before NORMALIZE.
+  const refreshed: Array<{ bkHash: string; sourceHash: string }> = [];
+  for (const d of decisions) {
+    if (d.index === undefined || (d.reason !== 'data_unchanged' && d.reason !== 'rowversion_not_newer')) continue;
+    const sourceHash = sourceHashOf(d.index);
+    if (sourceHash !== null && state.stored?.get(d.bkHash)?.sourceHash !== sourceHash) {
+      refreshed.push({ bkHash: d.bkHash, sourceHash });
+    }
+  }
+
   const quarantined = [...state.quarantined];
   const secondaryFailures: Record<string, number> = {};
   const identityWrites = new Map<string, IdentityWrite[]>();
@@ -93,7 +111,7 @@ export async function trackPage(
     const writes: IdentityWrite[] = [];
     for (const [i, result] of results) {
       const identity = identities[i]!;
-      writes.push(identityWriteOf(records[i]!, result));
+      writes.push(identityWriteOf(records[i]!, result, sourceHashOf(i)));
       if (!result.ok) {
         if (target.name !== rt.primary.name) secondaryFailures[target.name] = (secondaryFailures[target.name] ?? 0) + 1;
         quarantined.push({
@@ -112,6 +130,7 @@ export async function trackPage(
   const counts = countPage({
     fetched: state.raw.length,
     quarantinedBeforeDelta: state.quarantined.length,
+    unchanged: state.unchanged?.length ?? 0,
     decisions,
     isWaiting: (i) => waitingSet.has(i),
     refusedByPrimary: refused,
@@ -129,7 +148,9 @@ export async function trackPage(
     // keys tell a later dry run of child entities which parents would be there.
     const keepSeen = ref.dryRun || (ref.syncType === 'full' && rt.config.deletePolicy !== 'none');
     if (keepSeen) {
-      await recordSeenKeys(client, ref.batchUid, { passed: identities.map((i) => i.bkHash), failed: failedKeys });
+      const passed = identities.map((i) => i.bkHash);
+      for (const u of state.unchanged ?? []) passed.push(u.bkHash);
+      await recordSeenKeys(client, ref.batchUid, { passed, failed: failedKeys });
     }
     await addBatchMetricCounts(client, ref.batchUid, {
       unkeyedFailures: ref.syncType === 'full' ? unkeyedFailures : 0,
@@ -139,6 +160,7 @@ export async function trackPage(
       for (const [targetName, writes] of identityWrites) {
         await writeIdentities(client, ref.entityName, targetName, ref.batchUid, writes);
       }
+      await storeSourceHashes(client, ref.entityName, rt.primary.name, refreshed);
       if (quarantined.length > 0) {
         await insertDeadLetters(
           client,

@@ -8,11 +8,18 @@ import type { StoredIdentity } from '../pipeline/delta/delta.ts';
 import type { TargetRecord } from '../pipeline/target-record.ts';
 
 /**
- * The identity store (identity_records): what each target holds per bk_hash.
- * Bulk reads and writes go through `pg` with arrays (one statement per page),
- * not Prisma: this is the hot table of DELTA and TRACK.
+ * The identity store: what each target holds per bk_hash. Bulk reads and writes go through `pg` (one statement
+ * per page), not Prisma: this is the hot table of DELTA and TRACK.
+ *
+ * Narrow on disk (issue 15, docs/performance.md step 2): a row of identity_records names its entity and target
+ * by an integer (identity_streams), and its hashes as bytes; the functions here take and give the hashes as the
+ * hex text the rest of SyncFlow uses (`decode` / `encode` in SQL). The view identity_status shows the store with
+ * names and hex hashes, for people and tests.
  */
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/** The stream id of ($1 entity, $2 target) inside a statement; null (so nothing matches) when it has none yet. */
+const STREAM = '(SELECT id FROM identity_streams WHERE entity_name = $1 AND target_name = $2)';
 
 export async function readStoredIdentities(
   db: Queryable,
@@ -25,18 +32,26 @@ export async function readStoredIdentities(
   const { rows } = await db.query<{
     bk_hash: string;
     data_hash: string;
+    source_hash: string | null;
     rowversion: string | null;
     deleted_at: Date | null;
   }>(
     // `bk_hash = ANY(…)` is one primary-key index scan (14 ms for 10,000 keys among 300,000, measured); a join
     // on the unnested array planned as a hash join over every record of the entity (165 ms, growing). There is
-    // deliberately no index on (entity, target, status) over synced rows: the planner scanned it instead.
-    `SELECT bk_hash, data_hash, rowversion, deleted_at FROM identity_records
-      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($3::varchar[]) AND sync_status = 'synced'`,
-    [entityName, targetName, bkHashes],
+    // deliberately no index on (stream, status) over synced rows: the planner scanned it instead.
+    `SELECT encode(bk_hash, 'hex') AS bk_hash, encode(data_hash, 'hex') AS data_hash,
+            encode(source_hash, 'hex') AS source_hash, rowversion, deleted_at
+       FROM identity_records
+      WHERE stream_id = ${STREAM} AND bk_hash = ANY($3::bytea[]) AND sync_status = 'synced'`,
+    [entityName, targetName, hexBytes(bkHashes)],
   );
   for (const row of rows) {
-    stored.set(row.bk_hash, { dataHash: row.data_hash, rowversion: row.rowversion, deletedAt: row.deleted_at });
+    stored.set(row.bk_hash, {
+      dataHash: row.data_hash,
+      rowversion: row.rowversion,
+      deletedAt: row.deleted_at,
+      sourceHash: row.source_hash,
+    });
   }
   return stored;
 }
@@ -50,10 +65,9 @@ export async function presentIn(
 ): Promise<Set<string>> {
   if (bkHashes.length === 0) return new Set();
   const { rows } = await db.query<{ bk_hash: string }>(
-    `SELECT bk_hash FROM identity_records
-      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($3::varchar[])
-        AND sync_status = 'synced' AND deleted_at IS NULL`,
-    [entityName, targetName, [...new Set(bkHashes)]],
+    `SELECT encode(bk_hash, 'hex') AS bk_hash FROM identity_records
+      WHERE stream_id = ${STREAM} AND bk_hash = ANY($3::bytea[]) AND sync_status = 'synced' AND deleted_at IS NULL`,
+    [entityName, targetName, hexBytes([...new Set(bkHashes)])],
   );
   return new Set(rows.map((r) => r.bk_hash));
 }
@@ -78,9 +92,14 @@ export async function wouldBePresent(
   return new Set(rows.map((r) => r.bk_hash));
 }
 
+/** Hex hashes as the byte strings the store keeps (a `bytea[]` parameter). */
+const hexBytes = (hashes: readonly string[]): Buffer[] => hashes.map((h) => Buffer.from(h, 'hex'));
+
 export interface IdentityWrite {
   bkHash: string;
   dataHash: string;
+  /** The source row's hash (pipeline/delta/unchanged-source.ts); null when the write did not come from one. */
+  sourceHash: string | null;
   rowversion: string | null;
   refStr: string;
   targetUid: string | null;
@@ -96,10 +115,12 @@ export const failureText = (result: Pick<ApplyResult, 'error'>): string =>
 export function identityWriteOf(
   record: Pick<TargetRecord, 'bkHash' | 'dataHash' | 'rowversion' | 'refStr'>,
   result: ApplyResult,
+  sourceHash: string | null = null,
 ): IdentityWrite {
   return {
     bkHash: record.bkHash,
     dataHash: record.dataHash,
+    sourceHash,
     rowversion: record.rowversion,
     refStr: record.refStr,
     targetUid: result.targetUid ?? null,
@@ -110,7 +131,16 @@ export function identityWriteOf(
 
 /** The per-transaction table writeIdentities COPYs a page's rows into (dropped at commit or rollback). */
 const IDENTITY_STAGE = 'sf_identity_write';
-const IDENTITY_STAGE_COLUMNS = ['bk_hash', 'data_hash', 'rowversion', 'ref_str', 'target_uid', 'status', 'error'];
+const IDENTITY_STAGE_COLUMNS = [
+  'bk_hash',
+  'data_hash',
+  'source_hash',
+  'rowversion',
+  'ref_str',
+  'target_uid',
+  'status',
+  'error',
+];
 const IDENTITY_COPY_CHUNK = 2000;
 
 function* identityCopyText(rows: readonly IdentityWrite[]): Generator<string> {
@@ -121,11 +151,12 @@ function* identityCopyText(rows: readonly IdentityWrite[]): Generator<string> {
     const r = rows[i]!;
     values[0] = r.bkHash;
     values[1] = r.dataHash;
-    values[2] = r.rowversion;
-    values[3] = r.refStr;
-    values[4] = r.targetUid;
-    values[5] = r.status;
-    values[6] = r.error;
+    values[2] = r.sourceHash;
+    values[3] = r.rowversion;
+    values[4] = r.refStr;
+    values[5] = r.targetUid;
+    values[6] = r.status;
+    values[7] = r.error;
     chunk += copyLine(values, encoders);
     if ((i + 1) % IDENTITY_COPY_CHUNK === 0) {
       yield chunk;
@@ -158,10 +189,14 @@ export async function writeIdentities(
   let failed = false;
   try {
     if (ownTransaction) await client.query('BEGIN');
+    await client.query(
+      'INSERT INTO identity_streams (entity_name, target_name) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [entityName, targetName],
+    );
     // IF NOT EXISTS + TRUNCATE: TRACK writes one target after another in one transaction.
     await client.query(
-      `CREATE TEMP TABLE IF NOT EXISTS ${IDENTITY_STAGE} (bk_hash text, data_hash text, rowversion text,
-         ref_str text, target_uid text, status text, error text) ON COMMIT DROP;
+      `CREATE TEMP TABLE IF NOT EXISTS ${IDENTITY_STAGE} (bk_hash text, data_hash text, source_hash text,
+         rowversion text, ref_str text, target_uid text, status text, error text) ON COMMIT DROP;
        TRUNCATE ${IDENTITY_STAGE}`,
     );
     await pipeline(
@@ -170,14 +205,16 @@ export async function writeIdentities(
     );
     await client.query(
       `INSERT INTO identity_records AS ir
-         (entity_name, target_name, bk_hash, data_hash, rowversion, ref_str, target_uid, sync_status, sync_error,
+         (stream_id, bk_hash, data_hash, source_hash, rowversion, ref_str, target_uid, sync_status, sync_error,
           attempts, last_attempt_at, last_batch_uid, synced_at, deleted_at)
-       SELECT $1, $2, t.bk_hash, t.data_hash, t.rowversion, t.ref_str, t.target_uid, t.status, t.error,
+       SELECT ${STREAM}, decode(t.bk_hash, 'hex'), decode(t.data_hash, 'hex'), decode(t.source_hash, 'hex'),
+              t.rowversion, t.ref_str, t.target_uid, t.status, t.error,
               1, now(), $3::uuid, CASE WHEN t.status = 'synced' THEN now() END, NULL
          FROM ${IDENTITY_STAGE} AS t
-       ON CONFLICT (entity_name, target_name, bk_hash) DO UPDATE SET
+       ON CONFLICT (stream_id, bk_hash) DO UPDATE SET
          -- A failed write keeps what the target last acknowledged: delta still compares against it.
          data_hash = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.data_hash ELSE ir.data_hash END,
+         source_hash = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.source_hash ELSE ir.source_hash END,
          rowversion = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.rowversion ELSE ir.rowversion END,
          ref_str = EXCLUDED.ref_str,
          target_uid = COALESCE(EXCLUDED.target_uid, ir.target_uid),
@@ -210,8 +247,27 @@ export async function markDeleted(
   if (bkHashes.length === 0) return;
   await db.query(
     `UPDATE identity_records SET deleted_at = now(), last_batch_uid = $3::uuid, last_attempt_at = now()
-      WHERE entity_name = $1 AND target_name = $2 AND bk_hash = ANY($4::varchar[])`,
-    [entityName, targetName, batchUid, bkHashes],
+      WHERE stream_id = ${STREAM} AND bk_hash = ANY($4::bytea[])`,
+    [entityName, targetName, batchUid, hexBytes(bkHashes)],
+  );
+}
+
+/**
+ * Stores the source hash of records DELTA found unchanged whose stored one differs (it was stored under an
+ * earlier configuration, or before source hashes existed), so the next sync skips them before NORMALIZE.
+ */
+export async function storeSourceHashes(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  rows: ReadonlyArray<{ bkHash: string; sourceHash: string }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `UPDATE identity_records ir SET source_hash = t.source_hash
+       FROM unnest($3::bytea[], $4::bytea[]) AS t(bk_hash, source_hash)
+      WHERE ir.stream_id = ${STREAM} AND ir.bk_hash = t.bk_hash`,
+    [entityName, targetName, hexBytes(rows.map((r) => r.bkHash)), hexBytes(rows.map((r) => r.sourceHash))],
   );
 }
 
@@ -260,8 +316,9 @@ export async function dropSeenKeys(
 
 /** What the primary target holds (synced, not deleted) that the full sync `batchUid` did not see: DELETE candidates. */
 const unseenSql = `FROM identity_records ir
-  WHERE ir.entity_name = $1 AND ir.target_name = $2 AND ir.deleted_at IS NULL AND ir.sync_status = 'synced'
-    AND NOT EXISTS (SELECT 1 FROM sync_seen_keys s WHERE s.batch_uid = $3::uuid AND s.bk_hash = ir.bk_hash)`;
+  WHERE ir.stream_id = ${STREAM} AND ir.deleted_at IS NULL AND ir.sync_status = 'synced'
+    AND NOT EXISTS (SELECT 1 FROM sync_seen_keys s
+                     WHERE s.batch_uid = $3::uuid AND s.bk_hash = encode(ir.bk_hash, 'hex'))`;
 
 export async function countDeleteCandidates(
   db: Queryable,
@@ -286,7 +343,8 @@ export async function nextDeleteCandidates(
   limit: number,
 ): Promise<{ bkHash: string; refStr: string }[]> {
   const { rows } = await db.query<{ bk_hash: string; ref_str: string | null }>(
-    `SELECT ir.bk_hash, ir.ref_str ${unseenSql} ORDER BY ir.bk_hash LIMIT ${Math.trunc(limit)}`,
+    // Bytes sort as their lower-case hex does: the same order as before the store was narrowed.
+    `SELECT encode(ir.bk_hash, 'hex') AS bk_hash, ir.ref_str ${unseenSql} ORDER BY ir.bk_hash LIMIT ${Math.trunc(limit)}`,
     [entityName, targetName, batchUid],
   );
   return rows.map((r) => ({ bkHash: r.bk_hash, refStr: r.ref_str ?? r.bk_hash }));
@@ -311,8 +369,8 @@ export async function markDeleteFailed(
     `UPDATE identity_records ir
         SET sync_status = 'failed', sync_error = t.error, attempts = ir.attempts + 1, last_attempt_at = now(),
             last_batch_uid = $3::uuid
-       FROM unnest($4::varchar[], $5::text[]) AS t(bk_hash, error)
-      WHERE ir.entity_name = $1 AND ir.target_name = $2 AND ir.bk_hash = t.bk_hash`,
-    [entityName, targetName, batchUid, failures.map((f) => f.bkHash), failures.map((f) => f.error)],
+       FROM unnest($4::bytea[], $5::text[]) AS t(bk_hash, error)
+      WHERE ir.stream_id = ${STREAM} AND ir.bk_hash = t.bk_hash`,
+    [entityName, targetName, batchUid, hexBytes(failures.map((f) => f.bkHash)), failures.map((f) => f.error)],
   );
 }

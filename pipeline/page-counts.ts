@@ -4,7 +4,7 @@ import type { Decision } from './delta/delta.ts';
 /**
  * One page's accounting: every fetched row ends in exactly one bucket.
  * - rows quarantined before DELTA (normalize / validate / map) → failed;
- * - SKIP → skipped;
+ * - SKIP, and rows FETCH found unchanged since the last sync → skipped;
  * - INSERT / UPDATE waiting for a parent → pending;
  * - INSERT / UPDATE the primary target refused → failed;
  * - otherwise inserted / updated (in a dry run: what ingest would do).
@@ -12,6 +12,8 @@ import type { Decision } from './delta/delta.ts';
 export interface PageOutcome {
   fetched: number;
   quarantinedBeforeDelta: number;
+  /** Rows FETCH found unchanged since the last sync: SKIPs that never reached DELTA's decisions. */
+  unchanged?: number;
   decisions: readonly Decision[];
   isWaiting: (recordIndex: number) => boolean;
   /** Records the primary target refused (by record index); empty in a dry run. */
@@ -22,6 +24,7 @@ export function countPage(outcome: PageOutcome): RecordCounts {
   const counts = zeroCounts();
   counts.fetched = outcome.fetched;
   counts.failed = outcome.quarantinedBeforeDelta;
+  counts.skipped = outcome.unchanged ?? 0;
   for (const decision of outcome.decisions) {
     if (decision.index === undefined) continue;
     if (decision.operation === 'SKIP') counts.skipped++;

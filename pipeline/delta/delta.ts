@@ -43,6 +43,8 @@ export interface StoredIdentity {
   dataHash: string;
   rowversion: string | null;
   deletedAt?: Date | string | null;
+  /** The source hash stored with the record (./unchanged-source.ts); null when none was. */
+  sourceHash?: string | null;
 }
 export interface Decision {
   operation: Operation;

@@ -77,7 +77,7 @@ describe('the demo', () => {
       const inTarget = Number((await warehouse.query(`SELECT count(*) AS n FROM demo_target.${entity}`)).rows[0].n);
       const inHub = await demo.schedulehub.store.count(entity);
       const identities = await h.prisma.identityRecord.count({
-        where: { entityName: entity, targetName: 'schedulehub', syncStatus: 'synced', deletedAt: null },
+        where: { stream: { entityName: entity, targetName: 'schedulehub' }, syncStatus: 'synced', deletedAt: null },
       });
       expect(inHub).toBe(identities);
       expect(inTarget).toBe(identities);
@@ -99,7 +99,7 @@ describe('the demo', () => {
       'pending_children',
       'sync_events',
       'erp_sync_state',
-      'identity_records',
+      'identity_status',
     ];
     for (const table of tables) {
       for (const secret of secrets) {

@@ -3,7 +3,12 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
 import { createPool } from '../../../connectors/postgres/pool.ts';
-import { type IdentityWrite, readStoredIdentities, writeIdentities } from '../../../db/identity-store.ts';
+import {
+  type IdentityWrite,
+  readStoredIdentities,
+  storeSourceHashes,
+  writeIdentities,
+} from '../../../db/identity-store.ts';
 
 /**
  * Issue 15: writeIdentities COPYs a page's identity rows into a temporary table (ON COMMIT DROP) and applies
@@ -20,9 +25,12 @@ const batch2 = randomUUID();
 let pool: pg.Pool;
 
 const hash = (n: number) => n.toString(16).padStart(32, '0');
+/** A data hash as the store keeps it (bytes, read back as hex): a readable label in hex. */
+const dh = (label: string) => Buffer.from(label).toString('hex');
 const write = (n: number, overrides: Partial<IdentityWrite> = {}): IdentityWrite => ({
   bkHash: hash(n),
-  dataHash: `d${n}`,
+  dataHash: dh(`d${n}`),
+  sourceHash: null,
   rowversion: String(n),
   refStr: `items[part_no=P-${n}]`,
   targetUid: hash(n),
@@ -34,8 +42,9 @@ const write = (n: number, overrides: Partial<IdentityWrite> = {}): IdentityWrite
 async function stored(target: string, n: number) {
   const { rows } = await pool.query(
     `SELECT data_hash, rowversion, ref_str, target_uid, sync_status, sync_error, attempts, last_batch_uid,
-            synced_at, deleted_at, last_attempt_at
-       FROM identity_records WHERE entity_name = $1 AND target_name = $2 AND bk_hash = $3`,
+            synced_at, deleted_at, last_attempt_at,
+            source_hash
+       FROM identity_status WHERE entity_name = $1 AND target_name = $2 AND bk_hash = $3`,
     [entity, target, hash(n)],
   );
   return rows[0];
@@ -45,7 +54,7 @@ beforeAll(async () => {
   pool = createPool(databaseUrl);
 });
 afterAll(async () => {
-  await pool.query('DELETE FROM identity_records WHERE entity_name = $1', [entity]);
+  await pool.query('DELETE FROM identity_streams WHERE entity_name = $1', [entity]); // cascades to its records
   await pool.end();
 });
 
@@ -57,7 +66,7 @@ describe('writeIdentities', () => {
       write(3, { status: 'failed', error: 'invalid_value: bad\tdate\r\n"x"' }),
     ]);
     expect(await stored('main', 1)).toMatchObject({
-      data_hash: 'd1',
+      data_hash: dh('d1'),
       rowversion: '1',
       ref_str: 'items[part_no=P-1]',
       target_uid: hash(1),
@@ -86,12 +95,14 @@ describe('writeIdentities', () => {
   it('a failed write keeps what the target last acknowledged; a synced one replaces it', async () => {
     const before = await stored('main', 1);
     await pool.query(
-      `UPDATE identity_records SET deleted_at = now() WHERE entity_name = $1 AND target_name = 'main' AND bk_hash = $2`,
+      `UPDATE identity_records SET deleted_at = now()
+        WHERE stream_id = (SELECT id FROM identity_streams WHERE entity_name = $1 AND target_name = 'main')
+          AND bk_hash = decode($2, 'hex')`,
       [entity, hash(1)],
     );
     await writeIdentities(pool, entity, 'main', batch2, [
       write(1, {
-        dataHash: 'd1-new',
+        dataHash: dh('d1-new'),
         rowversion: '11',
         refStr: 'items[part_no=P-1 renamed]',
         targetUid: null,
@@ -101,7 +112,7 @@ describe('writeIdentities', () => {
     ]);
     const failed = await stored('main', 1);
     expect(failed).toMatchObject({
-      data_hash: 'd1', // what the target holds: DELTA still compares against it
+      data_hash: dh('d1'), // what the target holds: DELTA still compares against it
       rowversion: '1',
       ref_str: 'items[part_no=P-1 renamed]',
       target_uid: hash(1), // kept when the failure names none
@@ -114,15 +125,37 @@ describe('writeIdentities', () => {
     expect(failed.deleted_at).not.toBeNull(); // a failed write does not revive a deleted record
     expect(failed.last_attempt_at >= before.last_attempt_at).toBe(true); // timestamps as UTC text: ordered as text
 
-    await writeIdentities(pool, entity, 'main', batch2, [write(1, { dataHash: 'd1-new', rowversion: '11' })]);
+    await writeIdentities(pool, entity, 'main', batch2, [write(1, { dataHash: dh('d1-new'), rowversion: '11' })]);
     expect(await stored('main', 1)).toMatchObject({
-      data_hash: 'd1-new',
+      data_hash: dh('d1-new'),
       rowversion: '11',
       sync_status: 'synced',
       sync_error: null,
       attempts: 1,
       deleted_at: null,
     });
+  });
+
+  it('keeps the source hash the target last acknowledged; storeSourceHashes sets it for unchanged records', async () => {
+    await writeIdentities(pool, entity, 'src', batch1, [write(30, { sourceHash: hash(0xa1) }), write(31)]);
+    expect(await stored('src', 30)).toMatchObject({ source_hash: hash(0xa1) });
+    expect(await stored('src', 31)).toMatchObject({ source_hash: null });
+    // A failed write keeps it (DELTA and FETCH still compare against what the target holds); a synced one replaces it.
+    await writeIdentities(pool, entity, 'src', batch2, [
+      write(30, { sourceHash: hash(0xa2), status: 'failed', error: 'x: y' }),
+    ]);
+    expect(await stored('src', 30)).toMatchObject({ source_hash: hash(0xa1), sync_status: 'failed' });
+    await writeIdentities(pool, entity, 'src', batch2, [write(30, { sourceHash: hash(0xa3) })]);
+    expect(await stored('src', 30)).toMatchObject({ source_hash: hash(0xa3), sync_status: 'synced' });
+    const read = await readStoredIdentities(pool, entity, 'src', [hash(30), hash(31)]);
+    expect(read.get(hash(30))).toMatchObject({ sourceHash: hash(0xa3), dataHash: dh('d30') });
+    expect(read.get(hash(31))).toMatchObject({ sourceHash: null });
+
+    await storeSourceHashes(pool, entity, 'src', [{ bkHash: hash(31), sourceHash: hash(0xb1) }]);
+    expect(await stored('src', 31)).toMatchObject({ source_hash: hash(0xb1), data_hash: dh('d31') });
+    // Another entity's stream is untouched, and an unknown stream matches nothing.
+    await storeSourceHashes(pool, `${entity}_other`, 'src', [{ bkHash: hash(30), sourceHash: hash(0xc1) }]);
+    expect(await stored('src', 30)).toMatchObject({ source_hash: hash(0xa3) });
   });
 
   it("writes in the caller's transaction, one target after another, and rolls back with it", async () => {
@@ -141,8 +174,8 @@ describe('writeIdentities', () => {
       await writeIdentities(client, entity, 'main', batch2, [write(10), write(11)]);
       await writeIdentities(client, entity, 'secondary', batch2, [write(10, { status: 'failed', error: 'x: y' })]);
       await client.query('COMMIT');
-      expect(await stored('main', 10)).toMatchObject({ sync_status: 'synced', data_hash: 'd10' });
-      expect(await stored('main', 11)).toMatchObject({ sync_status: 'synced', data_hash: 'd11' });
+      expect(await stored('main', 10)).toMatchObject({ sync_status: 'synced', data_hash: dh('d10') });
+      expect(await stored('main', 11)).toMatchObject({ sync_status: 'synced', data_hash: dh('d11') });
       expect(await stored('secondary', 10)).toMatchObject({ sync_status: 'failed', sync_error: 'x: y' });
       expect(await stored('secondary', 11)).toBeUndefined();
 
@@ -181,7 +214,7 @@ describe('writeIdentities', () => {
     const many = Array.from({ length: 10_000 }, (_, k) => write(100_000 + k));
     await writeIdentities(pool, entity, 'bulk', batch1, many);
     const { rows } = await pool.query(
-      `SELECT count(*)::int AS n FROM identity_records WHERE entity_name = $1 AND target_name = 'bulk'`,
+      `SELECT count(*)::int AS n FROM identity_status WHERE entity_name = $1 AND target_name = 'bulk'`,
       [entity],
     );
     expect(rows[0].n).toBe(10_000);

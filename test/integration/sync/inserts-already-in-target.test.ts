@@ -43,7 +43,7 @@ describe('inserts the target already holds (a crash between INGEST and TRACK)', 
   afterAll(async () => {
     await h?.close();
     await pool?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await pool?.query('DELETE FROM identity_records WHERE entity_name = $1', [entity]);
+    await pool?.query('DELETE FROM identity_streams WHERE entity_name = $1', [entity]); // and its records
     await pool?.end();
   });
 
@@ -53,7 +53,7 @@ describe('inserts the target already holds (a crash between INGEST and TRACK)', 
     expect(await count(`SELECT count(*) AS n FROM ${target}`)).toBe(50);
 
     // TRACK of that page never committed: the target holds the rows, the identity store does not.
-    await pool.query('DELETE FROM identity_records WHERE entity_name = $1', [entity]);
+    await pool.query('DELETE FROM identity_streams WHERE entity_name = $1', [entity]); // and its records
     await insertItems(pool, schema, itemRows(ROWS - 50, 50));
     await pool.query(
       `UPDATE ${schema}.items SET descr = 'changed meanwhile', row_version = nextval('${schema}.rv')
@@ -88,7 +88,7 @@ describe('inserts the target already holds (a crash between INGEST and TRACK)', 
     // The identity store knows every record again, synced, and agrees with the target's hashes.
     const identities = await pool.query(
       `SELECT count(*) AS n, count(*) FILTER (WHERE ir.sync_status = 'synced' AND ir.data_hash = t.erp_data_hash) AS agree
-         FROM identity_records ir JOIN ${target} t ON t.erp_key_hash = ir.bk_hash
+         FROM identity_status ir JOIN ${target} t ON t.erp_key_hash = ir.bk_hash
         WHERE ir.entity_name = $1`,
       [entity],
     );

@@ -143,7 +143,7 @@ describe('a worker SIGKILLed in TRACK', () => {
     // The identity store: each key once, synced; no DLQ rows.
     const identities = await pool.query(
       `SELECT count(*) AS n, count(DISTINCT bk_hash) AS keys, count(*) FILTER (WHERE sync_status = 'synced') AS synced
-         FROM identity_records WHERE entity_name = $1`,
+         FROM identity_status WHERE entity_name = $1`,
       [entity],
     );
     expect(identities.rows[0]).toEqual({ n: String(ROWS), keys: String(ROWS), synced: String(ROWS) });

@@ -118,7 +118,7 @@ describe('a failing secondary target, through the real workflows', () => {
     // The secondary took none of them, and each is recorded: its identity row says failed, with the reason …
     expect(await count(`SELECT count(*) AS n FROM ${copy}`)).toBe(20);
     const copyRows = await pool.query(
-      `SELECT sync_status, sync_error FROM identity_records
+      `SELECT sync_status, sync_error FROM identity_status
         WHERE entity_name = $1 AND target_name = 'copy' AND sync_status <> 'synced'`,
       [orders],
     );
@@ -159,7 +159,7 @@ describe('a failing secondary target, through the real workflows', () => {
     // Per record: the secondary's identity row (synced until now) says failed, not deleted, with the reason.
     const rows = await pool.query(
       `SELECT c.sync_status, c.sync_error, c.deleted_at IS NULL AS still_held, c.last_batch_uid
-         FROM identity_records m JOIN identity_records c ON c.entity_name = m.entity_name AND c.bk_hash = m.bk_hash
+         FROM identity_status m JOIN identity_status c ON c.entity_name = m.entity_name AND c.bk_hash = m.bk_hash
         WHERE m.entity_name = $1 AND m.target_name = 'main' AND m.deleted_at IS NOT NULL AND c.target_name = 'copy'`,
       [orders],
     );

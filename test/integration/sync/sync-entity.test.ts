@@ -45,7 +45,7 @@ describe('syncEntity: PostgreSQL → PostgreSQL through the real workflow', () =
     expect(balanced(run!.summary)).toBe(true);
     const exists = await pool.query(`SELECT to_regclass('${target}') AS t`);
     expect(exists.rows[0].t).toBeNull();
-    expect(await count(`SELECT count(*) AS n FROM identity_records WHERE entity_name = '${entity}'`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM identity_status WHERE entity_name = '${entity}'`)).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM failed_records WHERE entity_name = '${entity}'`)).toBe(0);
   });
 
