@@ -71,6 +71,9 @@ describe('COPY text encoding', () => {
         [0, 0, 0, 0, 0].map(() => encoderFor('string')),
       ),
     ).toBe('\\N\tx\t1.5\tt\t{"a":"b\\\\n"}\n');
+    expect(copyLine(['only'], [encoderFor('string')])).toBe('only\n');
+    expect(copyLine([], [])).toBe('\n');
+    expect(copyLine([1, 'a\tb', null], [String, encoderFor('string'), encoderFor('string')])).toBe('1\ta\\tb\t\\N\n');
     expect(encoderFor('binary')('cafe')).toBe('\\\\xcafe');
     expect(encoderFor('json')('{"already":"json"}')).toBe('{"already":"json"}');
     expect(encoderFor('json')([1, 2])).toBe('[1,2]');
