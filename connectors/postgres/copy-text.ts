@@ -1,4 +1,5 @@
 import type { DeclaredKind } from '../../pipeline/declared-type.ts';
+import { numberText } from '../../pipeline/normalize/decimal.ts';
 
 /**
  * Values rendered for COPY's text format (the fastest input path PostgreSQL
@@ -20,7 +21,8 @@ const NULL = '\\N';
 function generic(value: unknown): string {
   if (value === null || value === undefined) return NULL;
   if (typeof value === 'string') return escapeCopyText(value);
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number') return numberText(value);
+  if (typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? 't' : 'f';
   if (value instanceof Date) return value.toISOString();
   if (value instanceof Uint8Array) return `\\\\x${Buffer.from(value).toString('hex')}`;

@@ -60,12 +60,13 @@ function hundredthsText(value: number): string | undefined {
   return hundredths < 0 ? `-${digits}` : digits;
 }
 
+/** String(value) for a number, faster for whole numbers of hundredths. */
+export const numberText = (value: number): string => hundredthsText(value) ?? String(value);
+
 /** Plain (never exponential) decimal text of a finite double: the shortest text that reads back as it. */
 export function plainDecimalOf(value: number): string {
   if (value === 0) return '0'; // also -0
-  const hundredths = hundredthsText(value);
-  if (hundredths !== undefined) return hundredths;
-  const text = String(value);
+  const text = numberText(value);
   if (!text.includes('e')) return text;
   const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text)!;
   return canonicalDecimal(match[1] === '-', match[2]! + (match[3] ?? ''), 1 + Number(match[4]));

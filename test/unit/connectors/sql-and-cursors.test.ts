@@ -73,6 +73,8 @@ describe('COPY text encoding', () => {
     ).toBe('\\N\tx\t1.5\tt\t{"a":"b\\\\n"}\n');
     expect(copyLine(['only'], [encoderFor('string')])).toBe('only\n');
     expect(copyLine([], [])).toBe('\n');
+    expect(encoderFor('number')(-1234.5)).toBe('-1234.5');
+    expect(encoderFor('number')(1e21)).toBe('1e+21');
     expect(copyLine([1, 'a\tb', null], [String, encoderFor('string'), encoderFor('string')])).toBe('1\ta\\tb\t\\N\n');
     expect(encoderFor('binary')('cafe')).toBe('\\\\xcafe');
     expect(encoderFor('json')('{"already":"json"}')).toBe('{"already":"json"}');

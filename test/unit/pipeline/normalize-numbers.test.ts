@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../../demo/prng.js';
-import { plainDecimalOf } from '../../../pipeline/normalize/decimal.js';
+import { numberText, plainDecimalOf } from '../../../pipeline/normalize/decimal.js';
 import { parseNumberText } from '../../../pipeline/normalize/numbers.js';
 import { normalizeValue } from './entity.js';
 
@@ -119,5 +119,26 @@ describe('plainDecimalOf', () => {
     expect(plainDecimalOf(-1234.5)).toBe('-1234.5');
     expect(plainDecimalOf(0.05)).toBe('0.05');
     expect(plainDecimalOf(1e21)).toBe('1000000000000000000000');
+  });
+
+  it('numberText is String, exponents, -0 and non-finite numbers included', () => {
+    for (const value of [
+      0,
+      -0,
+      1,
+      -1,
+      0.5,
+      1234.56,
+      -0.07,
+      1e21,
+      1e-7,
+      123e-20,
+      2 ** 53,
+      Number.MAX_VALUE,
+      Number.NaN,
+    ]) {
+      expect(numberText(value)).toBe(String(value));
+    }
+    expect(numberText(Number.POSITIVE_INFINITY)).toBe('Infinity');
   });
 });
