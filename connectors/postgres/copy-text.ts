@@ -8,10 +8,12 @@ import { numberText } from '../../pipeline/normalize/decimal.ts';
  * once per batch rather than per value.
  */
 const NEEDS_ESCAPE = /[\\\n\r\t]/;
+const ESCAPED = /[\\\n\r\t]/g;
+const escapeOf = (c: string): string => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t');
 
 export function escapeCopyText(text: string): string {
   if (!NEEDS_ESCAPE.test(text)) return text;
-  return text.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+  return text.replace(ESCAPED, escapeOf);
 }
 
 export type CopyEncoder = (value: unknown) => string;
@@ -29,9 +31,11 @@ function generic(value: unknown): string {
   return escapeCopyText(JSON.stringify(value));
 }
 
+const HEX_PREFIX = /^\\x/;
+
 /** Binary fields arrive as lower-case hex (normalization layer 1) or as bytes. */
 function binary(value: unknown): string {
-  if (typeof value === 'string') return `\\\\x${value.replace(/^\\x/, '')}`;
+  if (typeof value === 'string') return `\\\\x${value.replace(HEX_PREFIX, '')}`;
   return generic(value);
 }
 
