@@ -43,8 +43,6 @@ export interface StageReport {
 export interface FetchReport extends StageReport {
   nextCursor: string | null;
   done: boolean;
-  /** Rows unchanged since the last sync, SKIPped before NORMALIZE (not in rowsOut). Absent in older histories. */
-  unchanged?: number;
 }
 export interface DeltaReport extends StageReport {
   inserts: number;

@@ -42,9 +42,9 @@ export interface PageState {
   lastRowversion: string | null;
   /** Each raw row's source hash (pipeline/delta/unchanged-source.ts), stored by TRACK with what it writes. */
   sourceHashes?: string[];
-  /** Raw rows FETCH found unchanged since the last sync (SKIPped without NORMALIZE…IDENTITY), with their bk_hash. */
+  /** Raw rows found unchanged since the last sync (SKIPped without NORMALIZE…IDENTITY), with their bk_hash. */
   unchanged?: Array<{ index: number; bkHash: string }>;
-  /** The primary target's identity rows FETCH read (for DELTA, which reads only keys not among `lookedUp`). */
+  /** The primary target's identity rows NORMALIZE read (DELTA reads only the keys not among `lookedUp`). */
   stored?: Map<string, StoredIdentity>;
   lookedUp?: Set<string>;
   normalized?: NormalizedRow[];

@@ -53,7 +53,7 @@ function quarantine(stage: QuarantinedRow['stage'], failed: readonly FailedRow[]
   });
 }
 
-/** NORMALIZE over the rows FETCH did not find unchanged; row positions stay those of the fetched page. */
+/** NORMALIZE over the rows not found unchanged; row positions stay those of the fetched page. */
 function normalizeChanged(rt: EntityRuntime, state: PageState): NormalizationResult {
   if (!state.unchanged?.length) return rt.normalizer.normalizeRows(state.raw);
   const skipped = new Set(state.unchanged.map((u) => u.index));
@@ -71,7 +71,7 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
 
   /**
    * Rows unchanged since the last sync (pipeline/delta/unchanged-source.ts): their key-only bk_hash and source
-   * hash against the primary target's identity rows, read here once for the page (DELTA reuses them).
+   * hash against the primary target's identity rows, read once for the page (DELTA reuses them).
    */
   const screenUnchanged = async (rt: EntityRuntime, ref: PageRef, rows: PageState['raw']) => {
     const sourceHashes = rt.screen.sourceHashes(rows);
@@ -104,19 +104,10 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
       const last = result.rows[result.rows.length - 1];
       const lastRowversion =
         last && rt.rowversionColumn && last[rt.rowversionColumn] != null ? keyText(last[rt.rowversionColumn]) : null;
-      const screened = await screenUnchanged(rt, ref, result.rows);
-      ctx.pages.put({
-        batchUid: ref.batchUid,
-        page: ref.page,
-        raw: result.rows,
-        lastRowversion,
-        quarantined: [],
-        ...screened,
-      });
+      ctx.pages.put({ batchUid: ref.batchUid, page: ref.page, raw: result.rows, lastRowversion, quarantined: [] });
       return {
         rowsIn: result.rows.length,
-        rowsOut: result.rows.length - screened.unchanged.length,
-        unchanged: screened.unchanged.length,
+        rowsOut: result.rows.length,
         nextCursor: result.nextCursor,
         done: result.done,
       };
@@ -132,10 +123,15 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
       );
     },
 
-    /** NORMALIZE: layers 1-4 (and the mapping layer's per-field work; its failures are counted under MAP). */
+    /**
+     * NORMALIZE: layers 1-4 (and the mapping layer's per-field work; its failures are counted under MAP), over
+     * the rows that changed since the last sync: first, one identity-store read for the page (which DELTA
+     * reuses) sets aside the unchanged ones. Here and not in FETCH: FETCH is the one stage pages run in turn.
+     */
     async normalizePage(ref: PageRef): Promise<StageReport> {
       const [rt, state] = [await runtime(ref), page(ref)];
-      return timed(() => {
+      return timed(async () => {
+        Object.assign(state, await screenUnchanged(rt, ref, state.raw));
         const result = normalizeChanged(rt, state);
         const mappingOnly = (row: FailedRow) => row.errors.every((e) => e.layer === 'mapping');
         state.normalized = result.valid;
@@ -203,7 +199,7 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
       const [rt, state] = [await runtime(ref), page(ref)];
       return timed(async () => {
         const identities = state.identities ?? [];
-        // FETCH read the keys it could compute; a key only the full path computes (rare) is read now.
+        // NORMALIZE read the keys it could compute; a key only the full path computes (rare) is read now.
         const stored = new Map(state.stored);
         const unread = identities.map((i) => i.bkHash).filter((bk) => !state.lookedUp?.has(bk));
         for (const [bk, identity] of await readStoredIdentities(ctx.pool, ref.entityName, rt.primary.name, unread)) {

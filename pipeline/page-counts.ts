@@ -4,7 +4,7 @@ import type { Decision } from './delta/delta.ts';
 /**
  * One page's accounting: every fetched row ends in exactly one bucket.
  * - rows quarantined before DELTA (normalize / validate / map) → failed;
- * - SKIP, and rows FETCH found unchanged since the last sync → skipped;
+ * - SKIP, and rows found unchanged since the last sync before NORMALIZE → skipped;
  * - INSERT / UPDATE waiting for a parent → pending;
  * - INSERT / UPDATE the primary target refused → failed;
  * - otherwise inserted / updated (in a dry run: what ingest would do).
@@ -12,7 +12,7 @@ import type { Decision } from './delta/delta.ts';
 export interface PageOutcome {
   fetched: number;
   quarantinedBeforeDelta: number;
-  /** Rows FETCH found unchanged since the last sync: SKIPs that never reached DELTA's decisions. */
+  /** Rows found unchanged since the last sync before NORMALIZE: SKIPs that never reached DELTA's decisions. */
   unchanged?: number;
   decisions: readonly Decision[];
   isWaiting: (recordIndex: number) => boolean;

@@ -105,7 +105,7 @@ export function findUnchanged(
   return unchanged;
 }
 
-/** Built once per entity configuration (the worker's entity runtime): what FETCH needs to find unchanged rows. */
+/** Built once per entity configuration (the worker's entity runtime): what NORMALIZE needs to set unchanged rows aside. */
 export interface SourceScreen {
   /** Each row's source hash. */
   sourceHashes(rows: readonly Readonly<Record<string, unknown>>[]): string[];
@@ -118,7 +118,8 @@ export function createSourceScreen(
   identity: IdentityComputer,
   hash: (text: string) => string,
 ): SourceScreen {
-  const fingerprint = configFingerprint(config);
+  // The fingerprint is the whole configuration (kilobytes): each row's text starts with its hash, not with it.
+  const fingerprint = `${hash(configFingerprint(config))}\n`;
   const keyFields = new Set(identity.businessKey);
   // The business-key fields alone, normalized exactly as the full normalizer does them (same field plans).
   const keyNormalizer = createNormalizer({ ...config, fields: config.fields.filter((f) => keyFields.has(f.target)) });
