@@ -47,7 +47,7 @@ function typedText(value: unknown): string {
     case 'string':
       return `s${value.length}:${value}`;
     case 'number':
-      return `n${String(value)}`;
+      return Object.is(value, -0) ? 'n-0' : `n${String(value)}`;
     case 'bigint':
       return `b${value.toString()}`;
     case 'boolean':

@@ -24,6 +24,8 @@ describe('sourceRowText', () => {
       { a: '1' },
       { a: 1 },
       { a: 1n },
+      { a: 0 },
+      { a: -0 },
       { a: true },
       { a: 'true' },
       { a: null },
