@@ -331,6 +331,13 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
           try {
             if (attempt > 1) add('fetch', await s.fetchPage(ref, fetchRequest(cursor)));
             else add('fetch', fetched);
+            // An empty page (the source ended on a page boundary, or an incremental found nothing above the
+            // watermark) has nothing to transform, write or account: three activities fewer on the path of an
+            // incremental sync with nothing to do. Patched: older histories ran the stages.
+            if (attempt === 1 && fetched.rowsIn === 0 && patched('empty-page-skips-stages')) {
+              await previous;
+              return;
+            }
             if (plan.stageActivities === 'fused') {
               const reports = await s.transformPage(ref);
               for (const stage of ['normalize', 'validate', 'map', 'identity', 'delta', 'resolve'] as const) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
+import { syncWorkflowId } from '../../../workflows/contract.ts';
 import { createHarness, type Harness } from '../../support/harness.ts';
 import {
   balanced,
@@ -125,4 +126,18 @@ describe('rows unchanged since the last sync are skipped before NORMALIZE', () =
     );
     expect(agree).toEqual({ n: String(ROWS), agree: String(ROWS) });
   }, 300_000);
+
+  it('an incremental sync with nothing above the watermark runs no page stage after FETCH', async () => {
+    await runSync(h, [entity], 'incremental', true); // moves the watermark past the changes made above
+    const [run] = await runSync(h, [entity], 'incremental', true);
+    expect(run!.summary).toMatchObject({ status: 'completed', fetched: 0, inserted: 0, updated: 0, skipped: 0 });
+    const history = await h.client.workflow.getHandle(syncWorkflowId(entity)).fetchHistory();
+    const activities = (history.events ?? []).flatMap((e) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name
+        ? [e.activityTaskScheduledEventAttributes.activityType.name]
+        : [],
+    );
+    expect(activities).toContain('fetchPage');
+    expect(activities.filter((a) => ['transformPage', 'ingestPage', 'trackPage'].includes(a))).toEqual([]);
+  }, 120_000);
 });
