@@ -1,8 +1,6 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { copyLine, encoderFor } from '../connectors/postgres/copy-text.ts';
+import { copyIntoTable } from '../connectors/postgres/staging.ts';
 import type { ApplyResult } from '../connectors/types.ts';
 import type { StoredIdentity } from '../pipeline/delta/delta.ts';
 import type { TargetRecord } from '../pipeline/target-record.ts';
@@ -141,29 +139,12 @@ const IDENTITY_STAGE_COLUMNS = [
   'status',
   'error',
 ];
-const IDENTITY_COPY_CHUNK = 2000;
-
-function* identityCopyText(rows: readonly IdentityWrite[]): Generator<string> {
+/** Each row as a COPY line of the stage's columns. */
+function identityCopyLines(rows: readonly IdentityWrite[]): string[] {
   const encoders = IDENTITY_STAGE_COLUMNS.map(() => encoderFor('string'));
-  const values: unknown[] = new Array(IDENTITY_STAGE_COLUMNS.length);
-  let chunk = '';
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    values[0] = r.bkHash;
-    values[1] = r.dataHash;
-    values[2] = r.sourceHash;
-    values[3] = r.rowversion;
-    values[4] = r.refStr;
-    values[5] = r.targetUid;
-    values[6] = r.status;
-    values[7] = r.error;
-    chunk += copyLine(values, encoders);
-    if ((i + 1) % IDENTITY_COPY_CHUNK === 0) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk) yield chunk;
+  return rows.map((r) =>
+    copyLine([r.bkHash, r.dataHash, r.sourceHash, r.rowversion, r.refStr, r.targetUid, r.status, r.error], encoders),
+  );
 }
 
 /**
@@ -199,9 +180,13 @@ export async function writeIdentities(
          rowversion text, ref_str text, target_uid text, status text, error text) ON COMMIT DROP;
        TRUNCATE ${IDENTITY_STAGE}`,
     );
-    await pipeline(
-      Readable.from(identityCopyText(rows)),
-      client.query(copyFrom(`COPY ${IDENTITY_STAGE} (${IDENTITY_STAGE_COLUMNS.join(', ')}) FROM STDIN`)),
+    await copyIntoTable(
+      client,
+      IDENTITY_STAGE,
+      IDENTITY_STAGE_COLUMNS.join(', '),
+      identityCopyLines(rows),
+      0,
+      rows.length - 1,
     );
     await client.query(
       `INSERT INTO identity_records AS ir

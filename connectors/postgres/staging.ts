@@ -103,14 +103,27 @@ export function encodeDirectRows(rows: StagedRow[], columns: DataColumn[], synce
 
 const CHUNK_LINES = 2000;
 
-function* chunks(lines: string[], lo: number, hi: number): Generator<string> {
+function* chunks(lines: readonly string[], lo: number, hi: number): Generator<string> {
   for (let start = lo; start <= hi; start += CHUNK_LINES) {
     yield lines.slice(start, Math.min(hi + 1, start + CHUNK_LINES)).join('');
   }
 }
 
-/** COPYs lines lo..hi into the stage (text format), with the writes' backpressure respected. */
-export async function copyIntoStage(
+/** COPYs lines lo..hi into `table` (a quoted or qualified name), in the order of `columnList`, with backpressure. */
+export async function copyIntoTable(
+  client: pg.PoolClient,
+  table: string,
+  columnList: string,
+  lines: readonly string[],
+  lo: number,
+  hi: number,
+) {
+  const sink = client.query(copyFrom(`COPY ${table} (${columnList}) FROM STDIN`));
+  await pipeline(Readable.from(chunks(lines, lo, hi)), sink);
+}
+
+/** COPYs lines lo..hi into the stage (text format). */
+export function copyIntoStage(
   client: pg.PoolClient,
   name: string,
   columns: DataColumn[],
@@ -119,19 +132,5 @@ export async function copyIntoStage(
   hi: number,
 ) {
   const columnList = [...STAGE_HEAD, ...columns.map((c) => c.name)].map(quoteIdent).join(', ');
-  const sink = client.query(copyFrom(`COPY ${quoteIdent(name)} (${columnList}) FROM STDIN`));
-  await pipeline(Readable.from(chunks(lines, lo, hi)), sink);
-}
-
-/** COPYs lines lo..hi straight into `table` (already qualified), in the order of `columnList`. */
-export async function copyIntoTable(
-  client: pg.PoolClient,
-  table: string,
-  columnList: string,
-  lines: string[],
-  lo: number,
-  hi: number,
-) {
-  const sink = client.query(copyFrom(`COPY ${table} (${columnList}) FROM STDIN`));
-  await pipeline(Readable.from(chunks(lines, lo, hi)), sink);
+  return copyIntoTable(client, quoteIdent(name), columnList, lines, lo, hi);
 }
