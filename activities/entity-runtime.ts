@@ -31,7 +31,7 @@ export interface EntityRuntime {
   validator: RowValidator;
   identity: IdentityComputer;
   hashers: IdentityHashers;
-  /** Source hashes and key-only bk_hashes of raw rows: how FETCH finds rows unchanged since the last sync. */
+  /** Source hashes and key-only bk_hashes of raw rows: how NORMALIZE sets aside rows unchanged since the last sync. */
   screen: SourceScreen;
   /** Null when the entity has no parents. */
   parents: ParentResolver | null;

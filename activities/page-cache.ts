@@ -42,8 +42,8 @@ export interface PageState {
   lastRowversion: string | null;
   /** Each raw row's source hash (pipeline/delta/unchanged-source.ts), stored by TRACK with what it writes. */
   sourceHashes?: string[];
-  /** Raw rows found unchanged since the last sync (SKIPped without NORMALIZE…IDENTITY), with their bk_hash. */
-  unchanged?: Array<{ index: number; bkHash: string }>;
+  /** Raw rows found unchanged since the last sync (SKIPped without NORMALIZE…IDENTITY): raw index → bk_hash. */
+  unchanged?: Map<number, string>;
   /** The primary target's identity rows NORMALIZE read (DELTA reads only the keys not among `lookedUp`). */
   stored?: Map<string, StoredIdentity>;
   lookedUp?: Set<string>;

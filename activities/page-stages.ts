@@ -55,10 +55,9 @@ function quarantine(stage: QuarantinedRow['stage'], failed: readonly FailedRow[]
 
 /** NORMALIZE over the rows not found unchanged; row positions stay those of the fetched page. */
 function normalizeChanged(rt: EntityRuntime, state: PageState): NormalizationResult {
-  if (!state.unchanged?.length) return rt.normalizer.normalizeRows(state.raw);
-  const skipped = new Set(state.unchanged.map((u) => u.index));
+  if (!state.unchanged?.size) return rt.normalizer.normalizeRows(state.raw);
   const positions: number[] = [];
-  for (let i = 0; i < state.raw.length; i++) if (!skipped.has(i)) positions.push(i);
+  for (let i = 0; i < state.raw.length; i++) if (!state.unchanged.has(i)) positions.push(i);
   const result = rt.normalizer.normalizeRows(positions.map((i) => state.raw[i]!));
   for (const row of result.valid) row.index = positions[row.index]!;
   for (const row of result.failed) row.index = positions[row.index]!;
@@ -79,10 +78,7 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
     const lookedUp = new Set<string>();
     for (const key of keys) if (key !== null) lookedUp.add(key);
     const stored = await readStoredIdentities(ctx.pool, ref.entityName, rt.primary.name, [...lookedUp]);
-    const unchanged = [...findUnchanged(rows, keys, sourceHashes, stored)].map((index) => ({
-      index,
-      bkHash: keys[index]!,
-    }));
+    const unchanged = new Map([...findUnchanged(rows, keys, sourceHashes, stored)].map((i) => [i, keys[i]!]));
     return { sourceHashes, unchanged, stored, lookedUp };
   };
 
@@ -142,7 +138,7 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
           ),
           ...quarantine('map', result.failed.filter(mappingOnly)),
         ];
-        return { rowsIn: state.raw.length - (state.unchanged?.length ?? 0), rowsOut: result.valid.length };
+        return { rowsIn: state.raw.length - (state.unchanged?.size ?? 0), rowsOut: result.valid.length };
       });
     },
 
@@ -210,7 +206,7 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
           rowversionFamily: rt.identity.rowversionFamily,
         });
         const c = state.delta.counts;
-        const unchanged = state.unchanged?.length ?? 0;
+        const unchanged = state.unchanged?.size ?? 0;
         return {
           rowsIn: identities.length + unchanged,
           rowsOut: c.inserted + c.updated,

@@ -130,7 +130,7 @@ export async function trackPage(
   const counts = countPage({
     fetched: state.raw.length,
     quarantinedBeforeDelta: state.quarantined.length,
-    unchanged: state.unchanged?.length ?? 0,
+    unchanged: state.unchanged?.size ?? 0,
     decisions,
     isWaiting: (i) => waitingSet.has(i),
     refusedByPrimary: refused,
@@ -149,7 +149,7 @@ export async function trackPage(
     const keepSeen = ref.dryRun || (ref.syncType === 'full' && rt.config.deletePolicy !== 'none');
     if (keepSeen) {
       const passed = identities.map((i) => i.bkHash);
-      for (const u of state.unchanged ?? []) passed.push(u.bkHash);
+      for (const bkHash of state.unchanged?.values() ?? []) passed.push(bkHash);
       await recordSeenKeys(client, ref.batchUid, { passed, failed: failedKeys });
     }
     await addBatchMetricCounts(client, ref.batchUid, {
