@@ -19,6 +19,12 @@ export const eventTypes = [
   'record.quarantined',
   'child.released',
   'circuit.opened',
+  /** A background load's window opened (payload: quota, closesAt, rowsDone, estimate) or closed (the night's rows). */
+  'background.window_opened',
+  'background.window_closed',
+  'background.completed',
+  /** A scheduled sync did not run: a sync or background load of the entity was under way (payload: reason). */
+  'schedule.skipped',
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 export type EventType = z.infer<typeof eventTypeSchema>;
