@@ -44,9 +44,12 @@ const wall = (ms: number, timeZone: string): string => {
 };
 
 describe('windowTimeSchema', () => {
-  it.each(['00:00', '23:59', '07:00', '19:00', '12:30', '09:05', '20:00', '19:00:30', '23:59:59'])('accepts %s', (time) => {
-    expect(windowTimeSchema.safeParse(time).success).toBe(true);
-  });
+  it.each(['00:00', '23:59', '07:00', '19:00', '12:30', '09:05', '20:00', '19:00:30', '23:59:59'])(
+    'accepts %s',
+    (time) => {
+      expect(windowTimeSchema.safeParse(time).success).toBe(true);
+    },
+  );
 
   it.each([
     '24:00',
