@@ -62,7 +62,12 @@ export function createBatchActivities(ctx: WorkerContext): BatchActivities {
       } else if (existing.status === 'pending') {
         await prisma.syncBatch.update({
           where: { uid: input.batchUid },
-          data: { ...running, watermarkFrom: watermark, metrics: { configVersion: rt.stored.configVersion } },
+          // What the starter put in the row's metrics (a background batch's night) is kept.
+          data: {
+            ...running,
+            watermarkFrom: watermark,
+            metrics: { ...(existing.metrics as object), configVersion: rt.stored.configVersion },
+          },
         });
       }
       // Every attempt ensures every target (ensure is idempotent): an attempt that failed after marking the batch

@@ -126,6 +126,17 @@ export interface BatchSummary extends RecordCounts {
   rowsPerSecond: number;
   elapsedMs: number;
   estimatedCost: number;
+  /** Background batches (set by the workflow): the cursor after the last page read, where the next one starts. */
+  endCursor?: string | null;
+  /** Background batches: the source has no row after this batch's last page. */
+  sourceDone?: boolean;
+  /**
+   * Background batches: why it stopped starting pages: the source's end, the night's quota, the window's close
+   * coming (no page would end before it), or neither (told to end: a pause, stop or window change).
+   */
+  endedBy?: 'source' | 'quota' | 'window' | null;
+  /** Background batches: how long its last page took, FETCH to TRACK. */
+  pageMs?: number;
 }
 
 /** The circuit breaker's reading when it pauses a batch (an event's payload, hence a type, not an interface). */
@@ -199,9 +210,84 @@ export interface ChildActivities {
   releasePendingChildren(input: ReleaseInput): Promise<ReleaseReport>;
 }
 
+// ---- Background loads (the shared queue) ----
+
+/** The load's window as it stands: open now (and until when), or when it next opens. */
+export interface BackgroundWindow {
+  open: boolean;
+  opensAtMs: number;
+  closesAtMs: number;
+}
+
+export interface BackgroundPlan {
+  window: BackgroundWindow;
+  /** Where the next page starts: the cursor after the last page TRACK accounted. */
+  offset: string | null;
+  rowsDone: number;
+  rowsToday: number;
+  /** Tonight's quota (null: the whole window). */
+  dailyQuota: number | null;
+  /** Rows tonight may still read; null: no bound but the window; 0: met. */
+  quotaLeft: number | null;
+  totalRowsEstimate: number | null;
+  /** A night ended since the last plan. */
+  closedNight: boolean;
+}
+
+export interface BackgroundActivities {
+  /**
+   * Marks the load started by this workflow; on its first start, reads the source's highest rowversion (the
+   * entity's watermark once the load completes, so incremental syncs take over without a gap) and its row estimate.
+   */
+  beginBackgroundLoad(input: { entityName: string; workflowId: string }): Promise<void>;
+  /** Opens and closes nights (events, quota) at `nowMs`, the workflow's time, and answers the load's position. */
+  planBackgroundNight(input: { entityName: string; nowMs: number }): Promise<BackgroundPlan>;
+  /** The load's state as the API shows it (and when it next runs, when it waits for a window). */
+  setBackgroundStatus(input: {
+    entityName: string;
+    status: 'waiting_for_window' | 'running' | 'paused' | 'stopped' | 'failed';
+    nextRunAtMs?: number | null;
+    error?: string | null;
+  }): Promise<void>;
+  /** The pending `background` batch row of the night's next batch (counts a night the first time one runs in it). */
+  prepareBackgroundBatch(input: { entityName: string; batchUid: string; nightOpenedAtMs: number }): Promise<void>;
+  /** A batch whose workflow could not start (another sync of the entity runs): its pending row goes. */
+  discardBackgroundBatch(input: { batchUid: string; reason: string }): Promise<void>;
+  /** The source is read to its end: the load is completed and the entity's watermark is the one read at its start. */
+  completeBackgroundLoad(input: { entityName: string }): Promise<void>;
+}
+
 // ---- Smoke ----
 
 export interface SmokeActivities {
   /** Writes one `smoke` event and returns its id (as a string: bigint does not cross the wire as JSON). */
   recordSmokeEvent(message: string): Promise<string>;
+}
+
+// ---- Scheduled syncs (the shared queue) ----
+
+/** A run of a recurring sync (workflows/scheduled-sync.ts), before it starts the entity's `syncEntity`. */
+export interface ScheduledSyncInput {
+  entityName: string;
+  syncType: 'full' | 'incremental';
+  batchUid: string;
+  /** The sync's workflow id (`sync-<entity>`), written on the pending batch row as control/syncs.ts does. */
+  workflowId: string;
+}
+
+/** Go ahead (the pending batch row is written) or skip (nothing written; not a failure). */
+export type PreparedScheduledSync = { skipped: false; dryRun: boolean } | { skipped: true; reason: string };
+
+/** ApplicationFailure types (non-retryable) of prepareScheduledSync. */
+export const SCHEDULED_ENTITY_NOT_FOUND = 'ScheduledEntityNotFound';
+export const SCHEDULED_ENTITY_DISABLED = 'ScheduledEntityDisabled';
+
+export interface ScheduledActivities {
+  /**
+   * The entity must exist and be enabled (else a non-retryable failure); a background load under way skips the
+   * run; otherwise decides the dry run from the entity's mode and writes the batch row `pending`.
+   */
+  prepareScheduledSync(input: ScheduledSyncInput): Promise<PreparedScheduledSync>;
+  /** The sync could not start (one of the entity runs): deletes the pending row and records `schedule.skipped`. */
+  skipScheduledSync(input: ScheduledSyncInput & { reason: string }): Promise<void>;
 }

@@ -1,9 +1,11 @@
+import { createBackgroundActivities } from './background.ts';
 import { createBatchActivities } from './batch.ts';
 import { createChildActivities } from './children.ts';
 import { createDeleteActivities } from './deletes.ts';
 import type { WorkerContext } from './deps.ts';
 import { withHeartbeat } from './heartbeat.ts';
 import { createPageStageActivities } from './page-stages.ts';
+import { createScheduledActivities } from './scheduled.ts';
 import { createSmokeActivities } from './smoke.ts';
 
 export type { ActivityDeps, WorkerContext } from './deps.ts';
@@ -17,8 +19,10 @@ export function createSharedActivities(ctx: WorkerContext) {
   return heartbeating({
     ...createSmokeActivities(ctx),
     ...createBatchActivities(ctx),
+    ...createBackgroundActivities(ctx),
     ...createDeleteActivities(ctx),
     ...createChildActivities(ctx),
+    ...createScheduledActivities(ctx),
   });
 }
 

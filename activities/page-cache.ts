@@ -40,6 +40,8 @@ export interface PageState {
   raw: Row[];
   /** Rowversion (source text) of the page's last row: the watermark candidate of an incremental read. */
   lastRowversion: string | null;
+  /** The source's cursor after this page (a background load's offset once the page is tracked). */
+  nextCursor?: string | null;
   /** Each raw row's source hash (pipeline/delta/unchanged-source.ts), stored by TRACK with what it writes. */
   sourceHashes?: string[];
   /** Raw rows found unchanged since the last sync (SKIPped without NORMALIZE…IDENTITY): raw index → bk_hash. */

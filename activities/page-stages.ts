@@ -100,7 +100,14 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
       const last = result.rows[result.rows.length - 1];
       const lastRowversion =
         last && rt.rowversionColumn && last[rt.rowversionColumn] != null ? keyText(last[rt.rowversionColumn]) : null;
-      ctx.pages.put({ batchUid: ref.batchUid, page: ref.page, raw: result.rows, lastRowversion, quarantined: [] });
+      ctx.pages.put({
+        batchUid: ref.batchUid,
+        page: ref.page,
+        raw: result.rows,
+        lastRowversion,
+        nextCursor: result.nextCursor,
+        quarantined: [],
+      });
       return {
         rowsIn: result.rows.length,
         rowsOut: result.rows.length,

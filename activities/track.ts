@@ -1,4 +1,5 @@
 import type { ApplyResult } from '../connectors/types.ts';
+import { advanceBackgroundOffset } from '../db/background.ts';
 import { addBatchMetricCounts, claimPageCounts } from '../db/batches.ts';
 import { type DeadLetter, deadLetterKey, insertDeadLetters } from '../db/dead-letters.ts';
 import { insertEventSql } from '../db/events.ts';
@@ -210,6 +211,14 @@ export async function trackPage(
         // A child that waited and has now landed through a later read must not be released again from its old payload.
         const landed = [...primaryResults].filter(([, r]) => r.ok).map(([i]) => identities[i]!.bkHash);
         await supersedeWaitingChildren(client, ref.entityName, landed);
+      }
+      if (ref.syncType === 'background') {
+        // The load's offset moves with the page's counts: a restart resumes after the last accounted page.
+        await advanceBackgroundOffset(client, {
+          entityName: ref.entityName,
+          cursor: state.nextCursor ?? null,
+          rows: counts.fetched,
+        });
       }
       if (advanceWatermark !== null) {
         await saveWatermark(client, {

@@ -5,6 +5,7 @@ import type { ApiDeps } from './deps.ts';
 import { docsRoutes } from './docs.ts';
 import { errorBody, fieldErrors, handleError } from './errors.ts';
 import { refuseUnstorableStrings } from './json-body.ts';
+import { backgroundRoutes } from './routes/background.ts';
 import { connectionRoutes } from './routes/connections.ts';
 import { entityRoutes } from './routes/entities.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -12,6 +13,7 @@ import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
 import { monitoringHealthRoutes } from './routes/monitoring-health.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { registerEntityConfigComponent } from './schemas/entity-config-doc.ts';
 import { version } from './version.ts';
@@ -52,6 +54,8 @@ export function createApp(deps: ApiDeps) {
     healthRoutes(deps),
     syncRoutes(deps),
     entityRoutes(deps),
+    backgroundRoutes(deps),
+    scheduleRoutes(deps),
     connectionRoutes(deps),
     monitoringRoutes(deps),
     monitoringHealthRoutes(deps),

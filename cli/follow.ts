@@ -20,7 +20,8 @@ export function countsLine(c: Counts): string {
   return `fetched ${count(c.fetched)} · inserted ${count(c.inserted)} · updated ${count(c.updated)} · skipped ${count(c.skipped)} · failed ${count(c.failed)} · pending ${count(c.pending)} · deleted ${count(c.deleted)}`;
 }
 
-function bar(done: number, total: number | null): string {
+/** A progress bar with its percentage and a trailing space ('' when the total is unknown). */
+export function bar(done: number, total: number | null): string {
   if (!total || total <= 0) return '';
   const ratio = Math.min(1, done / total);
   const filled = Math.round(ratio * BAR_WIDTH);

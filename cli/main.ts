@@ -1,10 +1,12 @@
 import { Command, Option } from 'commander';
 import { version } from '../api/version.ts';
 import { CliError, createApiClient } from './api-client.ts';
+import { registerBackground } from './commands/background.ts';
 import { registerConnections } from './commands/connections.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { registerEntities } from './commands/entities.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerSchedule } from './commands/schedule.ts';
 import { registerSync } from './commands/sync.ts';
 
 /**
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerConnections(program, api);
   registerEntities(program, api);
   registerSync(program, api);
+  registerBackground(program, api);
+  registerSchedule(program, api);
   registerDlq(program, api);
   registerKeys(program);
   return program;

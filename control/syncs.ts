@@ -6,9 +6,11 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   WorkflowUpdateStage,
 } from '@temporalio/client';
 import { z } from 'zod';
+import { isBackgroundLoadActive } from '../db/background.ts';
 import { countsOfBatch } from '../db/batches.ts';
 import { type EntityMode, getEntity } from '../db/entities.ts';
 import type { Prisma } from '../db/prisma.ts';
@@ -104,6 +106,15 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
     const entity = await getEntity(deps.prisma, name);
     if (!entity) throw unknownEntity(name);
     if (!entity.enabled) throw new ControlError(409, 'entity_disabled', `Entity "${name}" is disabled.`);
+    // The load reads the whole source night by night and hands over to incremental syncs when it completes.
+    if (await isBackgroundLoadActive(deps.prisma, name)) {
+      throw new ControlError(
+        409,
+        'background_load_active',
+        `A background load of "${name}" is under way; its other syncs start once it completes or is stopped.`,
+        { entity: name },
+      );
+    }
     stored.push(entity);
   }
   let order: string[];
@@ -220,7 +231,8 @@ export async function stopSync(
     const update = await deps.temporal
       .withDeadline(deadline, () => handle.startUpdate(stopUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED }))
       .catch(async (error: unknown) => {
-        if (!isGrpcDeadlineError(error)) throw error;
+        // The deadline passed: the SDK says so as a gRPC deadline, or (the call cut short) as an update RPC timeout.
+        if (!isGrpcDeadlineError(error) && !(error instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw error;
         await handle.cancel();
         return null;
       });

@@ -1,5 +1,6 @@
 import type { BackgroundSyncSchedule } from '@prisma/client';
 import type pg from 'pg';
+import type { LoadState } from '../pipeline/background/plan.ts';
 import type { Prisma } from './prisma.ts';
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -29,6 +30,20 @@ export interface BackgroundSettings {
   timeZone: string;
   targetDays: number;
 }
+
+/** The row as the night plan reads it (pipeline/background/plan.ts). */
+export const loadStateOf = (row: BackgroundLoad): LoadState => ({
+  windowStart: row.windowStart,
+  windowEnd: row.windowEnd,
+  timeZone: row.timeZone,
+  targetDays: row.targetDays,
+  rowsDone: Number(row.rowsDone),
+  rowsToday: row.rowsToday,
+  nightsUsed: row.nightsUsed,
+  nightOpenedAtMs: row.nightOpenedAt?.getTime() ?? null,
+  dailyQuota: row.dailyQuota,
+  totalRowsEstimate: row.totalRowsEstimate === null ? null : Number(row.totalRowsEstimate),
+});
 
 export async function getBackgroundLoad(prisma: Prisma, entityName: string): Promise<BackgroundLoad | null> {
   return prisma.backgroundSyncSchedule.findUnique({ where: { entityName } });

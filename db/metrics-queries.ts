@@ -1,4 +1,6 @@
 import type { RecordCounts } from '../pipeline/accounting.ts';
+import { nextOccurrences } from '../pipeline/background/window.ts';
+import { ACTIVE_BACKGROUND_STATES, type BackgroundStatus } from './background.ts';
 import type { Prisma } from './prisma.ts';
 
 /**
@@ -106,4 +108,61 @@ export async function runningThroughput(prisma: Prisma) {
            greatest(extract(epoch FROM now() - started_at), 0.001)::float8 AS seconds
       FROM sync_batches WHERE status = 'running' AND started_at IS NOT NULL`;
   return rows.map((r) => ({ batchUid: r.uid, entity: r.entity, rowsPerSecond: r.fetched / r.seconds }));
+}
+
+/** The states a background load can be in (db/background.ts BackgroundStatus), one series each. */
+export const BACKGROUND_STATES = [
+  'not_started',
+  'waiting_for_window',
+  'running',
+  'paused',
+  'stopped',
+  'completed',
+  'failed',
+] as const;
+
+export interface BackgroundLoadRow {
+  entity: string;
+  state: string;
+  rowsDone: number;
+  /** The source's row estimate; null until the load first plans. */
+  rowsEstimated: number | null;
+  nightsUsed: number;
+  targetDays: number;
+  /** Unix ms of the window's next opening after now (while it is open: the one after); null unless under way. */
+  nextWindowOpensAtMs: number | null;
+  /** Whether the window is open now; null unless the load is under way. */
+  windowOpen: boolean | null;
+}
+
+/** Every entity's background load: progress, state and, for a load under way, its next window opening. */
+export async function backgroundLoads(prisma: Prisma, nowMs = Date.now()): Promise<BackgroundLoadRow[]> {
+  const rows = await prisma.backgroundSyncSchedule.findMany({ orderBy: { entityName: 'asc' } });
+  return rows.map((r) => {
+    let next: number | null = null;
+    let open: boolean | null = null;
+    if (ACTIVE_BACKGROUND_STATES.includes(r.status as BackgroundStatus)) {
+      try {
+        const [first, second] = nextOccurrences(
+          nowMs,
+          { start: r.windowStart, end: r.windowEnd, timeZone: r.timeZone },
+          2,
+        );
+        open = first!.opensAtMs <= nowMs;
+        next = open ? second!.opensAtMs : first!.opensAtMs;
+      } catch {
+        // Settings no longer valid (a zone Intl stopped knowing): no such series rather than no scrape.
+      }
+    }
+    return {
+      entity: r.entityName,
+      state: r.status,
+      rowsDone: Number(r.rowsDone),
+      rowsEstimated: r.totalRowsEstimate === null ? null : Number(r.totalRowsEstimate),
+      nightsUsed: r.nightsUsed,
+      targetDays: r.targetDays,
+      nextWindowOpensAtMs: next,
+      windowOpen: open,
+    };
+  });
 }

@@ -11,6 +11,7 @@ import {
   startApismithSandbox,
   startSchedulehubSandbox,
 } from '../sandbox/index.ts';
+import { demoBackgroundLoad, demoSchedule, entitiesUnderBackgroundLoad } from './background.ts';
 import { DEMO_TARGET_SCHEMA, demoConnections, demoEntities, demoSchedulehubResources } from './entities.ts';
 import { DEMO_TABLE_NAMES } from './erp-schema.ts';
 import { applyDemoChanges, seedDemoErp } from './seed.ts';
@@ -20,7 +21,8 @@ import { applyDemoChanges, seedDemoErp } from './seed.ts';
  * sandbox) synced into the ScheduleHub sandbox and a PostgreSQL table.
  * First start: seed messy data, register the three entities, a dry run, an
  * executed full sync, then a round of source changes and an incremental
- * sync. Every later start: the next round of changes and an incremental sync.
+ * sync. Every later start: the next round of changes and an incremental sync. Then a multi-day background
+ * load of the last entity in a window open now (demo/background.ts) and an incremental schedule of the first.
  */
 export interface DemoOptions {
   control: ControlDeps;
@@ -88,9 +90,9 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
       if (!stored || JSON.stringify(stored.config) !== JSON.stringify(config)) await saveEntity(control.prisma, config);
     }
 
-    const run = async (title: string, syncType: 'full' | 'incremental', execute: boolean) => {
+    const run = async (title: string, syncType: 'full' | 'incremental', execute: boolean, entities = names) => {
       log(`\n${title}`);
-      const started = await startSync(control, { entities: names, syncType, execute });
+      const started = await startSync(control, { entities, syncType, execute });
       const results: SyncStatus[] = [];
       for (const sync of started) results.push(await waitForSync(control, sync.batchUid));
       handle.batches.push(...results);
@@ -116,7 +118,15 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
       (t) => `${t}: ${changes.updated[t].length} updated, ${changes.inserted[t].length} inserted`,
     ).join('; ');
     log(`\nDemo: change round ${changes.round} in the source (${changed}).`);
-    await run('Incremental sync (rows above the watermark only):', 'incremental', true);
+    // An entity whose background load is under way is read by that load, not by the incremental sync.
+    const loading = await entitiesUnderBackgroundLoad(control, names);
+    const incremental = names.filter((name) => !loading.includes(name));
+    await run(
+      `Incremental sync (rows above the watermark only)${loading.length > 0 ? `; ${loading.join(', ')} left to its background load` : ''}:`,
+      'incremental',
+      true,
+      incremental,
+    );
     const children = await control.prisma.pendingChild.groupBy({
       by: ['entityName', 'status'],
       where: { entityName: { in: names } },
@@ -133,6 +143,8 @@ export async function startDemo(options: DemoOptions): Promise<DemoHandle> {
         `  children that waited for a parent (released ones were counted on the batch that read them): ${byEntity.join('; ')}`,
       );
     }
+    await demoBackgroundLoad(control, names[names.length - 1]!, log);
+    await demoSchedule(control, names[0]!, log);
     log(
       `\nDemo data: sandbox ERP ${apismith.url} (APISmith SANDBOX), ScheduleHub SANDBOX ${schedulehub.url}, ` +
         `PostgreSQL tables ${DEMO_TARGET_SCHEMA}.{${names.join(',')}}. Run npm start again for the next incremental round.`,

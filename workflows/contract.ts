@@ -8,7 +8,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 
-export type SyncType = 'full' | 'incremental';
+/** full and incremental syncs are started by users and schedules; background batches by a background load. */
+export type SyncType = 'full' | 'incremental' | 'background';
 export const stageNames = [
   'fetch',
   'normalize',
@@ -30,8 +31,24 @@ export interface SyncEntityInput {
   dryRun: boolean;
   /** Pages per execution before continue-as-new (default 150; tests use a few to exercise it). */
   pagesPerRun?: number;
+  /** A night of a background load (workflows/background-sync.ts): where it starts and when it stops. */
+  background?: NightLimits;
   /** Carried across continue-as-new; absent on the first run. */
   resume?: SyncResumeState;
+}
+
+/**
+ * The bounds of one background batch. Pages start from `startCursor` (the load's persisted offset) and stop
+ * starting once `maxRows` were read (the night's quota left) or once a page, as long as the last one took,
+ * would end after `stopAtMs` (the window's close): no page runs past the close by more than one page's time.
+ * The load changes them while the batch runs (nightLimitsSignal): a pause or stop sets `stopAtMs` to 0.
+ */
+export interface NightLimits {
+  startCursor: string | null;
+  maxRows: number | null;
+  stopAtMs: number;
+  /** How long the load's last page took (FETCH to TRACK): a new batch knows it before its first page. */
+  pageMs?: number;
 }
 
 /** What one execution hands to the next when it continues as new. */
@@ -123,5 +140,61 @@ export const stopUpdate = defineUpdate<SyncProgress>(STOP_UPDATE);
 export const pauseSignal = defineSignal(PAUSE_SIGNAL);
 export const resumeSignal = defineSignal(RESUME_SIGNAL);
 
+/** Changes a running background batch's bounds (a window change, a pause or stop of its load). */
+export const nightLimitsSignal = defineSignal<[Partial<Omit<NightLimits, 'startCursor'>>]>('nightLimits');
+
 /** One running sync per entity: Temporal refuses a second execution with the same id. */
 export const syncWorkflowId = (entityName: string) => `sync-${entityName}`;
+
+// ---- Background loads (workflows/background-sync.ts) ----
+
+export const BACKGROUND_SYNC_WORKFLOW = 'backgroundSync';
+/** One background load per entity: Temporal refuses a second execution with the same id. */
+export const backgroundWorkflowId = (entityName: string) => `background-${entityName}`;
+
+export interface BackgroundSyncInput {
+  entityName: string;
+  /** Carried across continue-as-new. */
+  resume?: { paused: boolean; failuresInARow: number; nightEnded?: number | null; pageMs?: number };
+}
+
+export type BackgroundPhase =
+  | 'starting'
+  | 'waiting_for_window'
+  | 'running'
+  | 'paused'
+  | 'stopped'
+  | 'completed'
+  | 'failed';
+
+/** What the load's query and control updates answer. */
+export interface BackgroundProgress {
+  entityName: string;
+  phase: BackgroundPhase;
+  paused: boolean;
+  /** The batch of the night running now, if any. */
+  batchUid: string | null;
+  /** The window as last planned: open (until closesAtMs) or opening at opensAtMs. */
+  window: { open: boolean; opensAtMs: number; closesAtMs: number } | null;
+  rowsDone: number;
+  rowsToday: number;
+  dailyQuota: number | null;
+  totalRowsEstimate: number | null;
+  lastError: string | null;
+}
+
+/** The ApplicationFailure type the load's update validators refuse with once it has ended. */
+export const BACKGROUND_ENDED = 'BackgroundLoadEnded';
+
+export const backgroundProgressQuery = defineQuery<BackgroundProgress>('backgroundProgress');
+/** Pause: the night's batch ends after its pages in flight; answers once the load is paused. */
+export const pauseBackgroundUpdate = defineUpdate<BackgroundProgress>('pauseBackground');
+/** Resume: answers once the load plans again (waiting for its window, or running). */
+export const resumeBackgroundUpdate = defineUpdate<BackgroundProgress>('resumeBackground');
+/** Stop: the night's batch ends after its pages in flight; the offset is kept; answers once the load stopped. */
+export const stopBackgroundUpdate = defineUpdate<BackgroundProgress>('stopBackground');
+/**
+ * The window, zone or days changed (the caller stored them): a running night's batch ends after its pages in
+ * flight and the load plans again under the new settings. Answers with the state after that plan.
+ */
+export const reconfigureBackgroundUpdate = defineUpdate<BackgroundProgress>('reconfigureBackground');

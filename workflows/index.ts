@@ -1,5 +1,7 @@
 // Every workflow the worker registers (the worker's workflowsPath points here).
+export { backgroundSync } from './background-sync.ts';
 export { retryWaitingChildren } from './retry-waiting.ts';
+export { scheduledSync } from './scheduled-sync.ts';
 export { smokeWorkflow } from './smoke.ts';
 export { syncEntities } from './sync-entities.ts';
 export { syncEntity } from './sync-entity.ts';

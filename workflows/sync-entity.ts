@@ -30,6 +30,8 @@ import type {
 import { addCounts, type RecordCounts, zeroCounts } from '../pipeline/accounting.ts';
 import {
   type CircuitReading,
+  type NightLimits,
+  nightLimitsSignal,
   pauseSignal,
   pauseUpdate,
   progressQuery,
@@ -149,6 +151,20 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   let estimatedRows: number | null = null;
   const targetCalls: Record<string, number> = { ...resume?.targetCalls };
   const notes: string[] = [...(resume?.notes ?? [])];
+  /**
+   * A background batch's bounds (absent for other syncs): read before each page starts; the load changes them
+   * by signal. Rows read so far (tracked and in flight) and the last page's time from FETCH to TRACK decide.
+   */
+  let limits: NightLimits | null = input.background ?? null;
+  let rowsRead = counts.fetched;
+  let lastPageMs = input.background?.pageMs ?? 0;
+  /** Why a background batch stops starting pages: its quota is read, or its window closes before a page could end. */
+  const nightOver = (): 'quota' | 'window' | null => {
+    if (limits === null) return null;
+    if (limits.maxRows !== null && rowsRead >= limits.maxRows) return 'quota';
+    return Date.now() + lastPageMs > limits.stopAtMs ? 'window' : null;
+  };
+  let endedBy: 'quota' | 'window' | null = null;
   /** Pages between FETCH and the end of TRACK: a stop waits for them (see pageStages). */
   const pagesRunning = new Set<Promise<void>>();
 
@@ -186,6 +202,9 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   });
   setHandler(resumeSignal, () => {
     paused = false;
+  });
+  setHandler(nightLimitsSignal, (change) => {
+    if (limits) limits = { ...limits, ...change };
   });
   /** Validator of both control updates: refused (nothing written to history) once the batch is finishing. */
   const refuseWhenFinishing = () => {
@@ -372,7 +391,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
 
       // The page loop: FETCH is sequential (each page's cursor comes from the previous one); the rest overlaps.
       phase = 'syncing';
-      let cursor = resume?.cursor ?? null;
+      let cursor = resume ? resume.cursor : (input.background?.startCursor ?? null);
       let page = resume?.nextPage ?? 0;
       let done = false;
       let tracked: Promise<void> = Promise.resolve();
@@ -388,7 +407,8 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
           const markPaused = patched('sync-paused-search-attribute');
           if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: true }]);
           pauseApplied = true;
-          await condition(() => !paused);
+          // A background batch paused here still ends when its load winds it down (nightLimitsSignal).
+          await condition(() => !paused || nightOver() !== null);
           await shared.setBatchPaused(input.batchUid, false);
           if (markPaused) upsertSearchAttributes([{ key: SyncPaused, value: false }]);
           pauseApplied = false;
@@ -408,6 +428,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
           await condition(allHandlersFinished);
           await continueAsNew<typeof syncEntity>({
             ...input,
+            ...(limits ? { background: { ...limits, pageMs: lastPageMs } } : {}),
             resume: {
               cursor,
               nextPage: page,
@@ -423,7 +444,11 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
             },
           });
         }
+        // A background batch ends when its night does: quota read, or the window closing before a page could end.
+        endedBy = nightOver();
+        if (endedBy !== null) break;
         const ref: PageRef = { ...base, page };
+        const pageStartedMs = Date.now();
         let fetched: FetchReport;
         // The claim for this page was made while the previous page was fetched: no round trip on the fetch chain.
         let worker = await (nextClaim ?? claimWorker());
@@ -441,9 +466,11 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         const pageCursor = cursor;
         cursor = fetched.nextCursor;
         done = fetched.done;
+        rowsRead += fetched.rowsIn;
         inFlight++;
         const previous = tracked;
         const running = processPage(ref, pageCursor, previous, fetched, worker).finally(() => {
+          lastPageMs = Date.now() - pageStartedMs;
           inFlight--;
           pagesRunning.delete(running);
         });
@@ -517,7 +544,9 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       phase = 'finishing';
       const summary = await finish('completed');
       phase = 'done';
-      return summary;
+      return input.background
+        ? { ...summary, endCursor: cursor, sourceDone: done, endedBy: done ? 'source' : endedBy, pageMs: lastPageMs }
+        : summary;
     } catch (error) {
       pageLoopOver = true;
       if (error instanceof ContinueAsNew) throw error; // not an end: the next run carries the batch on

@@ -1,6 +1,9 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
+  BACKGROUND_STATES,
   BATCH_DURATION_BUCKETS,
+  type BackgroundLoadRow,
+  backgroundLoads,
   batchDurations,
   batchesByStatus,
   deadLetterSizes,
@@ -50,7 +53,7 @@ function add(
 const OPERATIONS = ['fetched', 'inserted', 'updated', 'skipped', 'failed', 'pending', 'deleted'] as const;
 
 async function databaseMetrics(prisma: Prisma, registry: Registry) {
-  const [totals, calls, statuses, dlq, waiting, durations, running] = await Promise.all([
+  const [totals, calls, statuses, dlq, waiting, durations, running, loads] = await Promise.all([
     recordTotals(prisma),
     targetCallTotals(prisma),
     batchesByStatus(prisma),
@@ -58,6 +61,7 @@ async function databaseMetrics(prisma: Prisma, registry: Registry) {
     waitingChildren(prisma),
     batchDurations(prisma),
     runningThroughput(prisma),
+    backgroundLoads(prisma),
   ]);
   const dryRun = (flag: boolean) => (flag ? 'true' : 'false');
   add(
@@ -133,6 +137,62 @@ async function databaseMetrics(prisma: Prisma, registry: Registry) {
     "Estimated cost of the target calls at the entity's unit cost, from batch metrics.",
     'counter',
     totals.map((t) => ({ labels: { entity: t.entity, dry_run: dryRun(t.dryRun) }, value: t.estimatedCost })),
+  );
+  backgroundMetrics(registry, loads);
+}
+
+/** Multi-day background loads (one per entity): progress, state and the next window opening. */
+function backgroundMetrics(registry: Registry, loads: BackgroundLoadRow[]) {
+  add(
+    registry,
+    'syncflow_background_rows_done',
+    "Rows a background load has read so far (tracked pages; the load's offset moves with them).",
+    'gauge',
+    loads.map((l) => ({ labels: { entity: l.entity }, value: l.rowsDone })),
+  );
+  add(
+    registry,
+    'syncflow_background_rows_estimated',
+    "The source's row estimate a background load plans its nights with (absent until it first plans).",
+    'gauge',
+    loads.flatMap((l) => (l.rowsEstimated === null ? [] : [{ labels: { entity: l.entity }, value: l.rowsEstimated }])),
+  );
+  add(
+    registry,
+    'syncflow_background_nights',
+    'Nights a background load has read in (kind="used") and the nights it should take (kind="planned").',
+    'gauge',
+    loads.flatMap((l) => [
+      { labels: { entity: l.entity, kind: 'used' }, value: l.nightsUsed },
+      { labels: { entity: l.entity, kind: 'planned' }, value: l.targetDays },
+    ]),
+  );
+  add(
+    registry,
+    'syncflow_background_state',
+    'State of each background load: 1 for its current state, 0 for the others.',
+    'gauge',
+    loads.flatMap((l) =>
+      BACKGROUND_STATES.map((state) => ({ labels: { entity: l.entity, state }, value: l.state === state ? 1 : 0 })),
+    ),
+  );
+  add(
+    registry,
+    'syncflow_background_window_open',
+    '1 while a background load under way is inside its window, 0 outside it.',
+    'gauge',
+    loads.flatMap((l) =>
+      l.windowOpen === null ? [] : [{ labels: { entity: l.entity }, value: l.windowOpen ? 1 : 0 }],
+    ),
+  );
+  add(
+    registry,
+    'syncflow_background_next_window_open_timestamp_seconds',
+    'Unix time of the next opening of the window of a background load under way (after the current one, while it is open).',
+    'gauge',
+    loads.flatMap((l) =>
+      l.nextWindowOpensAtMs === null ? [] : [{ labels: { entity: l.entity }, value: l.nextWindowOpensAtMs / 1000 }],
+    ),
   );
 }
 

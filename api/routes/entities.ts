@@ -1,5 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { stopBackgroundForDeletion } from '../../control/background.ts';
 import { unknownEntity } from '../../control/errors.ts';
+import { deleteSchedules } from '../../control/schedules.ts';
 import { deleteEntity, entityExists, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
 import type { EntityConfig } from '../../pipeline/entity-config.ts';
 import { normalizationLayers } from '../../pipeline/errors.ts';
@@ -239,9 +241,13 @@ export function entityRoutes(deps: ApiDeps) {
     async (c) => {
       const { name } = c.req.valid('param');
       await mustExist(deps, name);
+      // A background load under way stops first, its night's batch included (its row goes with the entity).
+      await stopBackgroundForDeletion(deps, name);
       if (await syncIsRunning(deps.temporal, name)) {
         throw new ApiError(409, 'sync_running', `A sync of "${name}" is running; stop it before deleting the entity.`);
       }
+      // Its recurring syncs go with it (Temporal Schedules: control/schedules.ts), first: none outlives it.
+      await deleteSchedules(deps, name);
       await deleteEntity(deps.prisma, name);
       return c.body(null, 204);
     },

@@ -34,7 +34,7 @@ const startedSchema = z
         workflowId: z.string(),
         entityName: z.string(),
         dryRun: z.boolean(),
-        syncType: z.enum(['full', 'incremental']),
+        syncType: z.enum(['full', 'incremental', 'background']),
       }),
     ),
   })
@@ -105,7 +105,7 @@ const progressSchema = z
   .object({
     batchUid: z.string(),
     entityName: z.string(),
-    syncType: z.enum(['full', 'incremental']),
+    syncType: z.enum(['full', 'incremental', 'background']),
     dryRun: z.boolean(),
     phase: z.enum(['starting', 'syncing', 'deleting', 'releasing_children', 'finishing', 'done']),
     paused: z.boolean(),

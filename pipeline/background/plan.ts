@@ -33,7 +33,8 @@ export const windowOf = (s: Pick<LoadState, 'windowStart' | 'windowEnd' | 'timeZ
  * Rows a night may read: what is left of the estimate spread over the nights left of `targetDays`, at least one
  * page. Recomputed at each opening from the source's current estimate, so an estimate that was wrong corrects
  * itself night by night. When the load has already read as many rows as the estimate says (the estimate was too
- * low) or the planned nights are used up, the quota is null: the night reads for as long as the window is open.
+ * low) or the planned nights are used up, the quota is null: the night reads for as long as the window is open
+ * (planNight lifts tonight's quota too, the moment the load reads past the estimate).
  */
 export function nightQuota(input: {
   estimate: number | null;
@@ -119,7 +120,14 @@ export function planNight(state: LoadState, nowMs: number, estimate: () => numbe
     });
     openedNight = true;
   }
-  const quotaLeft = !window.open ? 0 : next.dailyQuota === null ? null : Math.max(0, next.dailyQuota - next.rowsToday);
+  // An estimate that proved too low (the load has read as many rows as it said, and the source goes on): the
+  // quota no longer means anything, and the night reads for as long as its window is open.
+  const estimateExceeded = next.totalRowsEstimate !== null && next.rowsDone >= next.totalRowsEstimate;
+  const quotaLeft = !window.open
+    ? 0
+    : next.dailyQuota === null || estimateExceeded
+      ? null
+      : Math.max(0, next.dailyQuota - next.rowsToday);
   return { window, state: next, quotaLeft, closedNight, openedNight, events };
 }
 

@@ -239,3 +239,9 @@ export function nextOccurrences(nowMs: number, w: SyncWindow, count: number): Oc
   }
   return result;
 }
+
+/** The wall-clock time of day of instant `ms` in `timeZone`, as 'HH:MM:SS' (a window edge relative to now). */
+export function clockTimeAt(ms: number, timeZone: string): string {
+  const wall = ms + offsetMs(timeZone, ms);
+  return new Date(wall).toISOString().slice(11, 19);
+}

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
+import { getBackground, stopBackgroundForDeletion } from '../../../control/background.ts';
+import { deleteEntitySchedules, listSchedules } from '../../../control/schedules.ts';
 import { type DemoHandle, startDemo } from '../../../demo/run.ts';
 import { unaccounted } from '../../../pipeline/accounting.ts';
 import { createHarness, type Harness } from '../../support/harness.ts';
@@ -12,6 +14,7 @@ describe('the demo', () => {
   let warehouse: pg.Pool;
   const demos: DemoHandle[] = [];
   const lines: string[] = [];
+  const deps = () => ({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue });
   const run = async () => {
     const demo = await startDemo({
       control: { prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue },
@@ -48,6 +51,9 @@ describe('the demo', () => {
     await h.startWorker();
   });
   afterAll(async () => {
+    // The demo's load and schedule would outlive the test on the shared Temporal server.
+    await stopBackgroundForDeletion(deps(), 'work_order_lines').catch(() => {});
+    await deleteEntitySchedules(deps(), 'items').catch(() => {});
     for (const undo of restore) undo();
     for (const demo of demos) await demo.stop();
     await pool.end();
@@ -83,6 +89,21 @@ describe('the demo', () => {
       expect(inTarget).toBe(identities);
     }
     expect(lines.join('\n')).toContain('Incremental sync');
+
+    // The background load of work_order_lines: its window is open at start-up; the first night's quota (a third of
+    // the rows, three nights) is read, then it waits for the next opening; the items schedule is in Temporal.
+    const load = await getBackground(deps(), 'work_order_lines');
+    expect(load).toMatchObject({ state: 'waiting_for_window', targetDays: 3, nightsUsed: 1 });
+    expect(load.dailyQuota).toBeGreaterThan(0);
+    expect(load.rowsToday).toBeGreaterThanOrEqual(load.dailyQuota!);
+    expect(load.rowsDone).toBeLessThan(load.totalRowsEstimate!);
+    expect(load.nights[0]).toMatchObject({ status: 'completed' });
+    expect(lines.join('\n')).toMatch(
+      /Background load of work_order_lines: window .* Europe\/Berlin \(open now\), 3 nights/,
+    );
+    expect(lines.join('\n')).toContain('next window opens');
+    const [schedule] = await listSchedules(deps(), 'items');
+    expect(schedule).toMatchObject({ kind: 'incremental', spec: { every: '5m' }, paused: false });
   }, 300_000);
 
   it('never lets a secret out: not in any table, event, workflow history, or log line of the run', async () => {
@@ -126,8 +147,10 @@ describe('the demo', () => {
   it('a later start shows the incremental path only', async () => {
     await demos.pop()!.stop();
     const demo = await run();
-    expect(demo.batches).toHaveLength(3);
+    // work_order_lines is left to its background load (its other syncs are refused while it is under way).
+    expect(demo.batches.map((b) => b.entityName)).toEqual(['items', 'work_orders']);
     expect(demo.batches.every((b) => b.syncType === 'incremental' && b.status === 'completed')).toBe(true);
+    expect(lines.join('\n')).toContain('work_order_lines left to its background load');
     expect(demo.batches[0]!.counts.fetched).toBeLessThan(100);
   }, 300_000);
 });

@@ -54,6 +54,19 @@ const ROUTES: Array<[string, string, ApiKeyRole]> = [
   ['POST', '/sync/resume/' + batch, 'operator'],
   ['POST', '/sync/retry-failed', 'operator'],
   ['POST', '/entities/items/preview', 'operator'],
+  ['GET', '/entities/items/background', 'viewer'],
+  ['PUT', '/entities/items/background', 'operator'],
+  ['DELETE', '/entities/items/background', 'operator'],
+  ['POST', '/entities/items/background/start', 'operator'],
+  ['POST', '/entities/items/background/pause', 'operator'],
+  ['POST', '/entities/items/background/resume', 'operator'],
+  ['POST', '/entities/items/background/stop', 'operator'],
+  ['GET', '/entities/items/schedules', 'viewer'],
+  ['PUT', '/entities/items/schedules', 'operator'],
+  ['DELETE', '/entities/items/schedules', 'operator'],
+  ['POST', '/entities/items/schedules/incremental/pause', 'operator'],
+  ['POST', '/entities/items/schedules/incremental/resume', 'operator'],
+  ['POST', '/entities/items/schedules/incremental/trigger', 'operator'],
   ['POST', '/entities', 'admin'],
   ['PUT', '/entities/items', 'admin'],
   ['PATCH', '/entities/items', 'admin'],
@@ -89,7 +102,10 @@ describe('roles on API keys', () => {
       .flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path.replace('/api/v1', '')}`))
       .filter((id) => !/\/(health|metadata)$/.test(id) || id.includes('detailed'))
       .sort();
-    const tested = ROUTES.map(([m, p]) => `${m} ${p.replace(batch, '{batchUid}').replace('/items', '/{name}')}`).sort();
+    const tested = ROUTES.map(
+      ([m, p]) =>
+        `${m} ${p.replace(batch, '{batchUid}').replace('/items', '/{name}').replace('/incremental/', '/{kind}/')}`,
+    ).sort();
     expect(tested).toEqual(documented);
   });
 

@@ -1,6 +1,7 @@
 import { fc } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import {
+  clockTimeAt,
   isTimeZone,
   nextOccurrences,
   type SyncWindow,
@@ -624,5 +625,13 @@ describe('windowAt and nextOccurrences, properties over 2026', () => {
       }),
       { numRuns: 400, seed: 20261025 },
     );
+  });
+});
+
+describe('clockTimeAt', () => {
+  it('is the wall-clock time of day of an instant in a zone, to the second', () => {
+    expect(clockTimeAt(Date.parse('2026-06-10T17:05:09.700Z'), 'Europe/Berlin')).toBe('19:05:09');
+    expect(clockTimeAt(Date.parse('2026-01-10T17:05:09Z'), 'America/New_York')).toBe('12:05:09');
+    expect(clockTimeAt(Date.parse('2026-01-10T17:05:09Z'), 'UTC')).toBe('17:05:09');
   });
 });

@@ -6,7 +6,14 @@ import { inject } from 'vitest';
 import './provided.ts';
 import { failureInterceptors } from '../../../worker/failure-interceptor.ts';
 import { installWorkerRuntime } from '../../../worker/runtime.ts';
-import { SYNC_ENTITY_WORKFLOW, type SyncEntityInput } from '../../../workflows/contract.ts';
+import type { backgroundSync } from '../../../workflows/background-sync.ts';
+import {
+  BACKGROUND_SYNC_WORKFLOW,
+  backgroundWorkflowId,
+  SYNC_ENTITY_WORKFLOW,
+  type SyncEntityInput,
+  syncWorkflowId,
+} from '../../../workflows/contract.ts';
 import {
   SyncBatchId,
   SyncEntity,
@@ -15,6 +22,7 @@ import {
   searchAttributeKeys,
 } from '../../../workflows/search-attributes.ts';
 import type { syncEntity } from '../../../workflows/sync-entity.ts';
+import { FakeBackground } from './fake-background.ts';
 import { FakeSync, PAGE_QUEUE, SHARED_QUEUE } from './fake-sync.ts';
 
 // temporal.api.enums.v1.IndexedValueType
@@ -37,8 +45,12 @@ type AnyActivity = (...args: unknown[]) => Promise<unknown>;
  */
 export class TestBed {
   private readonly fakes = new Map<string, FakeSync>();
+  /** The background loads' fakes, by the backgroundSync workflow id that schedules their activities. */
+  private readonly backgrounds = new Map<string, FakeBackground>();
   private readonly workers: Worker[] = [];
   private readonly running: Promise<void>[] = [];
+  /** Shuts down the shared-queue worker `start` created (a worker process that exits); replace it with startWorker. */
+  stopSharedWorker: () => Promise<void> = async () => {};
 
   private constructor(readonly env: TestWorkflowEnvironment) {}
 
@@ -50,15 +62,20 @@ export class TestBed {
         namespace: bed.env.namespace ?? 'default',
         searchAttributes: Object.fromEntries(searchAttributeKeys.map((key) => [key.name, indexedValueType[key.type]])),
       });
-      await bed.startWorker(SHARED_QUEUE, (fake) => fake.shared, {
-        workflowBundle: { code: inject('workflowBundleCode') },
-      });
+      bed.stopSharedWorker = await bed.startSharedWorker();
       await bed.startWorker(PAGE_QUEUE, (fake) => fake.pages);
     } catch (error) {
       await bed.teardown();
       throw error;
     }
     return bed;
+  }
+
+  /** A worker on the shared queue: the workflows, the shared activities, the background loads' activities. */
+  startSharedWorker(): Promise<() => Promise<void>> {
+    return this.startWorker(SHARED_QUEUE, (fake) => fake.shared, {
+      workflowBundle: { code: inject('workflowBundleCode') },
+    });
   }
 
   /**
@@ -82,6 +99,17 @@ export class TestBed {
         },
       ]),
     );
+    if (taskQueue === SHARED_QUEUE) {
+      // The backgroundSync workflow's activities, run by the FakeBackground of the load that scheduled them.
+      for (const name of Object.keys(new FakeBackground('template', { pages: 0 }).activities)) {
+        activities[name] = (...args: unknown[]) => {
+          const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+          const fake = this.backgrounds.get(workflowId);
+          if (!fake) throw new Error(`no FakeBackground for workflow ${workflowId}`);
+          return (fake.activities as unknown as Record<string, AnyActivity>)[name]!(...args);
+        };
+      }
+    }
     const worker = await Worker.create({
       connection: this.env.nativeConnection,
       taskQueue,
@@ -130,6 +158,42 @@ export class TestBed {
     } finally {
       // A test that failed half-way leaves nothing running into the next one.
       await handle.terminate('test over').catch(() => {});
+    }
+  }
+
+  /**
+   * Starts backgroundSync for `fake`'s entity as control/background.ts's startBackground does (again, after a
+   * stop: a new execution with the same id); its night batches (the child syncEntity) run against `fake.sync`.
+   */
+  async startBackground(fake: FakeBackground): Promise<WorkflowHandle<typeof backgroundSync>> {
+    this.backgrounds.set(backgroundWorkflowId(fake.name), fake);
+    this.fakes.set(syncWorkflowId(fake.name), fake.sync);
+    fake.clock = () => this.env.currentTimeMs();
+    fake.sync.clock = fake.clock;
+    return this.env.client.workflow.start<typeof backgroundSync>(BACKGROUND_SYNC_WORKFLOW, {
+      taskQueue: SHARED_QUEUE,
+      workflowId: backgroundWorkflowId(fake.name),
+      args: [{ entityName: fake.name }],
+    });
+  }
+
+  /** Starts the load of `fake` (startBackground); `body` gets its handle; whatever still runs is terminated after. */
+  async runBackground<T>(
+    fake: FakeBackground,
+    body: (handle: WorkflowHandle<typeof backgroundSync>) => Promise<T>,
+  ): Promise<T> {
+    const handle = await this.startBackground(fake);
+    try {
+      return await body(handle);
+    } finally {
+      await this.env.client.workflow
+        .getHandle(backgroundWorkflowId(fake.name))
+        .terminate('test over')
+        .catch(() => {});
+      await this.env.client.workflow
+        .getHandle(syncWorkflowId(fake.name))
+        .terminate('test over')
+        .catch(() => {});
     }
   }
 

@@ -62,6 +62,20 @@ export interface ScenarioOptions {
   before?: (call: Call, signal: AbortSignal) => Promise<void> | void;
   /** releasePendingChildren's answer; `nowMs` is the server's simulated time of the call. */
   releaseChildren?: (input: ReleaseInput, nowMs: number) => ReleaseReport;
+  /**
+   * A source keyed by cursor instead of page number (background batches: each batch numbers its pages from 0
+   * but starts at the load's offset). Answers the page read at `cursor`, or throws (a wrong or lost cursor).
+   */
+  source?: (ref: PageRef, cursor: string | null) => SourcePage | Promise<SourcePage>;
+  /** Runs inside a successful TRACK with the page's counts and the cursor after it (what the real TRACK stores). */
+  onTrack?: (ref: PageRef, counts: RecordCounts, nextCursor: string | null) => void;
+}
+
+/** One page of a cursor-keyed source. */
+export interface SourcePage {
+  rows: number;
+  nextCursor: string | null;
+  done: boolean;
 }
 
 export class FakeSync {
@@ -69,6 +83,8 @@ export class FakeSync {
   readonly tracked: RecordCounts = zeroCounts();
   private seq = 0;
   private claims = 0;
+  /** Pages read from a cursor-keyed source (by batch and page number): their rows and the cursor after them. */
+  private readonly read = new Map<string, SourcePage>();
   /** The server's (simulated) clock; TestBed sets it. */
   clock: () => Promise<number> = async () => Date.now();
 
@@ -139,11 +155,15 @@ export class FakeSync {
     }
   }
 
-  private rows(page: number) {
+  private rows(page: number | PageRef): number {
+    if (typeof page !== 'number') {
+      if (this.options.source) return this.read.get(`${page.batchUid}/${page.page}`)?.rows ?? 0;
+      return this.rows(page.page);
+    }
     return page < this.options.pages ? this.rowsPerPage : 0;
   }
 
-  private report(page: number): StageReport {
+  private report(page: number | PageRef): StageReport {
     return { ms: 1, rowsIn: this.rows(page), rowsOut: this.rows(page) };
   }
 
@@ -215,10 +235,15 @@ export class FakeSync {
   /** The nine page stages (and the fused transform) of one page worker. */
   private pageActivities() {
     const r = this.record.bind(this);
-    const stage = (name: string) => (ref: PageRef) => r(name, [ref], async () => this.report(ref.page));
+    const stage = (name: string) => (ref: PageRef) => r(name, [ref], async () => this.report(ref));
     return {
       fetchPage: (ref: PageRef, request: FetchRequest) =>
         r('fetchPage', [ref, request], async (): Promise<FetchReport> => {
+          if (this.options.source) {
+            const page = await this.options.source(ref, request.cursor);
+            this.read.set(`${ref.batchUid}/${ref.page}`, page);
+            return { ms: 1, rowsIn: page.rows, rowsOut: page.rows, nextCursor: page.nextCursor, done: page.done };
+          }
           const expected = ref.page === 0 ? null : `c${ref.page}`;
           if (request.cursor !== expected) {
             throw ApplicationFailure.nonRetryable(
@@ -227,7 +252,7 @@ export class FakeSync {
             );
           }
           const last = ref.page >= this.options.pages - 1;
-          return { ...this.report(ref.page), nextCursor: last ? null : `c${ref.page + 1}`, done: last };
+          return { ...this.report(ref), nextCursor: last ? null : `c${ref.page + 1}`, done: last };
         }),
       normalizePage: stage('normalizePage'),
       validatePage: stage('validatePage'),
@@ -235,30 +260,31 @@ export class FakeSync {
       identifyPage: stage('identifyPage'),
       deltaPage: (ref: PageRef) =>
         r('deltaPage', [ref], async () => ({
-          ...this.report(ref.page),
-          inserts: this.rows(ref.page),
+          ...this.report(ref),
+          inserts: this.rows(ref),
           updates: 0,
           skips: 0,
         })),
-      resolvePage: (ref: PageRef) => r('resolvePage', [ref], async () => ({ ...this.report(ref.page), waiting: 0 })),
+      resolvePage: (ref: PageRef) => r('resolvePage', [ref], async () => ({ ...this.report(ref), waiting: 0 })),
       transformPage: (ref: PageRef) =>
         r('transformPage', [ref], async () => {
-          const report = this.report(ref.page);
+          const report = this.report(ref);
           return { normalize: report, validate: report, map: report, identity: report, delta: report, resolve: report };
         }),
       ingestPage: (ref: PageRef) =>
         r(
           'ingestPage',
           [ref],
-          async (): Promise<IngestReport> => ({ ...this.report(ref.page), targetCalls: { target: 1 } }),
+          async (): Promise<IngestReport> => ({ ...this.report(ref), targetCalls: { target: 1 } }),
         ),
       trackPage: (ref: PageRef) =>
         r('trackPage', [ref], async () => {
-          const rows = this.rows(ref.page);
+          const rows = this.rows(ref);
           const failed = Math.min(rows, this.options.failedRows?.(ref.page) ?? 0);
           const counts: RecordCounts = { ...zeroCounts(), fetched: rows, inserted: rows - failed, failed };
           Object.assign(this.tracked, addCounts(this.tracked, counts));
-          return { ...this.report(ref.page), counts };
+          this.options.onTrack?.(ref, counts, this.read.get(`${ref.batchUid}/${ref.page}`)?.nextCursor ?? null);
+          return { ...this.report(ref), counts };
         }),
     } satisfies Partial<PageStageActivities>;
   }

@@ -1,0 +1,71 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { isBackgroundLoadActive } from '../db/background.ts';
+import type { EntityMode } from '../db/entities.ts';
+import { type EventType, recordEvent } from '../db/events.ts';
+import {
+  type PreparedScheduledSync,
+  SCHEDULED_ENTITY_DISABLED,
+  SCHEDULED_ENTITY_NOT_FOUND,
+  type ScheduledActivities,
+  type ScheduledSyncInput,
+} from './contract.ts';
+import type { ActivityDeps } from './deps.ts';
+
+/** The event a skipped run records (its reason in the payload). */
+const SCHEDULE_SKIPPED: EventType = 'schedule.skipped';
+
+/** The activities of a recurring sync's run (workflows/scheduled-sync.ts), on the shared queue. */
+export function createScheduledActivities({ prisma }: ActivityDeps): ScheduledActivities {
+  return {
+    async prepareScheduledSync(input: ScheduledSyncInput): Promise<PreparedScheduledSync> {
+      const entity = await prisma.entity.findUnique({
+        where: { name: input.entityName },
+        select: { enabled: true, mode: true },
+      });
+      if (!entity) {
+        throw ApplicationFailure.create({
+          message: `No entity named "${input.entityName}": delete its schedules (syncflow schedule delete ${input.entityName}).`,
+          type: SCHEDULED_ENTITY_NOT_FOUND,
+          nonRetryable: true,
+        });
+      }
+      if (!entity.enabled) {
+        throw ApplicationFailure.create({
+          message: `Entity "${input.entityName}" is disabled: its scheduled ${input.syncType} sync does not run.`,
+          type: SCHEDULED_ENTITY_DISABLED,
+          nonRetryable: true,
+        });
+      }
+      if (await isBackgroundLoadActive(prisma, input.entityName)) {
+        return { skipped: true, reason: `a background load of "${input.entityName}" is under way` };
+      }
+      // control/syncs.ts isDryRun(mode, undefined), re-stated here (activities may not import control/).
+      const dryRun = (entity.mode as EntityMode) !== 'live';
+      await prisma.syncBatch.createMany({
+        data: [
+          {
+            uid: input.batchUid,
+            entityName: input.entityName,
+            syncType: input.syncType,
+            dryRun,
+            status: 'pending',
+            workflowId: input.workflowId,
+          },
+        ],
+        // A retried activity, or the sync's beginBatch, may have written the row already.
+        skipDuplicates: true,
+      });
+      return { skipped: false, dryRun };
+    },
+
+    async skipScheduledSync(input): Promise<void> {
+      // Only a row that never ran: a sync that did start owns its row.
+      await prisma.syncBatch.deleteMany({ where: { uid: input.batchUid, status: 'pending' } });
+      await recordEvent(prisma, {
+        type: SCHEDULE_SKIPPED,
+        entityName: input.entityName,
+        payload: { syncType: input.syncType, reason: input.reason, batchUid: input.batchUid },
+      });
+    },
+  };
+}
