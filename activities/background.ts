@@ -129,7 +129,8 @@ export function createBackgroundActivities(ctx: WorkerContext): BackgroundActivi
 
     async completeBackgroundLoad({ entityName }) {
       const row = await loadOf(entityName);
-      if (row.status === 'completed') return;
+      const final = { rowsDone: Number(row.rowsDone), rowsToday: row.rowsToday };
+      if (row.status === 'completed') return final;
       const rt = await ctx.runtimes.get(entityName);
       const now = new Date();
       await prisma.$transaction([
@@ -183,6 +184,7 @@ export function createBackgroundActivities(ctx: WorkerContext): BackgroundActivi
           },
         }),
       ]);
+      return final;
     },
   };
 }

@@ -254,7 +254,7 @@ export interface BackgroundActivities {
   /** A batch whose workflow could not start (another sync of the entity runs): its pending row goes. */
   discardBackgroundBatch(input: { batchUid: string; reason: string }): Promise<void>;
   /** The source is read to its end: the load is completed and the entity's watermark is the one read at its start. */
-  completeBackgroundLoad(input: { entityName: string }): Promise<void>;
+  completeBackgroundLoad(input: { entityName: string }): Promise<{ rowsDone: number; rowsToday: number }>;
 }
 
 // ---- Smoke ----

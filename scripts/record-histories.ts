@@ -16,16 +16,20 @@ import { Client, Connection } from '@temporalio/client';
 import { connectionConfigSchema } from '../connectors/connections.ts';
 import { createPool } from '../connectors/postgres/pool.ts';
 import { createSecretBox, newSecretKey } from '../connectors/secret-box.ts';
+import { setBackground, startBackground } from '../control/background.ts';
+import { deleteSchedules, setSchedule, triggerSchedule } from '../control/schedules.ts';
 import { type ControlDeps, startSync } from '../control/syncs.ts';
 import { waitForSync } from '../control/wait.ts';
 import { saveConnection } from '../db/connections.ts';
 import { saveEntity } from '../db/entities.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { startInfrastructure } from '../infra/index.ts';
+import { clockTimeAt } from '../pipeline/background/window.ts';
 import { type EntityConfigInput, entityConfigSchema } from '../pipeline/entity-config.ts';
 import { historyToJSON } from '../test/support/history-json.ts';
 import { createWorker } from '../worker/create-worker.ts';
 import {
+  backgroundWorkflowId,
   PAUSE_SIGNAL,
   pauseUpdate,
   RESUME_SIGNAL,
@@ -251,6 +255,34 @@ try {
   });
   log(`  retry: ${JSON.stringify(await retry.result())}`);
   await record('retry-waiting-children', { workflowId: retry.workflowId });
+
+  // 7. A background load of items in a window open now: one night reads it all (one day planned) and completes;
+  //    its night's batch is a syncEntity child of type background.
+  await setBackground(deps, 'items', {
+    windowStart: clockTimeAt(Date.now() - 60_000, 'UTC'),
+    windowEnd: clockTimeAt(Date.now() + 10 * 60_000, 'UTC'),
+    timeZone: 'UTC',
+    targetDays: 1,
+  });
+  await startBackground(deps, 'items');
+  const loadResult = await client.workflow.getHandle(backgroundWorkflowId('items')).result();
+  log(`  background: ${JSON.stringify(loadResult)}`);
+  await record('background-sync', { workflowId: backgroundWorkflowId('items') });
+  await record('sync-entity-background', { workflowId: 'sync-items' });
+
+  // 8. A scheduled incremental sync of items, triggered: scheduledSync runs the entity's syncEntity as its child.
+  await setSchedule(deps, 'items', { kind: 'incremental', every: '1h', paused: true });
+  await triggerSchedule(deps, 'items', 'incremental');
+  let scheduled: string | undefined;
+  while (!scheduled) {
+    for await (const execution of client.workflow.list({ query: `WorkflowType = 'scheduledSync'` })) {
+      scheduled = execution.workflowId;
+    }
+    if (!scheduled) await new Promise((r) => setTimeout(r, 200));
+  }
+  log(`  scheduled: ${JSON.stringify(await client.workflow.getHandle(scheduled).result())}`);
+  await record('scheduled-sync', { workflowId: scheduled });
+  await deleteSchedules(deps, 'items');
 
   log(`\nwritten to ${OUT.pathname}:\n${written.map((w) => `  ${w}`).join('\n')}`);
 } finally {

@@ -229,7 +229,9 @@ export async function backgroundSync(input: BackgroundSyncInput): Promise<Backgr
       failuresInARow = 0;
       lastError = null;
       if (summary.sourceDone) {
-        await load.completeBackgroundLoad({ entityName });
+        const final = await load.completeBackgroundLoad({ entityName });
+        // The last plan was before this batch: the answer carries the load's final rows (absent in old histories).
+        if (plan && final) plan = { ...plan, ...final };
         phase = 'completed';
         break;
       }

@@ -112,7 +112,13 @@ describe('a load over a week of nights', () => {
     const nights = nextOccurrences(start, BERLIN, 7);
     await bed.runBackground(fake, async (handle) => {
       const result = await handle.result();
-      expect(result).toMatchObject({ phase: 'completed', dailyQuota: 20, totalRowsEstimate: 140 });
+      expect(result).toMatchObject({
+        phase: 'completed',
+        dailyQuota: 20,
+        totalRowsEstimate: 140,
+        rowsDone: 140,
+        rowsToday: 20,
+      });
 
       // Every page read once, in order, two a night, inside that night.
       expect(fake.reads.map((r) => r.cursor)).toEqual(fake.allCursors());

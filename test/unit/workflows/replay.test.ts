@@ -29,7 +29,7 @@ describe('recorded workflow histories replay against the current workflow code',
 
   it('has histories of every sync workflow', () => {
     expect(new Set(files.map((f) => workflowType(load(f))))).toEqual(
-      new Set(['syncEntity', 'syncEntities', 'retryWaitingChildren']),
+      new Set(['syncEntity', 'syncEntities', 'retryWaitingChildren', 'backgroundSync', 'scheduledSync']),
     );
   });
 

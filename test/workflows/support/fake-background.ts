@@ -267,7 +267,8 @@ export class FakeBackground {
     discardBackgroundBatch: (input) => this.record('discardBackgroundBatch', [input], () => {}),
     completeBackgroundLoad: (input) =>
       this.record('completeBackgroundLoad', [input], (nowMs) => {
-        if (this.row.status === 'completed') return;
+        const final = { rowsDone: this.row.rowsDone, rowsToday: this.row.rowsToday };
+        if (this.row.status === 'completed') return final;
         // As the real activity: the night it completed in closes with it.
         if (this.row.nightOpenedAtMs !== null) {
           this.events.push({
@@ -291,6 +292,7 @@ export class FakeBackground {
           atMs: nowMs,
           payload: { rowsDone: this.row.rowsDone, nightsUsed: this.row.nightsUsed },
         });
+        return final;
       }),
   } satisfies BackgroundActivities;
 }
