@@ -15,7 +15,7 @@ import { entityParamSchema, errorResponses, jsonContent } from '../schemas/commo
 
 const requestSchema = backgroundSettingsSchema.openapi('BackgroundSettings', {
   description:
-    "The load's nightly window (`windowStart`–`windowEnd`, HH:MM local time in `timeZone`; an end earlier than the " +
+    "The load's nightly window (`windowStart`–`windowEnd`, HH:MM or HH:MM:SS local time in `timeZone`; an end earlier than the " +
     'start crosses midnight; start = end is an empty window and refused) and the nights the whole load should take. ' +
     'Omitted fields take their defaults (19:00–07:00 UTC, 7 nights). A load under way takes the change at once.',
   example: { windowStart: '19:00', windowEnd: '07:00', timeZone: 'Europe/Berlin', targetDays: 7 },
