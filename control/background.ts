@@ -19,7 +19,7 @@ import {
 } from '../db/background.ts';
 import { getEntity } from '../db/entities.ts';
 import { estimatedCompletionMs } from '../pipeline/background/plan.ts';
-import { isTimeZone, windowAt, windowTimeSchema } from '../pipeline/background/window.ts';
+import { isTimeZone, nextOccurrences, windowTimeSchema } from '../pipeline/background/window.ts';
 import type { backgroundSync } from '../workflows/background-sync.ts';
 import {
   BACKGROUND_ENDED,
@@ -74,10 +74,12 @@ export interface BackgroundView {
   rowsToday: number;
   nightsUsed: number;
   currentOffset: string | null;
-  /** Whether the window is open now, and when it next opens (the current opening when it is open). */
+  /** Whether the window is open now; if so since when; when it closes (the current or the next occurrence). */
   windowOpen: boolean;
-  nextWindowOpensAt: string;
+  windowOpenedAt: string | null;
   windowClosesAt: string;
+  /** The next opening after now (while the window is open, the one after it). */
+  nextWindowOpensAt: string;
   estimatedCompletionAt: string | null;
   startWatermark: string | null;
   startedAt: string | null;
@@ -130,7 +132,14 @@ export async function getBackground(
 ): Promise<BackgroundView> {
   const load = await requireLoad(deps, entityName);
   const state = loadStateOf(load);
-  const window = windowAt(nowMs, { start: load.windowStart, end: load.windowEnd, timeZone: load.timeZone });
+  const [current, following] = nextOccurrences(
+    nowMs,
+    { start: load.windowStart, end: load.windowEnd, timeZone: load.timeZone },
+    2,
+  );
+  const window = { open: current!.opensAtMs <= nowMs, ...current! };
+  /** The next opening after now: while the window is open, the one after it. */
+  const nextOpening = window.open ? following!.opensAtMs : window.opensAtMs;
   const active = ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus);
   const [live, nights] = await Promise.all([
     active ? liveProgress(deps, entityName) : null,
@@ -151,8 +160,9 @@ export async function getBackground(
     nightsUsed: load.nightsUsed,
     currentOffset: load.currentOffset,
     windowOpen: window.open,
-    nextWindowOpensAt: new Date(window.opensAtMs).toISOString(),
+    windowOpenedAt: window.open ? new Date(window.opensAtMs).toISOString() : null,
     windowClosesAt: new Date(window.closesAtMs).toISOString(),
+    nextWindowOpensAt: new Date(nextOpening).toISOString(),
     estimatedCompletionAt: completion === null ? null : new Date(completion).toISOString(),
     startWatermark: load.startWatermark,
     startedAt: load.startedAt?.toISOString() ?? null,

@@ -68,7 +68,7 @@ export async function demoBackgroundLoad(
   }
   if (view.state !== 'completed') {
     log(
-      `  next window opens ${view.nextWindowOpensAt}` +
+      `  ${view.windowOpen ? `window closes ${view.windowClosesAt}, ` : ''}next window opens ${view.nextWindowOpensAt}` +
         (view.estimatedCompletionAt ? `; estimated completion ${view.estimatedCompletionAt}` : '') +
         `. Watch it: npm run syncflow -- background show ${entity}`,
     );
@@ -77,14 +77,15 @@ export async function demoBackgroundLoad(
 }
 
 function progressLine(v: BackgroundView): string {
-  const total = v.totalRowsEstimate ?? 0;
-  const percent = total > 0 ? ` (${Math.min(100, Math.round((v.rowsDone / total) * 100))}%)` : '';
+  const total = v.totalRowsEstimate;
+  const of = total === null ? ' (estimate when the window opens)' : ` of ~${total.toLocaleString('en-US')}`;
+  const percent = total ? ` (${Math.min(100, Math.round((v.rowsDone / total) * 100))}%)` : '';
   const quota =
     v.dailyQuota === null
       ? 'no quota'
       : `tonight ${v.rowsToday.toLocaleString('en-US')} of quota ${v.dailyQuota.toLocaleString('en-US')}`;
   return (
-    `${v.state}: ${v.rowsDone.toLocaleString('en-US')} of ~${total.toLocaleString('en-US')} rows${percent}, ` +
+    `${v.state}: ${v.rowsDone.toLocaleString('en-US')}${of} rows${percent}, ` +
     `night ${Math.max(1, v.nightsUsed)} of ${v.targetDays}, ${quota}`
   );
 }

@@ -63,10 +63,17 @@ const viewSchema = z
       .nullable()
       .openapi({ description: 'The keyset cursor of the last fully accounted page: where the load resumes' }),
     windowOpen: z.boolean().openapi({ example: false }),
-    nextWindowOpensAt: z
+    windowOpenedAt: z
       .string()
-      .openapi({ example: '2026-12-02T18:00:00.000Z', description: 'The next opening (the current one while open)' }),
-    windowClosesAt: z.string().openapi({ example: '2026-12-03T06:00:00.000Z' }),
+      .nullable()
+      .openapi({ example: null, description: "While the window is open: this occurrence's opening" }),
+    windowClosesAt: z
+      .string()
+      .openapi({ example: '2026-12-03T06:00:00.000Z', description: 'The close of the open or the next occurrence' }),
+    nextWindowOpensAt: z.string().openapi({
+      example: '2026-12-02T18:00:00.000Z',
+      description: 'The next opening after now (while the window is open, the one after it)',
+    }),
     estimatedCompletionAt: z.string().nullable().openapi({ example: '2026-12-08T06:00:00.000Z' }),
     startWatermark: z.string().nullable(),
     startedAt: z.string().nullable(),

@@ -18,8 +18,9 @@ interface BackgroundView {
   nightsUsed: number;
   currentOffset: string | null;
   windowOpen: boolean;
-  nextWindowOpensAt: string;
+  windowOpenedAt: string | null;
   windowClosesAt: string;
+  nextWindowOpensAt: string;
   estimatedCompletionAt: string | null;
   startedAt: string | null;
   completedAt: string | null;
@@ -67,7 +68,7 @@ const rowsText = (v: BackgroundView) =>
 function windowText(v: BackgroundView): string {
   if (v.state === 'completed') return 'load complete';
   return v.windowOpen
-    ? `open, closes ${local(v.windowClosesAt, v.timeZone)}`
+    ? `open, closes ${local(v.windowClosesAt, v.timeZone)}; next opens ${local(v.nextWindowOpensAt, v.timeZone)}`
     : `closed, opens ${local(v.nextWindowOpensAt, v.timeZone)}, closes ${local(v.windowClosesAt, v.timeZone)}`;
 }
 

@@ -30,8 +30,8 @@ export const windowOf = (s: Pick<LoadState, 'windowStart' | 'windowEnd' | 'timeZ
 });
 
 /**
- * Rows a night may read: what is left of the estimate spread over the nights left of `targetDays`, at least one
- * page. Recomputed at each opening from the source's current estimate, so an estimate that was wrong corrects
+ * Rows a night may read: what is left of the estimate spread over the nights left of `targetDays`, in whole pages
+ * (at least one). Recomputed at each opening from the source's current estimate, so an estimate that was wrong corrects
  * itself night by night. When the load has already read as many rows as the estimate says (the estimate was too
  * low) or the planned nights are used up, the quota is null: the night reads for as long as the window is open
  * (planNight lifts tonight's quota too, the moment the load reads past the estimate).
@@ -47,7 +47,8 @@ export function nightQuota(input: {
   if (input.estimate === null || nightsLeft <= 0) return null;
   const left = input.estimate - input.rowsDone;
   if (left <= 0) return null;
-  return Math.max(input.pageSize, Math.ceil(left / nightsLeft));
+  // Whole pages: a batch stops starting pages once its quota is read, so a quota that ends inside a page reads it all.
+  return Math.max(1, Math.ceil(left / nightsLeft / input.pageSize)) * input.pageSize;
 }
 
 export type NightEvent =

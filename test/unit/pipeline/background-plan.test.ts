@@ -21,7 +21,7 @@ const OPENING = at('2026-06-10T17:00:00Z');
 const CLOSE = at('2026-06-11T05:00:00Z');
 
 describe('nightQuota', () => {
-  it('spreads what is left of the estimate over the nights left, at least one page', () => {
+  it('spreads what is left of the estimate over the nights left, in whole pages, at least one', () => {
     expect(nightQuota({ estimate: 7_000_000, rowsDone: 0, targetDays: 7, nightsUsed: 0, pageSize: 1000 })).toBe(
       1_000_000,
     );
@@ -31,6 +31,7 @@ describe('nightQuota', () => {
     );
     expect(nightQuota({ estimate: 10, rowsDone: 0, targetDays: 7, nightsUsed: 0, pageSize: 1000 })).toBe(1000);
     expect(nightQuota({ estimate: 7, rowsDone: 0, targetDays: 2, nightsUsed: 0, pageSize: 1 })).toBe(4); // rounds up
+    expect(nightQuota({ estimate: 6010, rowsDone: 0, targetDays: 3, nightsUsed: 0, pageSize: 500 })).toBe(2500);
   });
 
   it('is null (the whole window) when the estimate is unknown or exhausted, or the planned nights are used up', () => {
@@ -126,7 +127,8 @@ describe('planNight', () => {
     const old = state({ nightOpenedAtMs: OPENING, dailyQuota: 1000, rowsDone: 900, rowsToday: 900, nightsUsed: 1 });
     const plan = planNight(old, at('2026-06-12T18:00:00Z'), () => 7000, 100);
     expect(plan.events.map((e) => e.type)).toEqual(['background.window_closed', 'background.window_opened']);
-    expect(plan.state).toMatchObject({ nightOpenedAtMs: at('2026-06-12T17:00:00Z'), rowsToday: 0, dailyQuota: 1017 });
+    // 6,100 rows left over 6 nights: 1,016.7 a night, in whole pages of 100.
+    expect(plan.state).toMatchObject({ nightOpenedAtMs: at('2026-06-12T17:00:00Z'), rowsToday: 0, dailyQuota: 1100 });
   });
 
   it("a window changed while a night is open closes that night and opens the new window's", () => {
