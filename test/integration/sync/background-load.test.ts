@@ -154,10 +154,17 @@ describe('a background load', () => {
     expect(times[times.length - 1]!).toBeLessThanOrEqual(closesAt + 2 * pageMs + 1_000);
     // The offset is the cursor after the last tracked page, and the rows done are what the batch read.
     expect(afterNight.rowsDone).toBe(Number(night.totalFetched));
-    const events = await h.prisma.syncEvent.findMany({
-      where: { entityName: entity, type: { in: ['background.window_opened', 'background.window_closed'] } },
-      orderBy: { id: 'asc' },
-    });
+    // The night closes when the load's timer at the close fires and it plans again (a moment after the close).
+    const events = await until(
+      () =>
+        h.prisma.syncEvent.findMany({
+          where: { entityName: entity, type: { in: ['background.window_opened', 'background.window_closed'] } },
+          orderBy: { id: 'asc' },
+        }),
+      (found) => found.length >= 2,
+      'the night closed',
+      30_000,
+    );
     expect(events.map((e) => e.type)).toEqual(['background.window_opened', 'background.window_closed']);
     expect(events[1]!.payload).toMatchObject({ rows: afterNight.rowsDone });
 
