@@ -304,8 +304,10 @@ export async function controlBackground(
 export async function stopBackgroundForDeletion(deps: ControlDeps, entityName: string): Promise<void> {
   const load = await getBackgroundLoad(deps.prisma, entityName);
   if (!load || !ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus)) return;
-  await handleOf(deps, entityName)
-    .executeUpdate(stopBackgroundUpdate)
+  // Stopped as by the operator (its night's batch ends after the pages in flight); a load no worker answers for
+  // within 10 s is terminated, and its batch with it (the child's parent close policy cancels it).
+  await deps.temporal
+    .withDeadline(Date.now() + 10_000, () => handleOf(deps, entityName).executeUpdate(stopBackgroundUpdate))
     .catch(() =>
       handleOf(deps, entityName)
         .terminate('entity deleted')
