@@ -235,9 +235,19 @@ export async function startBackground(deps: ControlDeps, entityName: string): Pr
   let load = await getBackgroundLoad(deps.prisma, entityName);
   if (!load) load = await saveBackgroundSettings(deps.prisma, entityName, backgroundSettingsSchema.parse({}));
   if (ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus)) {
-    throw new ControlError(409, 'background_running', `The background load of "${entityName}" is ${load.status}.`, {
-      entity: entityName,
-    });
+    // Its row says under way; unless its workflow was terminated by hand (then it starts again from its offset).
+    const running = await handleOf(deps, entityName)
+      .describe()
+      .then((d) => d.status.name === 'RUNNING')
+      .catch((error) => {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw error;
+      });
+    if (running) {
+      throw new ControlError(409, 'background_running', `The background load of "${entityName}" is ${load.status}.`, {
+        entity: entityName,
+      });
+    }
   }
   const sync = await deps.temporal.workflow
     .getHandle(syncWorkflowId(entityName))

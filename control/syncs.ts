@@ -17,6 +17,7 @@ import type { Prisma } from '../db/prisma.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import { orderParentsFirst } from '../pipeline/entity-order.ts';
 import {
+  backgroundWorkflowId,
   pauseUpdate,
   progressQuery,
   resumeUpdate,
@@ -107,7 +108,11 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
     if (!entity) throw unknownEntity(name);
     if (!entity.enabled) throw new ControlError(409, 'entity_disabled', `Entity "${name}" is disabled.`);
     // The load reads the whole source night by night and hands over to incremental syncs when it completes.
-    if (await isBackgroundLoadActive(deps.prisma, name)) {
+    // (Its row says so; a load whose workflow was terminated by hand no longer holds the entity.)
+    if (
+      (await isBackgroundLoadActive(deps.prisma, name)) &&
+      (await isRunning(deps.temporal, backgroundWorkflowId(name)))
+    ) {
       throw new ControlError(
         409,
         'background_load_active',

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
-import { getBackground, setBackground, startBackground } from '../../../control/background.ts';
+import { controlBackground, getBackground, setBackground, startBackground } from '../../../control/background.ts';
 import { startSync } from '../../../control/syncs.ts';
 import { countsOfBatch } from '../../../db/batches.ts';
 import { setEntityMode } from '../../../db/entities.ts';
@@ -232,4 +232,30 @@ describe('a background load', () => {
     const description = await h.client.workflow.getHandle(backgroundWorkflowId(entity)).describe();
     expect(description.status.name).toBe('COMPLETED');
   }, 240_000);
+
+  it('a load whose workflow was terminated by hand no longer holds the entity; start begins it again', async () => {
+    const entity = `items_bgl_${id}_c`;
+    await newEntity(entity);
+    await setBackground(deps(), entity, {
+      windowStart: clockIn(3 * 3_600_000),
+      windowEnd: clockIn(4 * 3_600_000),
+      timeZone: 'UTC',
+      targetDays: 7,
+    });
+    await startBackground(deps(), entity);
+    await expect(startSync(deps(), { entities: [entity], syncType: 'full', execute: true })).rejects.toMatchObject({
+      code: 'background_load_active',
+    });
+    await expect(startBackground(deps(), entity)).rejects.toMatchObject({ code: 'background_running' });
+
+    await h.client.workflow.getHandle(backgroundWorkflowId(entity)).terminate('by hand');
+    const [sync] = await startSync(deps(), { entities: [entity], syncType: 'full', execute: true });
+    expect(await h.client.workflow.getHandle(sync!.workflowId).result()).toMatchObject({
+      status: 'completed',
+      fetched: ROWS,
+    });
+    const again = await startBackground(deps(), entity);
+    expect(again.state).toBe('waiting_for_window');
+    expect((await controlBackground(deps(), entity, 'stop')).state).toBe('stopped');
+  }, 120_000);
 });
