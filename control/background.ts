@@ -302,10 +302,15 @@ export async function controlBackground(
   try {
     await handleOf(deps, entityName).executeUpdate(updates[action]);
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError || ended(error)) {
-      throw new ControlError(409, 'background_not_running', `The background load of "${entityName}" has ended.`);
+    if (!(error instanceof WorkflowNotFoundError) && !ended(error)) throw error;
+    // The workflow is gone (terminated by hand) while the row still says under way: a stop makes the row say so
+    // (the entity is free again, the offset kept); pause and resume have nothing to act on.
+    const fresh = await getBackgroundLoad(deps.prisma, entityName);
+    if (action === 'stop' && fresh && ACTIVE_BACKGROUND_STATES.includes(fresh.status as BackgroundStatus)) {
+      await updateBackgroundState(deps.prisma, entityName, { status: 'stopped', nextRunAt: null });
+      return getBackground(deps, entityName);
     }
-    throw error;
+    throw new ControlError(409, 'background_not_running', `The background load of "${entityName}" has ended.`);
   }
   return getBackground(deps, entityName);
 }

@@ -249,6 +249,9 @@ describe('a background load', () => {
     await expect(startBackground(deps(), entity)).rejects.toMatchObject({ code: 'background_running' });
 
     await h.client.workflow.getHandle(backgroundWorkflowId(entity)).terminate('by hand');
+    // The row still says under way until SyncFlow is told: a stop through SyncFlow says stopped, offset kept.
+    expect((await getBackground(deps(), entity)).state).toBe('waiting_for_window');
+    expect((await controlBackground(deps(), entity, 'stop')).state).toBe('stopped');
     const [sync] = await startSync(deps(), { entities: [entity], syncType: 'full', execute: true });
     expect(await h.client.workflow.getHandle(sync!.workflowId).result()).toMatchObject({
       status: 'completed',
