@@ -15,6 +15,7 @@ import { createSourceScreen, type SourceScreen } from '../pipeline/delta/unchang
 import type { EntityConfig } from '../pipeline/entity-config.ts';
 import { type IdentityHashers, identityHashers } from '../pipeline/identity/hashers.ts';
 import { createIdentityComputer, type IdentityComputer } from '../pipeline/identity/identity.ts';
+import { createSourceKeyReader, type SourceKeyReader } from '../pipeline/identity/source-key.ts';
 import { createNormalizer, type Normalizer } from '../pipeline/normalize/engine.ts';
 import { createParentResolver, type ParentResolver } from '../pipeline/resolve/parents.ts';
 import { createRowValidator, type RowValidator } from '../pipeline/validate/validator.ts';
@@ -33,6 +34,8 @@ export interface EntityRuntime {
   hashers: IdentityHashers;
   /** Source hashes and key-only bk_hashes of raw rows: how NORMALIZE sets aside rows unchanged since the last sync. */
   screen: SourceScreen;
+  /** A raw row's business key as read from the source (`field=value|…`): names a DLQ row that has no identity. */
+  sourceKey: SourceKeyReader;
   /** Null when the entity has no parents. */
   parents: ParentResolver | null;
   /** Parent entity → the name of its primary target (where its identities live). */
@@ -211,6 +214,7 @@ export class EntityRuntimes {
       hashers,
       // 128 bits of BLAKE3, as bk_hash has: a changed row that kept its hash is not a practical event.
       screen: createSourceScreen(config, identity, (text) => hashers.dataHash(text).slice(0, 32)),
+      sourceKey: createSourceKeyReader(config),
       parents,
       parentPrimary: new Map([...parentConfigs].map(([n, c]) => [n, primaryTargetOf(c).name])),
       primary: primaryTargetOf(config),

@@ -48,6 +48,7 @@ function deadLetterOf(rt: EntityRuntime, ref: PageRef, state: PageState, q: Quar
     bkHash: q.identity?.bkHash ?? null,
     dataHash: q.identity?.dataHash ?? null,
     refStr: q.identity?.reference ?? null,
+    sourceKey: rt.sourceKey(raw),
     idempotencyKey: deadLetterKey(ref.entityName, version, q.targetName),
     targetName: q.targetName ?? null,
     stage: q.stage,

@@ -20,6 +20,8 @@ export interface DeadLetter {
   bkHash?: string | null;
   dataHash?: string | null;
   refStr?: string | null;
+  /** The business key as read from the source (`field=value|…`, raw values): names a record without identity. */
+  sourceKey?: string | null;
   /** The target that refused the record or could not take it; null for failures before any target. */
   targetName?: string | null;
   errorDetails?: unknown;
@@ -52,6 +54,7 @@ export async function insertDeadLetters(
     bk_hash: r.bkHash ?? null,
     data_hash: r.dataHash ?? null,
     ref_str: r.refStr ?? null,
+    source_key: r.sourceKey ?? null,
     idempotency_key: r.idempotencyKey,
     target_name: r.targetName ?? null,
     stage: r.stage,
@@ -66,13 +69,13 @@ export async function insertDeadLetters(
   }));
   await db.query(
     `INSERT INTO failed_records
-       (uid, batch_uid, entity_name, bk_hash, data_hash, ref_str, idempotency_key, target_name, stage, error_type,
+       (uid, batch_uid, entity_name, bk_hash, data_hash, ref_str, source_key, idempotency_key, target_name, stage, error_type,
         error_message, error_details, raw_data, normalized_data, mapped_data, retry_count, next_retry_at, updated_at)
-     SELECT uid, batch_uid, entity_name, bk_hash, data_hash, ref_str, idempotency_key, target_name, stage, error_type,
+     SELECT uid, batch_uid, entity_name, bk_hash, data_hash, ref_str, source_key, idempotency_key, target_name, stage, error_type,
             error_message, error_details, raw_data, normalized_data, mapped_data, retry_count, next_retry_at, now()
        FROM jsonb_to_recordset($1::jsonb) AS t(
          uid uuid, batch_uid uuid, entity_name varchar, bk_hash varchar, data_hash varchar, ref_str text,
-         idempotency_key varchar, target_name varchar, stage varchar, error_type varchar, error_message text,
+         source_key text, idempotency_key varchar, target_name varchar, stage varchar, error_type varchar, error_message text,
          error_details jsonb, raw_data jsonb, normalized_data jsonb, mapped_data jsonb, retry_count int,
          next_retry_at timestamptz)
      ON CONFLICT (idempotency_key) DO NOTHING`,
@@ -84,6 +87,8 @@ export interface DeadLetterFilter {
   stage?: string | undefined;
   errorType?: string | undefined;
   batchUid?: string | undefined;
+  /** Exactly this source key (`field=value|…`). */
+  key?: string | undefined;
   /** unresolved (default): still in the queue; resolved: replayed successfully; all. */
   status?: 'unresolved' | 'resolved' | 'all' | undefined;
 }
@@ -95,8 +100,14 @@ function whereOf(filter: DeadLetterFilter) {
     ...(filter.stage ? { stage: filter.stage } : {}),
     ...(filter.errorType ? { errorType: filter.errorType } : {}),
     ...(filter.batchUid ? { batchUid: filter.batchUid } : {}),
+    ...(filter.key ? { sourceKey: filter.key } : {}),
     ...(status === 'unresolved' ? { resolvedAt: null } : status === 'resolved' ? { resolvedAt: { not: null } } : {}),
   };
+}
+
+/** One DLQ record by its uid; null when there is none. */
+export function getDeadLetter(prisma: Prisma, uid: string) {
+  return prisma.failedRecord.findUnique({ where: { uid } });
 }
 
 export async function listDeadLetters(prisma: Prisma, filter: DeadLetterFilter, request: PageRequest) {

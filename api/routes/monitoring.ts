@@ -1,10 +1,11 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { unknownEntity } from '../../control/errors.ts';
-import { listDeadLetters } from '../../db/dead-letters.ts';
+import { getDeadLetter, listDeadLetters } from '../../db/dead-letters.ts';
 import { listEntities } from '../../db/entities.ts';
 import { entityStats } from '../../db/monitoring-stats.ts';
 import { listPendingChildren } from '../../db/pending-children.ts';
 import type { ApiDeps } from '../deps.ts';
+import { ApiError } from '../errors.ts';
 import { pageRequest, pagination } from '../pagination.ts';
 import { access, can } from '../roles.ts';
 import {
@@ -51,6 +52,14 @@ const failedRecordSchema = z
     entityName: z.string(),
     bkHash: z.string().nullable(),
     refStr: z.string().nullable(),
+    sourceKey: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          'The business key as read from the source (`field=value|…` in businessKey order, raw values): names ' +
+          'the record even when it failed before identity (refStr null); null for rows written before it existed',
+      }),
     targetName: z.string().nullable(),
     stage: z.string(),
     errorType: z.string(),
@@ -67,6 +76,99 @@ const failedRecordSchema = z
     createdAt: z.string(),
   })
   .openapi('FailedRecord');
+
+const failedRecordErrorSchema = z
+  .object({
+    field: z.string().nullable().openapi({ description: 'The target field; null for a failure of the whole record' }),
+    layer: z.string().openapi({ description: 'The pipeline layer (types, …, validation) or, without one, the stage' }),
+    code: z.string(),
+    message: z.string(),
+    value: z
+      .unknown()
+      .openapi({ description: 'The value the rule received; *** for viewer keys and sensitive fields' }),
+  })
+  .openapi('FailedRecordError');
+
+const failedRecordDetailSchema = failedRecordSchema
+  .extend({
+    errors: z
+      .array(failedRecordErrorSchema)
+      .openapi({ description: 'Every error of the record, with field and layer' }),
+    batch: z.object({ batchUid: z.string(), status: z.string(), syncType: z.string(), dryRun: z.boolean() }).nullable(),
+  })
+  .openapi('FailedRecordDetail', {
+    example: {
+      uid: '0193a6f5-1b2c-7d3a-9f3e-2b7c1d0e4f5a',
+      batchUid: '0193a6f4-6c2e-7d3a-9f3e-2b7c1d0e4f5a',
+      entityName: 'items',
+      bkHash: null,
+      refStr: null,
+      sourceKey: 'part_no=P-100|plant=DE01',
+      targetName: null,
+      stage: 'normalize',
+      errorType: 'normalization_failed',
+      errorMessage: 'valid_from: not a date: 31.02.2026',
+      errorDetails: [
+        {
+          field: 'valid_from',
+          layer: 'dates',
+          code: 'invalid_date',
+          message: 'not a date: 31.02.2026',
+          value: '31.02.2026',
+        },
+      ],
+      errors: [
+        {
+          field: 'valid_from',
+          layer: 'dates',
+          code: 'invalid_date',
+          message: 'not a date: 31.02.2026',
+          value: '31.02.2026',
+        },
+      ],
+      rawData: { PART_NO: 'P-100', PLANT: 'DE01', VALID_FROM: '31.02.2026' },
+      normalizedData: { part_no: 'P-100', plant: 'DE01', valid_from: null },
+      mappedData: null,
+      retryCount: 0,
+      maxRetries: 5,
+      nextRetryAt: null,
+      lastRetryAt: null,
+      resolvedAt: null,
+      createdAt: '2026-12-01T18:00:03.512Z',
+      batch: { batchUid: '0193a6f4-6c2e-7d3a-9f3e-2b7c1d0e4f5a', status: 'completed', syncType: 'full', dryRun: false },
+    },
+  });
+
+const failedRecordParam = z.object({
+  uid: z
+    .uuid('a failed record uid (UUID)')
+    .openapi({ param: { name: 'uid', in: 'path' }, example: '0193a6f5-1b2c-7d3a-9f3e-2b7c1d0e4f5a' }),
+});
+
+const textOr = (value: unknown, fallback: string) => (typeof value === 'string' ? value : fallback);
+
+/** Every error of a DLQ record from its (already masked) details: field errors as they are, anything else as one. */
+function errorsOf(view: {
+  stage: string;
+  errorType: string;
+  errorMessage: string;
+  errorDetails: unknown;
+}): Array<z.infer<typeof failedRecordErrorSchema>> {
+  const details = view.errorDetails;
+  const whole = { field: null, layer: view.stage, code: view.errorType, message: view.errorMessage, value: null };
+  if (!Array.isArray(details) || details.length === 0) return [whole];
+  return details.map((d) => {
+    if (!d || typeof d !== 'object') return { ...whole, message: String(d) };
+    const e = d as Record<string, unknown>;
+    return {
+      field: typeof e.field === 'string' ? e.field : null,
+      layer: textOr(e.layer, view.stage),
+      code: textOr(e.code, view.errorType),
+      message: textOr(e.message, view.errorMessage),
+      value: e.value ?? null,
+    };
+  });
+}
 
 const pendingChildSchema = z
   .object({
@@ -96,6 +198,7 @@ const failedQuery = z.object({
     .optional(),
   errorType: z.string().max(50).optional(),
   batchUid: z.uuid().optional(),
+  key: z.string().max(2000).optional().openapi({ description: 'Exactly this sourceKey (`field=value|…`)' }),
   status: z.enum(['unresolved', 'resolved', 'all']).default('unresolved'),
   ...paginationQuery,
 });
@@ -170,8 +273,48 @@ export function monitoringRoutes(deps: ApiDeps) {
       const request = pageRequest(query);
       const page = await listDeadLetters(deps.prisma, query, request);
       const access = await recordDataAccess(deps.prisma, can(c, 'recordData'));
-      const records = page.rows.map((r) => failedRecordView(r, access));
+      const records = page.rows.map((r) => ({ ...failedRecordView(r, access), sourceKey: r.sourceKey }));
       return c.json({ records, pagination: pagination(request, page) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/monitoring/failed-records/{uid}',
+      ...access('read'),
+      tags,
+      summary:
+        'One dead-letter record: its source key and reference, every error with field and layer, its attempts, ' +
+        'and the raw / normalized / mapped forms (operator and admin keys; masked as in the list)',
+      request: { params: failedRecordParam },
+      responses: {
+        200: { description: 'The failed record', content: jsonContent(failedRecordDetailSchema) },
+        ...errorResponses(400, 404, 503),
+      },
+    }),
+    async (c) => {
+      const { uid } = c.req.valid('param');
+      const row = await getDeadLetter(deps.prisma, uid);
+      if (!row) throw new ApiError(404, 'not_found', `No failed record ${uid}.`);
+      const [access, batch] = await Promise.all([
+        recordDataAccess(deps.prisma, can(c, 'recordData')),
+        deps.prisma.syncBatch.findUnique({
+          where: { uid: row.batchUid },
+          select: { uid: true, status: true, syncType: true, dryRun: true },
+        }),
+      ]);
+      const view = { ...failedRecordView(row, access), sourceKey: row.sourceKey };
+      return c.json(
+        {
+          ...view,
+          errors: errorsOf(view),
+          batch: batch
+            ? { batchUid: batch.uid, status: batch.status, syncType: batch.syncType, dryRun: batch.dryRun }
+            : null,
+        },
+        200,
+      );
     },
   );
 

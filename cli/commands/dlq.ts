@@ -1,22 +1,82 @@
 import type { Command } from 'commander';
-import type { ApiClient } from '../api-client.ts';
+import { type ApiClient, CliError } from '../api-client.ts';
 import { print, table } from '../output.ts';
 
-interface FailedRecords {
-  records: Array<{
-    uid: string;
-    entityName: string;
-    refStr: string | null;
-    stage: string;
-    errorType: string;
-    errorMessage: string;
-    retryCount: number;
-    createdAt: string;
-  }>;
-  pagination: { total: number };
+interface FailedRecordRow {
+  uid: string;
+  entityName: string;
+  refStr: string | null;
+  sourceKey: string | null;
+  stage: string;
+  errorType: string;
+  errorMessage: string;
+  retryCount: number;
+  createdAt: string;
 }
 
-/** `syncflow dlq …`: list the dead-letter queue, queue its records for another attempt. */
+interface FailedRecords {
+  records: FailedRecordRow[];
+  pagination: { total: number; nextCursor: string | null };
+}
+
+/** GET /monitoring/failed-records/:uid */
+interface FailedRecordDetail extends FailedRecordRow {
+  batchUid: string;
+  bkHash: string | null;
+  targetName: string | null;
+  errors: Array<{ field: string | null; layer: string; code: string; message: string; value: unknown }>;
+  rawData: unknown;
+  normalizedData: unknown;
+  mappedData: unknown;
+  maxRetries: number;
+  nextRetryAt: string | null;
+  lastRetryAt: string | null;
+  resolvedAt: string | null;
+  batch: { batchUid: string; status: string; syncType: string; dryRun: boolean } | null;
+}
+
+/** The API's page size limit: longer lists follow its cursor. */
+const API_PAGE = 100;
+
+const indent = (text: string, by = '  ') =>
+  text
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
+
+function showText(r: FailedRecordDetail): string {
+  const form = (label: string, value: unknown) =>
+    value === null || value === undefined ? [`${label}: -`] : [`${label}:`, indent(JSON.stringify(value, null, 2))];
+  const lines = [
+    `Failed record ${r.uid}`,
+    `  entity:     ${r.entityName}`,
+    `  key:        ${r.sourceKey ?? '-'}`,
+    `  reference:  ${r.refStr ?? '-'}`,
+    `  bk_hash:    ${r.bkHash ?? '-'}`,
+    `  stage:      ${r.stage}${r.targetName ? ` (target ${r.targetName})` : ''}`,
+    `  error:      ${r.errorType}: ${r.errorMessage}`,
+    `  batch:      ${r.batchUid}${r.batch ? ` (${r.batch.syncType}${r.batch.dryRun ? ' dry run' : ''}, ${r.batch.status})` : ''}`,
+    `  attempts:   ${r.retryCount} of ${r.maxRetries} retries` +
+      `${r.lastRetryAt ? `, last ${r.lastRetryAt}` : ''}${r.nextRetryAt ? `, next due ${r.nextRetryAt}` : ''}`,
+    `  status:     ${r.resolvedAt ? `resolved ${r.resolvedAt}` : 'unresolved'}`,
+    `  since:      ${r.createdAt}`,
+    `Errors (${r.errors.length}):`,
+    ...r.errors.map(
+      (e) =>
+        `  - ${e.field ?? '(record)'} [${e.layer}] ${e.code}: ${e.message}` +
+        (e.value === null || e.value === undefined ? '' : ` (value ${JSON.stringify(e.value)})`),
+    ),
+    ...form('Raw', r.rawData),
+    ...form('Normalized', r.normalizedData),
+    ...form('Mapped', r.mappedData),
+  ];
+  if (r.rawData === null && r.normalizedData === null && r.mappedData === null) {
+    lines.push('(record data needs an operator or admin key)');
+  }
+  return lines.join('\n');
+}
+
+/** `syncflow dlq …`: list the dead-letter queue, show one record, queue records for another attempt. */
 export function registerDlq(program: Command, api: () => ApiClient) {
   const dlq = program.command('dlq').description('The dead-letter queue (records that could not be synced)');
 
@@ -26,28 +86,71 @@ export function registerDlq(program: Command, api: () => ApiClient) {
     .option('--entity <name>')
     .option('--stage <stage>', 'fetch | normalize | validate | map | identity | delta | resolve | ingest | track')
     .option('--error-type <type>')
-    .option('--limit <n>', 'how many (at most 100)', '20')
-    .action(async (opts: { entity?: string; stage?: string; errorType?: string; limit: string }) => {
-      const query = new URLSearchParams({ pageSize: opts.limit });
-      if (opts.entity) query.set('entity', opts.entity);
-      if (opts.stage) query.set('stage', opts.stage);
-      if (opts.errorType) query.set('errorType', opts.errorType);
-      const page = await api().get<FailedRecords>(`/monitoring/failed-records?${query}`);
-      print(
-        table(
-          ['ENTITY', 'RECORD', 'STAGE', 'ERROR', 'MESSAGE', 'RETRIES', 'SINCE'],
-          page.records.map((r) => [
-            r.entityName,
-            r.refStr,
-            r.stage,
-            r.errorType,
-            r.errorMessage.length > 60 ? `${r.errorMessage.slice(0, 57)}...` : r.errorMessage,
-            r.retryCount,
-            r.createdAt,
-          ]),
-        ),
-      );
-      print(`${page.records.length} of ${page.pagination.total} unresolved`);
+    .option('--key <key>', 'exactly this source key (field=value|field=value)')
+    .option('--limit <n>', 'how many (pages through the API 100 at a time)', '20')
+    .option('--all', 'every record (follows the pages to the end)')
+    .option('--cursor <cursor>', 'start after the last record of an earlier list (its "next" cursor)')
+    .action(
+      async (opts: {
+        entity?: string;
+        stage?: string;
+        errorType?: string;
+        key?: string;
+        limit: string;
+        all?: boolean;
+        cursor?: string;
+      }) => {
+        const limit = Number(opts.limit);
+        if (!opts.all && (!Number.isInteger(limit) || limit < 1)) {
+          throw new CliError(`--limit must be a positive whole number, not "${opts.limit}".`);
+        }
+        const base = new URLSearchParams();
+        if (opts.entity) base.set('entity', opts.entity);
+        if (opts.stage) base.set('stage', opts.stage);
+        if (opts.errorType) base.set('errorType', opts.errorType);
+        if (opts.key) base.set('key', opts.key);
+        const records: FailedRecordRow[] = [];
+        let cursor = opts.cursor ?? null;
+        let total = 0;
+        for (;;) {
+          const want = opts.all ? API_PAGE : Math.min(API_PAGE, limit - records.length);
+          const query = new URLSearchParams(base);
+          query.set('pageSize', String(want));
+          if (cursor) query.set('cursor', cursor);
+          const page = await api().get<FailedRecords>(`/monitoring/failed-records?${query}`);
+          records.push(...page.records);
+          total = page.pagination.total;
+          cursor = page.pagination.nextCursor;
+          if (!cursor || (!opts.all && records.length >= limit)) break;
+        }
+        print(
+          table(
+            ['ENTITY', 'RECORD', 'STAGE', 'ERROR', 'MESSAGE', 'RETRIES', 'SINCE', 'UID'],
+            records.map((r) => [
+              r.entityName,
+              r.refStr ?? r.sourceKey,
+              r.stage,
+              r.errorType,
+              r.errorMessage.length > 60 ? `${r.errorMessage.slice(0, 57)}...` : r.errorMessage,
+              r.retryCount,
+              r.createdAt,
+              r.uid,
+            ]),
+          ),
+        );
+        print(`${records.length} of ${total} unresolved`);
+        if (cursor) print(`More: --all, or --cursor ${cursor}`);
+      },
+    );
+
+  dlq
+    .command('show')
+    .description('One failed record: its key, reference, errors (field and layer), attempts and record data')
+    .argument('<uid>', "the record's uid (see dlq list)")
+    .option('--json', 'print the API answer as JSON')
+    .action(async (uid: string, opts: { json?: boolean }) => {
+      const record = await api().get<FailedRecordDetail>(`/monitoring/failed-records/${encodeURIComponent(uid)}`);
+      print(opts.json ? JSON.stringify(record, null, 2) : showText(record));
     });
 
   dlq

@@ -41,6 +41,8 @@ const ROUTES: Array<[string, string, ApiKeyRole]> = [
   ['GET', '/sync/history', 'viewer'],
   ['GET', '/monitoring/stats', 'viewer'],
   ['GET', '/monitoring/failed-records', 'viewer'],
+  // The path's own placeholder (sent as %7Buid%7D): no uid reaches the route, only its role check matters here.
+  ['GET', '/monitoring/failed-records/{uid}', 'viewer'],
   ['GET', '/monitoring/pending-children', 'viewer'],
   ['GET', '/monitoring/health/detailed', 'viewer'],
   ['GET', '/monitoring/metrics/prometheus', 'viewer'],

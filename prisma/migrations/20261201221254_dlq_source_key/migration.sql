@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "failed_records" ADD COLUMN     "source_key" TEXT;
+
