@@ -41,8 +41,11 @@ export default defineConfig({
           environment: 'node',
           // Finds (or builds and caches) the Java time-skipping test server and bundles the workflows once.
           globalSetup: ['test/workflows/support/global-setup.ts'],
-          testTimeout: 30_000,
+          // Each file runs its own Java test server and workers: one file at a time (next to the integration files)
+          // keeps a 2-core machine from starving a server's time skipping past a test's timeout.
+          testTimeout: 60_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
         },
       },
     ],
