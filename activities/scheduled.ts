@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { isBackgroundLoadActive } from '../db/background.ts';
-import type { EntityMode } from '../db/entities.ts';
+import { type EntityMode, isDryRun } from '../db/entities.ts';
 import { type EventType, recordEvent } from '../db/events.ts';
 import {
   type PreparedScheduledSync,
@@ -39,8 +39,7 @@ export function createScheduledActivities({ prisma }: ActivityDeps): ScheduledAc
       if (await isBackgroundLoadActive(prisma, input.entityName)) {
         return { skipped: true, reason: `a background load of "${input.entityName}" is under way` };
       }
-      // control/syncs.ts isDryRun(mode, undefined), re-stated here (activities may not import control/).
-      const dryRun = (entity.mode as EntityMode) !== 'live';
+      const dryRun = isDryRun(entity.mode as EntityMode, undefined);
       await prisma.syncBatch.createMany({
         data: [
           {

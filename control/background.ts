@@ -6,12 +6,12 @@ import {
 } from '@temporalio/client';
 import { z } from 'zod';
 import {
-  ACTIVE_BACKGROUND_STATES,
   type BackgroundLoad,
   type BackgroundNight,
   type BackgroundStatus,
   deleteBackgroundLoad,
   getBackgroundLoad,
+  isActiveBackgroundState,
   listBackgroundNights,
   loadStateOf,
   saveBackgroundSettings,
@@ -34,7 +34,7 @@ import {
   syncWorkflowId,
 } from '../workflows/contract.ts';
 import { ControlError, unknownEntity } from './errors.ts';
-import type { ControlDeps } from './syncs.ts';
+import { type ControlDeps, isRunning } from './syncs.ts';
 
 /**
  * Multi-day background loads (workflows/background-sync.ts): their settings, their live state, and the
@@ -140,7 +140,7 @@ export async function getBackground(
   const window = { open: current!.opensAtMs <= nowMs, ...current! };
   /** The next opening after now: while the window is open, the one after it. */
   const nextOpening = window.open ? following!.opensAtMs : window.opensAtMs;
-  const active = ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus);
+  const active = isActiveBackgroundState(load.status);
   const [live, nights] = await Promise.all([
     active ? liveProgress(deps, entityName) : null,
     listBackgroundNights(deps.prisma, entityName),
@@ -186,7 +186,7 @@ export async function setBackground(
   const settings = backgroundSettingsSchema.parse(input);
   await requireEntity(deps, entityName);
   const saved = await saveBackgroundSettings(deps.prisma, entityName, settings);
-  if (ACTIVE_BACKGROUND_STATES.includes(saved.status as BackgroundStatus)) {
+  if (isActiveBackgroundState(saved.status)) {
     await handleOf(deps, entityName)
       .executeUpdate(reconfigureBackgroundUpdate)
       .catch((error) => {
@@ -200,7 +200,7 @@ export async function setBackground(
 /** Deletes the load's settings and state; refused while it is under way (stop it first). */
 export async function deleteBackground(deps: ControlDeps, entityName: string): Promise<void> {
   const load = await requireLoad(deps, entityName);
-  if (ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus)) {
+  if (isActiveBackgroundState(load.status)) {
     throw new ControlError(
       409,
       'background_running',
@@ -234,26 +234,15 @@ export async function startBackground(deps: ControlDeps, entityName: string): Pr
   }
   let load = await getBackgroundLoad(deps.prisma, entityName);
   if (!load) load = await saveBackgroundSettings(deps.prisma, entityName, backgroundSettingsSchema.parse({}));
-  if (ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus)) {
+  if (isActiveBackgroundState(load.status)) {
     // Its row says under way; unless its workflow was terminated by hand (then it starts again from its offset).
-    const running = await handleOf(deps, entityName)
-      .describe()
-      .then((d) => d.status.name === 'RUNNING')
-      .catch((error) => {
-        if (error instanceof WorkflowNotFoundError) return false;
-        throw error;
-      });
-    if (running) {
+    if (await isRunning(deps.temporal, backgroundWorkflowId(entityName))) {
       throw new ControlError(409, 'background_running', `The background load of "${entityName}" is ${load.status}.`, {
         entity: entityName,
       });
     }
   }
-  const sync = await deps.temporal.workflow
-    .getHandle(syncWorkflowId(entityName))
-    .describe()
-    .catch(() => null);
-  if (sync?.status.name === 'RUNNING') {
+  if (await isRunning(deps.temporal, syncWorkflowId(entityName))) {
     throw new ControlError(
       409,
       'sync_already_running',
@@ -290,7 +279,7 @@ export async function controlBackground(
   action: Action,
 ): Promise<BackgroundView> {
   const load = await requireLoad(deps, entityName);
-  if (!ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus)) {
+  if (!isActiveBackgroundState(load.status)) {
     throw new ControlError(
       409,
       'background_not_running',
@@ -306,7 +295,7 @@ export async function controlBackground(
     // The workflow is gone (terminated by hand) while the row still says under way: a stop makes the row say so
     // (the entity is free again, the offset kept); pause and resume have nothing to act on.
     const fresh = await getBackgroundLoad(deps.prisma, entityName);
-    if (action === 'stop' && fresh && ACTIVE_BACKGROUND_STATES.includes(fresh.status as BackgroundStatus)) {
+    if (action === 'stop' && fresh && isActiveBackgroundState(fresh.status)) {
       await updateBackgroundState(deps.prisma, entityName, { status: 'stopped', nextRunAt: null });
       return getBackground(deps, entityName);
     }
@@ -318,7 +307,7 @@ export async function controlBackground(
 /** Before an entity is deleted: its load stops (the row goes with the entity). */
 export async function stopBackgroundForDeletion(deps: ControlDeps, entityName: string): Promise<void> {
   const load = await getBackgroundLoad(deps.prisma, entityName);
-  if (!load || !ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus)) return;
+  if (!load || !isActiveBackgroundState(load.status)) return;
   // Stopped as by the operator (its night's batch ends after the pages in flight); a load no worker answers for
   // within 10 s is terminated, and its batch with it (the child's parent close policy cancels it).
   await deps.temporal

@@ -12,7 +12,7 @@ import {
 import { z } from 'zod';
 import { isBackgroundLoadActive } from '../db/background.ts';
 import { countsOfBatch } from '../db/batches.ts';
-import { type EntityMode, getEntity } from '../db/entities.ts';
+import { getEntity, isDryRun } from '../db/entities.ts';
 import type { Prisma } from '../db/prisma.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import { orderParentsFirst } from '../pipeline/entity-order.ts';
@@ -69,9 +69,6 @@ export interface StartedSync {
   dryRun: boolean;
 }
 
-export const isDryRun = (mode: EntityMode, execute: boolean | undefined) =>
-  execute === undefined ? mode !== 'live' : !execute;
-
 function searchAttributes(entityName: string, syncType: SyncType, batchUid: string) {
   return [
     { key: SyncEntity, value: entityName },
@@ -81,7 +78,8 @@ function searchAttributes(entityName: string, syncType: SyncType, batchUid: stri
   ];
 }
 
-async function isRunning(temporal: Client, workflowId: string): Promise<boolean> {
+/** Whether the workflow of this id has a running execution (false when none ever started). */
+export async function isRunning(temporal: Client, workflowId: string): Promise<boolean> {
   try {
     const description = await temporal.workflow.getHandle(workflowId).describe();
     return description.status.name === 'RUNNING';

@@ -21,6 +21,8 @@ export type BackgroundStatus =
 
 /** States in which the load's workflow runs: the entity's other syncs are refused meanwhile. */
 export const ACTIVE_BACKGROUND_STATES: readonly BackgroundStatus[] = ['waiting_for_window', 'running', 'paused'];
+export const isActiveBackgroundState = (status: string): boolean =>
+  ACTIVE_BACKGROUND_STATES.includes(status as BackgroundStatus);
 
 export type BackgroundLoad = BackgroundSyncSchedule;
 
@@ -55,7 +57,7 @@ export async function isBackgroundLoadActive(prisma: Prisma, entityName: string)
     where: { entityName },
     select: { status: true },
   });
-  return load !== null && ACTIVE_BACKGROUND_STATES.includes(load.status as BackgroundStatus);
+  return load !== null && isActiveBackgroundState(load.status);
 }
 
 /** Creates the entity's load (not started) or changes its window, zone and days; the progress is kept. */

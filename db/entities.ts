@@ -113,6 +113,10 @@ function fromRow(row: EntityRow): StoredEntity {
   };
 }
 
+/** Whether a run writes nothing: `execute` given decides; absent, live entities write and dry-run ones do not. */
+export const isDryRun = (mode: EntityMode, execute: boolean | undefined) =>
+  execute === undefined ? mode !== 'live' : !execute;
+
 /**
  * Creates or replaces an entity's configuration. A new entity starts in
  * dry-run unless `mode` says otherwise; an update keeps the mode and bumps

@@ -1,6 +1,6 @@
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import { nextOccurrences } from '../pipeline/background/window.ts';
-import { ACTIVE_BACKGROUND_STATES, type BackgroundStatus } from './background.ts';
+import { isActiveBackgroundState } from './background.ts';
 import type { Prisma } from './prisma.ts';
 
 /**
@@ -141,7 +141,7 @@ export async function backgroundLoads(prisma: Prisma, nowMs = Date.now()): Promi
   return rows.map((r) => {
     let next: number | null = null;
     let open: boolean | null = null;
-    if (ACTIVE_BACKGROUND_STATES.includes(r.status as BackgroundStatus)) {
+    if (isActiveBackgroundState(r.status)) {
       try {
         const [first, second] = nextOccurrences(
           nowMs,

@@ -1,7 +1,7 @@
 import { type BackgroundView, getBackground, setBackground, startBackground } from '../control/background.ts';
 import { listSchedules, setSchedule } from '../control/schedules.ts';
 import type { ControlDeps } from '../control/syncs.ts';
-import { getBackgroundLoad } from '../db/background.ts';
+import { getBackgroundLoad, isBackgroundLoadActive } from '../db/background.ts';
 import { setEntityMode } from '../db/entities.ts';
 import { clockTimeAt } from '../pipeline/background/window.ts';
 import { DEMO_TIME_ZONE } from './entities.ts';
@@ -18,10 +18,7 @@ const DEMO_SCHEDULE_EVERY = '5m';
 /** Entities whose background load is under way: their other syncs are refused until it ends. */
 export async function entitiesUnderBackgroundLoad(control: ControlDeps, names: readonly string[]): Promise<string[]> {
   const busy: string[] = [];
-  for (const name of names) {
-    const load = await getBackgroundLoad(control.prisma, name);
-    if (load && ['waiting_for_window', 'running', 'paused'].includes(load.status)) busy.push(name);
-  }
+  for (const name of names) if (await isBackgroundLoadActive(control.prisma, name)) busy.push(name);
   return busy;
 }
 
