@@ -6,7 +6,7 @@ import { pauseUpdate, progressQuery, resumeUpdate, stopUpdate } from '../../work
 import type { syncEntity } from '../../workflows/sync-entity.ts';
 import { TestBed, until } from './support/env.ts';
 import { FakeSync, Gate } from './support/fake-sync.ts';
-import { firstEventId, historyOf, scheduledActivities } from './support/history.ts';
+import { firstEventId, historyOf, idle, scheduledActivities } from './support/history.ts';
 
 /**
  * Operator control of a running sync, on the real syncEntity workflow in simulated time with mocked activities:
@@ -121,6 +121,13 @@ describe('stop', () => {
         // page 1's INGEST is running: the Java test server fails a workflow task that cancels an activity whose
         // completion arrived during that task (ACTIVITY_UNKNOWN; the real server accepts it), and the run hangs.
         await until(() => fake.of('ingestPage', 3).some((c) => c.outcome === 'ok'), 'page 3 waits for TRACK');
+        // The fake's "ok" is the activity's return, before its completion reaches the workflow: wait until the
+        // history shows page 1's INGEST as the only page activity open and the workflow has taken in the rest.
+        await until(async () => {
+          const events = await historyOf(handle);
+          const open = scheduledActivities(events).filter((a) => pageStages.has(a.activityType) && a.closed === 'open');
+          return idle(events) && open.length === 1 && open[0]!.activityType === 'ingestPage';
+        }, 'only page 1 INGEST is open, the workflow idle');
         await stop(handle);
         await expectStopped(handle);
 

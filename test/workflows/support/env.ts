@@ -221,9 +221,9 @@ async function startServer(attempts = 3): Promise<TestWorkflowEnvironment> {
 }
 
 /** Polls (in real time, every 10 ms) until `check` holds; fails after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -78,3 +78,12 @@ export function firstEventId(events: readonly Event[], has: (event: Event) => un
   const event = events.find((e) => has(e));
   return event ? id(event.eventId) : null;
 }
+
+/**
+ * True when the workflow has taken in everything that happened to it: its last event is a completed workflow
+ * task (no activity result, signal or update waits for one). Used before a cancellation in the Java test server,
+ * which fails a workflow task that cancels an activity whose completion arrived during that task.
+ */
+export function idle(events: readonly Event[]): boolean {
+  return Boolean(events.at(-1)?.workflowTaskCompletedEventAttributes);
+}
