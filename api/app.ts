@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
 import { monitoringHealthRoutes } from './routes/monitoring-health.ts';
+import { recordRoutes } from './routes/records.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { syncRoutes } from './routes/sync.ts';
 import { registerEntityConfigComponent } from './schemas/entity-config-doc.ts';
@@ -54,6 +55,7 @@ export function createApp(deps: ApiDeps) {
     healthRoutes(deps),
     syncRoutes(deps),
     entityRoutes(deps),
+    recordRoutes(deps),
     backgroundRoutes(deps),
     scheduleRoutes(deps),
     connectionRoutes(deps),

@@ -8,6 +8,7 @@ import { registerEntities } from './commands/entities.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerSchedule } from './commands/schedule.ts';
 import { registerSync } from './commands/sync.ts';
+import { registerTrace } from './commands/trace.ts';
 
 /**
  * The `syncflow` CLI. Every command but `keys` talks HTTP to the control API
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerBackground(program, api);
   registerSchedule(program, api);
   registerDlq(program, api);
+  registerTrace(program, api);
   registerKeys(program);
   return program;
 }

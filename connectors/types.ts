@@ -64,6 +64,12 @@ export interface StreamRequest extends Omit<FetchPageRequest, 'cursor'> {
   signal?: AbortSignal;
 }
 
+/** One key column and the value a record holds in it (as text). */
+export interface SourceKeyValue {
+  column: string;
+  value: string;
+}
+
 export interface HealthStatus {
   ok: boolean;
   latencyMs: number;
@@ -83,6 +89,12 @@ export interface Source {
   maxRowversion?(column: string): Promise<string | null | undefined>;
   /** A cheap estimate (planner statistics, file size...), null when the source cannot tell. */
   estimateRowCount(): Promise<number | null>;
+  /**
+   * The rows whose key columns hold exactly the given values (text, as a record's source key gives them), at
+   * most `limit` (default 2: more than one says the key is not unique in the source). Only sources that can
+   * look a row up by key have it (PostgreSQL); the trace of one record (control/trace.ts) uses it.
+   */
+  readByKey?(key: readonly SourceKeyValue[], options?: { limit?: number; signal?: AbortSignal }): Promise<Row[]>;
   health(): Promise<HealthStatus>;
   close(): Promise<void>;
 }

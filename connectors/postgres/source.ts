@@ -8,7 +8,7 @@ import { ConnectorError } from '../errors.ts';
 import { probe } from '../health.ts';
 import type { ConnectorLogger } from '../logger.ts';
 import { pagesWithProgress } from '../stream-progress.ts';
-import type { ColumnMeta, FetchPageRequest, Page, Row, Source, StreamRequest } from '../types.ts';
+import type { ColumnMeta, FetchPageRequest, Page, Row, Source, SourceKeyValue, StreamRequest } from '../types.ts';
 import { describeQuery, describeRelation } from './catalogue.ts';
 import { databaseError } from './errors.ts';
 import { buildKeysetQuery, keyText, orderColumns } from './keyset.ts';
@@ -157,6 +157,37 @@ export class PostgresSource implements Source {
     );
     const plan = (rows[0] as { 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> })['QUERY PLAN'][0];
     return plan ? Math.round(plan.Plan['Plan Rows']) : null;
+  }
+
+  /**
+   * One record's rows by its key (the trace of a record): `WHERE "col" = $1::<declared type> AND …`, one
+   * parameterised statement in the read-only transaction; column names come from the entity's configuration
+   * and are checked against the relation's columns, values are only ever parameters.
+   */
+  async readByKey(key: readonly SourceKeyValue[], options: { limit?: number; signal?: AbortSignal } = {}) {
+    const operation = 'read by key';
+    const limit = options.limit ?? 2;
+    const configError = (message: string) =>
+      new ConnectorError(message, { connector: CONNECTOR, operation, code: 'config', transient: false });
+    if (key.length === 0) throw configError('a key needs at least one column');
+    if (!Number.isSafeInteger(limit) || limit < 1) throw configError(`limit must be a positive integer, not ${limit}`);
+    const columns = this.columns ?? (await this.describe());
+    const columnTypes = new Map(columns.map((c) => [c.name, c.sourceType]));
+    const values: unknown[] = [];
+    const where = key.map(({ column, value }) => {
+      const type = columnTypes.get(column);
+      if (!type) throw configError(`no column "${column}" to look the key up in`);
+      values.push(value);
+      return `${quoteIdent(column)} = $${values.length}::${type}`;
+    });
+    values.push(limit);
+    const text = `SELECT * FROM ${this.relation} WHERE ${where.join(' AND ')} LIMIT $${values.length}`;
+    const rows: Row[] = await this.readOnly(
+      operation,
+      async (client) => (await client.query(oneStatement(text, values))).rows,
+      options.signal,
+    );
+    return rows;
   }
 
   health() {

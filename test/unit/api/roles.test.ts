@@ -50,6 +50,7 @@ const ROUTES: Array<[string, string, ApiKeyRole]> = [
   ['GET', '/events/stream', 'viewer'],
   ['GET', '/entities', 'viewer'],
   ['GET', '/entities/items', 'viewer'],
+  ['GET', '/entities/items/records/{key}', 'viewer'],
   ['POST', '/sync/start', 'operator'],
   ['POST', '/sync/stop/' + batch, 'operator'],
   ['POST', '/sync/pause/' + batch, 'operator'],
