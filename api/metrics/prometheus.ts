@@ -13,6 +13,7 @@ import {
   waitingChildren,
 } from '../../db/metrics-queries.ts';
 import type { Prisma } from '../../db/prisma.ts';
+import { allTargetCounts, type TargetCounts } from '../../db/target-state.ts';
 import { logger } from '../../log/logger.ts';
 
 const log = logger('api');
@@ -53,7 +54,7 @@ function add(
 const OPERATIONS = ['fetched', 'inserted', 'updated', 'skipped', 'failed', 'pending', 'deleted'] as const;
 
 async function databaseMetrics(prisma: Prisma, registry: Registry) {
-  const [totals, calls, statuses, dlq, waiting, durations, running, loads] = await Promise.all([
+  const [totals, calls, statuses, dlq, waiting, durations, running, loads, targets] = await Promise.all([
     recordTotals(prisma),
     targetCallTotals(prisma),
     batchesByStatus(prisma),
@@ -62,6 +63,7 @@ async function databaseMetrics(prisma: Prisma, registry: Registry) {
     batchDurations(prisma),
     runningThroughput(prisma),
     backgroundLoads(prisma),
+    allTargetCounts(prisma),
   ]);
   const dryRun = (flag: boolean) => (flag ? 'true' : 'false');
   add(
@@ -139,6 +141,23 @@ async function databaseMetrics(prisma: Prisma, registry: Registry) {
     totals.map((t) => ({ labels: { entity: t.entity, dry_run: dryRun(t.dryRun) }, value: t.estimatedCost })),
   );
   backgroundMetrics(registry, loads);
+  targetMetrics(registry, targets);
+}
+
+const TARGET_STATUSES = ['synced', 'pending', 'failed', 'deleted', 'abandoned'] as const;
+
+/** Per entity and target: the identity store's records by status, and the DLQ records abandoned for the target. */
+function targetMetrics(registry: Registry, targets: TargetCounts[]) {
+  add(
+    registry,
+    'syncflow_target_records',
+    "Records per entity and target: the identity store's rows by status (deleted rows apart, whatever their status) " +
+      'and, status="abandoned", unresolved DLQ records of the target that used up their replays.',
+    'gauge',
+    targets.flatMap((t) =>
+      TARGET_STATUSES.map((status) => ({ labels: { entity: t.entity, target: t.target, status }, value: t[status] })),
+    ),
+  );
 }
 
 /** Multi-day background loads (one per entity): progress, state and the next window opening. */

@@ -3,6 +3,7 @@ import { stopBackgroundForDeletion } from '../../control/background.ts';
 import { unknownEntity } from '../../control/errors.ts';
 import { deleteSchedules } from '../../control/schedules.ts';
 import { deleteEntity, entityExists, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
+import { entityTargetState, type LastRetry } from '../../db/target-state.ts';
 import type { EntityConfig } from '../../pipeline/entity-config.ts';
 import { normalizationLayers } from '../../pipeline/errors.ts';
 import { maskPreviewFields, sensitiveFields } from '../../pipeline/mask.ts';
@@ -74,6 +75,103 @@ const previewResponseSchema = z
     description: 'Per row and target field: the source value and the output of each normalization layer in order.',
   });
 
+const count = (example: number, description: string) => z.number().int().openapi({ example, description });
+const targetStateSchema = z
+  .object({
+    name: z.string().openapi({ example: 'copy' }),
+    type: z.string().openapi({ example: 'postgres' }),
+    role: z.enum(['primary', 'secondary']).openapi({ example: 'secondary' }),
+    synced: count(11_842, 'Identity-store rows the target acknowledged (not deleted)'),
+    pending: count(0, 'Identity-store rows written before the target acknowledged them'),
+    failed: count(7, "Identity-store rows whose last write to the target failed (the target's own failures)"),
+    deleted: count(12, 'Identity-store rows deleted at the target (deleted_at set), apart from the three above'),
+    abandoned: count(2, 'Unresolved DLQ rows of this target that used up their replays: never retried automatically'),
+    deadLetters: count(5, 'Unresolved DLQ rows of this target still to be retried (not abandoned)'),
+  })
+  .openapi('TargetState');
+
+const nullableCount = (example: number) => z.number().int().nullable().openapi({ example });
+const lastRetrySchema = z
+  .object({
+    batchUid: z.string().openapi({ example: '0193a6f4-6c2e-7d3a-9f3e-2b7c1d0e4f5a' }),
+    status: z.string().openapi({ example: 'completed' }),
+    startedAt: z.string().nullable().openapi({ example: '2026-12-01T23:00:00.120Z' }),
+    completedAt: z.string().nullable().openapi({ example: '2026-12-01T23:00:04.871Z' }),
+    inserted: z.number().int().openapi({ example: 1 }),
+    updated: z.number().int().openapi({ example: 2 }),
+    skipped: z.number().int().openapi({ example: 0 }),
+    failed: z.number().int().openapi({ example: 5 }),
+    replay: z
+      .object({
+        trigger: z.enum(['operator', 'retry']).nullable().openapi({ example: 'retry' }),
+        selected: nullableCount(8),
+        resolved: nullableCount(3),
+        failedAgain: nullableCount(5),
+        abandoned: nullableCount(2),
+      })
+      .nullable()
+      .openapi({
+        description: "The batch's `metrics.replay` (each figure null when absent); null when the batch has none",
+      }),
+  })
+  .nullable()
+  .openapi('LastRetryPass', {
+    description: "The entity's newest `replay` batch (an operator's replay or an automatic retry pass); null if none",
+  });
+
+const targetStatesSchema = z
+  .object({
+    entity: z.string().openapi({ example: 'items' }),
+    targets: z.array(targetStateSchema).openapi({ description: "The configuration's targets, primary first" }),
+    lastRetry: lastRetrySchema,
+  })
+  .openapi('EntityTargets', {
+    description:
+      "Per target of the entity's configuration: the identity store's rows by status and the DLQ rows for it; and the last retry pass.",
+    example: {
+      entity: 'items',
+      targets: [
+        {
+          name: 'main',
+          type: 'postgres',
+          role: 'primary',
+          synced: 11_849,
+          pending: 0,
+          failed: 0,
+          deleted: 12,
+          abandoned: 0,
+          deadLetters: 0,
+        },
+        {
+          name: 'copy',
+          type: 'postgres',
+          role: 'secondary',
+          synced: 11_842,
+          pending: 0,
+          failed: 7,
+          deleted: 12,
+          abandoned: 2,
+          deadLetters: 5,
+        },
+      ],
+      lastRetry: {
+        batchUid: '0193a6f4-6c2e-7d3a-9f3e-2b7c1d0e4f5a',
+        status: 'completed',
+        startedAt: '2026-12-01T23:00:00.120Z',
+        completedAt: '2026-12-01T23:00:04.871Z',
+        inserted: 0,
+        updated: 3,
+        skipped: 0,
+        failed: 5,
+        replay: { trigger: 'retry', selected: 8, resolved: 3, failedAgain: 5, abandoned: 2 },
+      },
+    },
+  });
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const lastRetryJson = (r: LastRetry | null) =>
+  r && { ...r, startedAt: iso(r.startedAt), completedAt: iso(r.completedAt) };
+
 /** parseEntityConfig's problems → the 400 of the error shape, every path named. */
 function parsedOrThrow(input: unknown): EntityConfig {
   const parsed = parseEntityConfig(input);
@@ -114,7 +212,10 @@ async function mustExist(deps: ApiDeps, name: string): Promise<void> {
 
 const tags = ['Entities'];
 
-/** Entity configuration: list, create, read, replace, patch, delete, preview the normalization, promote to live. */
+/**
+ * Entity configuration: list, create, read, replace, patch, delete, preview the normalization, promote to live;
+ * and each target's state (records by status, DLQ, last retry pass).
+ */
 export function entityRoutes(deps: ApiDeps) {
   const app = new OpenAPIHono();
 
@@ -171,6 +272,28 @@ export function entityRoutes(deps: ApiDeps) {
       },
     }),
     async (c) => c.json(entityView(await existing(deps, c.req.valid('param').name)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/entities/{name}/targets',
+      ...access('read'),
+      tags,
+      summary: "Per-target state: the identity store's records by status, DLQ and abandoned records, last retry pass",
+      description:
+        "For each target of the entity's configuration (primary first): its identity-store rows by status (`synced`, `pending`, `failed`, with deleted rows apart as `deleted`), its unresolved dead letters (`deadLetters`) and those abandoned after their last replay (`abandoned`); and the entity's newest `replay` batch. Records that failed before reaching any target (normalize, validate, …) belong to no target: see GET /monitoring/failed-records.",
+      request: { params: entityParamSchema },
+      responses: {
+        200: { description: 'Each target and the last retry pass', content: jsonContent(targetStatesSchema) },
+        ...errorResponses(400, 404, 503),
+      },
+    }),
+    async (c) => {
+      const entity = await existing(deps, c.req.valid('param').name);
+      const { targets, lastRetry } = await entityTargetState(deps.prisma, entity);
+      return c.json({ entity: entity.name, targets, lastRetry: lastRetryJson(lastRetry) }, 200);
+    },
   );
 
   app.openapi(

@@ -13,7 +13,8 @@ export function metricsRoutes(deps: ApiDeps) {
       path: '/monitoring/metrics/prometheus',
       ...access('read'),
       tags: ['Monitoring'],
-      summary: 'Prometheus metrics: records, DLQ, pending children, batch durations, rows/s, target calls, cost',
+      summary:
+        'Prometheus metrics: records, DLQ, pending children, batch durations, rows/s, target calls, cost, per-target records',
       responses: {
         200: {
           description: 'Text exposition format',

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import type { LastRetry, TargetState } from '../../db/target-state.ts';
 import { type ApiClient, CliError } from '../api-client.ts';
 import { readJsonFile, readNamedDocuments } from '../json-file.ts';
-import { print, table } from '../output.ts';
+import { count, print, table } from '../output.ts';
 
 interface EntityView {
   name: string;
@@ -9,6 +10,54 @@ interface EntityView {
   enabled: boolean;
   configVersion: number;
   config: { source: { type: string }; targets: Array<{ name: string; type: string }>; description?: string };
+}
+
+/** The API's answer (GET /entities/:name/targets): db/target-state.ts's figures, dates as ISO strings. */
+export interface TargetsView {
+  entity: string;
+  targets: TargetState[];
+  lastRetry:
+    | (Omit<LastRetry, 'startedAt' | 'completedAt'> & { startedAt: string | null; completedAt: string | null })
+    | null;
+}
+
+/** An ISO time to the second, as the table shows it. */
+const second = (iso: string | null) => (iso ? iso.replace(/\.\d+Z$/, 'Z') : null);
+
+/** The per-target table of `entities show`, and a line on the last retry pass (per entity: the same on every row). */
+export function targetsText(v: TargetsView): string {
+  const last = v.lastRetry;
+  const when = last ? [last.status, second(last.completedAt ?? last.startedAt)].filter(Boolean).join(' ') : null;
+  const lines = [
+    table(
+      ['TARGET', 'ROLE', 'SYNCED', 'PENDING', 'FAILED', 'ABANDONED', 'DLQ', 'LAST-RETRY'],
+      v.targets.map((t) => [
+        t.name,
+        t.role,
+        count(t.synced),
+        count(t.pending),
+        count(t.failed),
+        count(t.abandoned),
+        count(t.deadLetters),
+        when,
+      ]),
+    ),
+  ];
+  const deleted = v.targets.filter((t) => t.deleted > 0);
+  if (deleted.length > 0) {
+    lines.push(`Deleted (not counted above): ${deleted.map((t) => `${t.name} ${count(t.deleted)}`).join(', ')}`);
+  }
+  if (!last) {
+    lines.push('Last retry pass: none');
+  } else {
+    const r = last.replay;
+    const figure = (n: number | null) => (n === null ? '?' : count(n));
+    const figures = r
+      ? `: selected ${figure(r.selected)}, resolved ${figure(r.resolved)}, failed again ${figure(r.failedAgain)}, abandoned ${figure(r.abandoned)}`
+      : '';
+    lines.push(`Last retry pass: batch ${last.batchUid}${r?.trigger ? ` (${r.trigger})` : ''} ${when}${figures}`);
+  }
+  return lines.join('\n');
 }
 
 /** `--set a.b=value` pairs → a merge patch; a value that parses as JSON is that JSON (`true`, `500`, `null`), else text. */
@@ -107,10 +156,22 @@ export function registerEntities(program: Command, api: () => ApiClient) {
 
   entities
     .command('show')
-    .description("An entity's configuration (secrets shown as ***)")
+    .description(
+      "An entity's configuration (secrets shown as ***), then each target's records by status, DLQ and last retry pass",
+    )
     .argument('<name>')
-    .action(async (name: string) => {
-      print(JSON.stringify(await api().get<EntityView>(`/entities/${encodeURIComponent(name)}`), null, 2));
+    .option('--json', 'print one JSON document: the entity, with the targets answer as `targetState`')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const path = `/entities/${encodeURIComponent(name)}`;
+      const entity = await api().get<EntityView>(path);
+      const { targets, lastRetry } = await api().get<TargetsView>(`${path}/targets`);
+      if (opts.json) {
+        print(JSON.stringify({ ...entity, targetState: { targets, lastRetry } }, null, 2));
+        return;
+      }
+      print(JSON.stringify(entity, null, 2));
+      print();
+      print(targetsText({ entity: entity.name, targets, lastRetry }));
     });
 
   entities

@@ -83,10 +83,40 @@ describe('syncflow CLI against a live API', () => {
     const list = await runCli(['entities', 'list', '--key', key], { ...env, SYNCFLOW_API_KEY: undefined });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`${NAME}\\s+dry_run\\s+true\\s+postgres\\s+main \\(postgres\\)\\s+2`));
-    const show = await runCli(['entities', 'show', NAME], env);
+    const show = await runCli(['entities', 'show', NAME, '--json'], env);
     expect(JSON.parse(show.stdout)).toMatchObject({ name: NAME, config: { source: { connection: 'cli-orders-db' } } });
     const promoted = await runCli(['entities', 'promote', NAME], env);
     expect(promoted.stdout).toContain(`${NAME} is live.`);
+  });
+
+  it('entities show prints the configuration, then a row per target (none synced yet) and the last retry pass', async () => {
+    const show = await runCli(['entities', 'show', NAME], env);
+    expect(show.stderr).toBe('');
+    const [config, targets] = show.stdout.split('\n\n');
+    expect(JSON.parse(config!)).toMatchObject({ name: NAME });
+    expect(targets!.split('\n')).toEqual([
+      expect.stringMatching(/^TARGET\s+ROLE\s+SYNCED\s+PENDING\s+FAILED\s+ABANDONED\s+DLQ\s+LAST-RETRY$/),
+      expect.stringMatching(/^main\s+primary\s+0\s+0\s+0\s+0\s+0\s+-$/),
+      'Last retry pass: none',
+      '',
+    ]);
+    const json = await runCli(['entities', 'show', NAME, '--json'], env);
+    expect(JSON.parse(json.stdout).targetState).toEqual({
+      targets: [
+        {
+          name: 'main',
+          type: 'postgres',
+          role: 'primary',
+          synced: 0,
+          pending: 0,
+          failed: 0,
+          deleted: 0,
+          abandoned: 0,
+          deadLetters: 0,
+        },
+      ],
+      lastRetry: null,
+    });
   });
 
   it('entities apply names every field at fault and exits non-zero', async () => {

@@ -51,6 +51,7 @@ const ROUTES: Array<[string, string, ApiKeyRole]> = [
   ['GET', '/entities', 'viewer'],
   ['GET', '/entities/items', 'viewer'],
   ['GET', '/entities/items/records/{key}', 'viewer'],
+  ['GET', '/entities/items/targets', 'viewer'],
   ['POST', '/sync/start', 'operator'],
   ['POST', '/sync/stop/' + batch, 'operator'],
   ['POST', '/sync/pause/' + batch, 'operator'],
