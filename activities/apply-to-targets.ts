@@ -36,7 +36,8 @@ export const targetsInWriteOrder = <T extends Pick<TargetConfig, 'name'>>(rt: {
 
 /**
  * The one way SyncFlow writes to targets: INGEST, the release of waiting children and the deletes all come
- * through here, with one rule for a target that fails.
+ * through here, with one rule for a target that fails. `batchFor` is one batch for every target, or each
+ * target's own (INGEST: what DELTA decided for that target); a target with nothing to write is not called.
  *
  * - The primary is written first. When its call fails the error goes out: the activity fails and Temporal
  *   retries it (targets are idempotent by bk_hash, so what landed before lands again unchanged), and no
@@ -51,12 +52,18 @@ export const targetsInWriteOrder = <T extends Pick<TargetConfig, 'name'>>(rt: {
  */
 export async function applyToTargets(
   rt: EntityTargets,
-  batch: ApplyBatch,
+  batchFor: ApplyBatch | ((target: string) => ApplyBatch),
   options: ApplyToTargetsOptions,
 ): Promise<TargetOutcome[]> {
   const outcomes: TargetOutcome[] = [];
   for (const target of targetsInWriteOrder(rt)) {
     const primary = target.name === rt.primary.name;
+    const batch = typeof batchFor === 'function' ? batchFor(target.name) : batchFor;
+    // Each target gets what it lacks (DELTA decides per target): nothing to send, no call.
+    if (batch.inserts.length + batch.updates.length + batch.deletes.length === 0) {
+      outcomes.push({ target: target.name, primary, results: [] });
+      continue;
+    }
     options.onTarget?.(target.name);
     try {
       const results = await connectorCall(() =>

@@ -93,15 +93,20 @@ export function createBatchActivities(ctx: WorkerContext): BatchActivities {
         input.syncType === 'full' && rt.rowversionColumn
           ? ((await connectorCall(async () => rt.source().maxRowversion?.(rt.rowversionColumn!))) ?? null)
           : null;
-      const estimatedRows = await rt
-        .source()
-        .estimateRowCount()
-        .catch(() => null);
+      const replay = input.syncType === 'replay';
+      const selected = (existing?.metrics as { replay?: { selection?: { selected?: number } } } | undefined)?.replay
+        ?.selection?.selected;
+      const estimatedRows = replay
+        ? (selected ?? null)
+        : await rt
+            .source()
+            .estimateRowCount()
+            .catch(() => null);
       const entities = await listEntities(prisma);
       return {
         configVersion,
         pageSize: config.pageSize,
-        readMode: incremental ? 'incremental' : 'full',
+        readMode: replay ? 'replay' : incremental ? 'incremental' : 'full',
         watermark,
         fullSyncWatermark,
         estimatedRows,

@@ -9,6 +9,8 @@
  * outward reference is to the vocabulary the workflows share with control/, the API and the CLI
  * (workflows/contract.ts: SyncType, StageTotals), as types only.
  */
+
+import type { ReplaySelection } from '../db/replay.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import type { EntityConfig } from '../pipeline/entity-config.ts';
 import type { StageTotals, SyncType } from '../workflows/contract.ts';
@@ -26,8 +28,11 @@ export interface PageRef {
 }
 
 export interface FetchRequest {
-  /** incremental needs a rowversion column; otherwise every row is read and DELTA decides. */
-  mode: 'full' | 'incremental';
+  /**
+   * incremental needs a rowversion column; otherwise every row is read and DELTA decides. replay: the pages
+   * are the replay batch's dead letters (db/replay.ts), re-run from their raw form.
+   */
+  mode: 'full' | 'incremental' | 'replay';
   cursor: string | null;
   /** Incremental reads: rows above this rowversion. */
   watermark: string | null;
@@ -93,7 +98,7 @@ export interface BatchPlan {
   configVersion: number;
   pageSize: number;
   /** How pages are read: incremental needs a rowversion column; without one every row is read and delta decides. */
-  readMode: 'full' | 'incremental';
+  readMode: 'full' | 'incremental' | 'replay';
   watermark: string | null;
   /** Full syncs: the source's highest rowversion before the first page; the watermark once the sync completes. */
   fullSyncWatermark: string | null;
@@ -290,4 +295,50 @@ export interface ScheduledActivities {
   prepareScheduledSync(input: ScheduledSyncInput): Promise<PreparedScheduledSync>;
   /** The sync could not start (one of the entity runs): deletes the pending row and records `schedule.skipped`. */
   skipScheduledSync(input: ScheduledSyncInput & { reason: string }): Promise<void>;
+}
+
+// ---- Dead-letter replay (the shared queue) ----
+
+/** A replay (workflows/replay-dead-letters.ts): an operator's, or a pass of the background retry. */
+export interface ReplayInput {
+  batchUid: string;
+  entityName: string;
+  /** Which dead letters (db/replay.ts). */
+  selection: ReplaySelection;
+  /** true: report what would land and what would still fail, writing nothing; absent: the entity's mode decides. */
+  dryRun?: boolean | undefined;
+  trigger: 'operator' | 'retry';
+  /** The sync's workflow id (`sync-<entity>`), written on the pending batch row. */
+  workflowId: string;
+}
+
+/** Go ahead (the selection is frozen in the pending batch row) or skip (nothing written). */
+export type PreparedReplay = { skipped: false; dryRun: boolean; selected: number } | { skipped: true; reason: string };
+
+/** What the background retry pass finds to do: the entities with due dead letters, and how many each may take. */
+export interface DueDeadLetters {
+  entities: string[];
+  limitPerEntity: number;
+}
+
+export interface ReplayActivities {
+  /**
+   * The entity must exist and be enabled (else a non-retryable failure); a background load under way, or an
+   * entity in dry-run mode on an automatic retry, skips; otherwise freezes the selection into a pending
+   * `replay` batch row (idempotent).
+   */
+  prepareReplay(input: ReplayInput): Promise<PreparedReplay>;
+  /** The replay could not start: its batch ends failed with the reason (an operator's), or is removed (a retry's). */
+  skipReplay(input: ReplayInput & { reason: string }): Promise<void>;
+  /** The background retry's worklist. */
+  dueDeadLetters(): Promise<DueDeadLetters>;
+  /** What the finished replay did with its dead letters (the batch's metrics.replay); records `replay.completed`. */
+  replayReport(batchUid: string): Promise<ReplayTallyReport>;
+}
+
+export interface ReplayTallyReport {
+  resolved: number;
+  failedAgain: number;
+  abandoned: number;
+  waiting: number;
 }

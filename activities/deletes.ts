@@ -10,7 +10,7 @@ import {
   markDeleteFailed,
   nextDeleteCandidates,
 } from '../db/identity-store.ts';
-import { applyToTargets, targetDeadLetter } from './apply-to-targets.ts';
+import { applyToTargets, targetDeadLetter, targetsInWriteOrder } from './apply-to-targets.ts';
 import type { DeleteActivities, DeleteInput, DeleteReport } from './contract.ts';
 import type { WorkerContext } from './deps.ts';
 
@@ -29,7 +29,8 @@ const CHUNK = 5_000;
  * reported in the batch's metrics (`deletesHeld`), notes and a
  * `sync.deletes_held` event.
  *
- * The deletes go to every target through applyToTargets (primary first, one rule for a failing secondary).
+ * The deletes go to every target through applyToTargets (primary first, one rule for a failing secondary),
+ * each target its own candidates.
  * A delete a target refused or could not take is recorded per record, on the primary and on a secondary
  * alike: that target's identity-store row says `failed` with the reason (deleted_at stays null: the target
  * still holds the record; see markDeleteFailed) and the DLQ holds a row with the target's name (stage
@@ -58,22 +59,31 @@ export function createDeleteActivities(ctx: WorkerContext): DeleteActivities {
         });
         return report;
       }
-      if (input.dryRun || candidates === 0) {
-        if (input.dryRun) report.deleted = candidates; // what ingest would delete
+      if (input.dryRun) {
+        report.deleted = candidates; // what ingest would delete
         return report;
       }
+      // Each target's own candidates (what it holds that the sync did not see): a secondary that missed an
+      // earlier delete while the primary took it still gets it.
+      const targets = targetsInWriteOrder(rt).map((t) => t.name);
+      if (candidates === 0 && rt.config.targets.length === 1) return report;
       for (;;) {
         Context.current().heartbeat(report);
-        const deletes = await nextDeleteCandidates(ctx.pool, input.entityName, target, input.batchUid, CHUNK);
-        if (deletes.length === 0) break;
+        const chunks = new Map<string, Awaited<ReturnType<typeof nextDeleteCandidates>>>();
+        for (const name of targets) {
+          chunks.set(name, await nextDeleteCandidates(ctx.pool, input.entityName, name, input.batchUid, CHUNK));
+        }
+        if ([...chunks.values()].every((chunk) => chunk.length === 0)) break;
         const outcomes = await applyToTargets(
           rt,
-          { inserts: [], updates: [], deletes },
+          (name) => ({ inserts: [], updates: [], deletes: chunks.get(name)! }),
           { softDelete: policy === 'soft', signal: Context.current().cancellationSignal },
         );
         const letters: DeadLetter[] = [];
         const secondaryFailures: Record<string, number> = {};
         for (const outcome of outcomes) {
+          const deletes = chunks.get(outcome.target)!;
+          if (deletes.length === 0) continue;
           report.targetCalls[outcome.target] = (report.targetCalls[outcome.target] ?? 0) + 1;
           const resultOf = new Map(outcome.results.map((r) => [r.bkHash, r]));
           const answer = (bkHash: string): ApplyResult => resultOf.get(bkHash) ?? { bkHash, op: 'delete', ok: false };

@@ -11,6 +11,8 @@ export interface ActivityDeps {
   databaseUrl: string;
   /** Opens the sealed secrets of connections (SYNCFLOW_SECRET_KEY). */
   secrets: SecretBox;
+  /** Dead letters one background retry pass replays per entity at most (SYNCFLOW_RETRY_MAX_PER_ENTITY; 50). */
+  retryMaxPerEntity?: number;
 }
 
 /** A worker process's shared state: a bulk pool, compiled entities, its page cache and its own task queue. */

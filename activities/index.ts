@@ -5,6 +5,7 @@ import { createDeleteActivities } from './deletes.ts';
 import type { WorkerContext } from './deps.ts';
 import { withHeartbeat } from './heartbeat.ts';
 import { createPageStageActivities } from './page-stages.ts';
+import { createReplayActivities } from './replay.ts';
 import { createScheduledActivities } from './scheduled.ts';
 import { createSmokeActivities } from './smoke.ts';
 
@@ -23,6 +24,7 @@ export function createSharedActivities(ctx: WorkerContext) {
     ...createDeleteActivities(ctx),
     ...createChildActivities(ctx),
     ...createScheduledActivities(ctx),
+    ...createReplayActivities(ctx),
   });
 }
 

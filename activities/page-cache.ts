@@ -1,5 +1,5 @@
 import type { ApplyResult, Row } from '../connectors/types.ts';
-import type { DeltaResult, StoredIdentity } from '../pipeline/delta/delta.ts';
+import type { Decision, DeltaResult, StoredIdentity } from '../pipeline/delta/delta.ts';
 import type { FieldError } from '../pipeline/errors.ts';
 import type { RowIdentity } from '../pipeline/identity/identity.ts';
 import type { NormalizedRow } from '../pipeline/normalize/engine.ts';
@@ -46,8 +46,8 @@ export interface PageState {
   sourceHashes?: string[];
   /** Raw rows found unchanged since the last sync (SKIPped without NORMALIZE…IDENTITY): raw index → bk_hash. */
   unchanged?: Map<number, string>;
-  /** The primary target's identity rows NORMALIZE read (DELTA reads only the keys not among `lookedUp`). */
-  stored?: Map<string, StoredIdentity>;
+  /** Each target's identity rows NORMALIZE read, by target name (DELTA reads only the keys not among `lookedUp`). */
+  stored?: Map<string, Map<string, StoredIdentity>>;
   lookedUp?: Set<string>;
   normalized?: NormalizedRow[];
   valid?: NormalizedRow[];
@@ -55,10 +55,24 @@ export interface PageState {
   records?: TargetRecord[];
   rowIndex?: number[];
   identities?: RowIdentity[];
+  /** The primary target's decisions: the page's counts, RESOLVE and the DLQ follow them. */
   delta?: DeltaResult;
+  /**
+   * Each target's own decisions (the primary's are `delta.decisions`): every target converges on its own, so a
+   * record the primary holds but a secondary lacks or failed is sent to that secondary only.
+   */
+  targetDecisions?: Record<string, Decision[]>;
+  /** A replay page (sync type replay): the DLQ record each raw row came from, and when it failed (epoch ms). */
+  replayOf?: Array<{ uid: string; failedAtMs: number }>;
   waiting?: WaitingChild[];
   ingest?: Record<string, ApplyResult[]>;
   quarantined: QuarantinedRow[];
+}
+
+/** A target's decisions for the page: the primary's are the page's own (`delta`), a secondary's its own. */
+export function decisionsFor(rt: { primary: { name: string } }, state: PageState, target: string): Decision[] {
+  if (target === rt.primary.name) return state.delta?.decisions ?? [];
+  return state.targetDecisions?.[target] ?? state.delta?.decisions ?? [];
 }
 
 export class PageCacheMiss extends Error {

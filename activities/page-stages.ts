@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { keyText } from '../connectors/postgres/keyset.ts';
 import { presentIn, readStoredIdentities, wouldBePresent } from '../db/identity-store.ts';
-import { decideOperations } from '../pipeline/delta/delta.ts';
+import { readReplayPage, replaySelectionOf } from '../db/replay.ts';
+import { decideOperations, type StoredIdentity, skipStaleReplays } from '../pipeline/delta/delta.ts';
 import { findUnchanged } from '../pipeline/delta/unchanged-source.ts';
 import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
 import type { FailedRow, NormalizationResult } from '../pipeline/normalize/engine.ts';
@@ -22,7 +23,7 @@ import type { WorkerContext } from './deps.ts';
 import type { EntityRuntime } from './entity-runtime.ts';
 import { connectorCall } from './failures.ts';
 import { withHeartbeat } from './heartbeat.ts';
-import type { PageState, QuarantinedRow, WaitingChild } from './page-cache.ts';
+import { decisionsFor, type PageState, type QuarantinedRow, type WaitingChild } from './page-cache.ts';
 import { trackPage } from './track.ts';
 
 /**
@@ -70,25 +71,54 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
 
   /**
    * Rows unchanged since the last sync (pipeline/delta/unchanged-source.ts): their key-only bk_hash and source
-   * hash against the primary target's identity rows, read once for the page (DELTA reuses them).
+   * hash against every target's identity rows, read once for the page (DELTA reuses them). A row is set aside
+   * only when every target holds it unchanged: a target that lacks it or failed it gets it sent.
    */
   const screenUnchanged = async (rt: EntityRuntime, ref: PageRef, rows: PageState['raw']) => {
     const sourceHashes = rt.screen.sourceHashes(rows);
     const keys = rt.screen.keys(rows);
     const lookedUp = new Set<string>();
     for (const key of keys) if (key !== null) lookedUp.add(key);
-    const stored = await readStoredIdentities(ctx.pool, ref.entityName, rt.primary.name, [...lookedUp]);
-    const unchanged = new Map([...findUnchanged(rows, keys, sourceHashes, stored)].map((i) => [i, keys[i]!]));
+    const stored = new Map<string, Map<string, StoredIdentity>>();
+    const perTarget: Set<number>[] = [];
+    for (const target of targetsInWriteOrder(rt)) {
+      const held = await readStoredIdentities(ctx.pool, ref.entityName, target.name, [...lookedUp]);
+      stored.set(target.name, held);
+      perTarget.push(findUnchanged(rows, keys, sourceHashes, held));
+    }
+    const [first, ...others] = perTarget;
+    const everywhere = [...(first ?? [])].filter((i) => others.every((set) => set.has(i)));
+    // A replay re-runs records that failed: none of them is set aside before DELTA has seen it.
+    const unchanged = new Map(ref.syncType === 'replay' ? [] : everywhere.map((i) => [i, keys[i]!] as const));
     return { sourceHashes, unchanged, stored, lookedUp };
+  };
+
+  /** FETCH of a replay: the next dead letters of the batch's frozen selection, as the raw rows they failed with. */
+  const fetchReplay = async (ref: PageRef, request: FetchRequest): Promise<Omit<FetchReport, 'ms'>> => {
+    const selection = await replaySelectionOf(ctx.pool, ref.batchUid);
+    if (!selection) throw new Error(`batch ${ref.batchUid} is not a replay (no selection in its metrics)`);
+    const page = await readReplayPage(ctx.pool, selection, request.cursor, request.pageSize);
+    ctx.pages.put({
+      batchUid: ref.batchUid,
+      page: ref.page,
+      raw: page.rows.map((r) => r.raw),
+      replayOf: page.rows.map((r) => ({ uid: r.uid, failedAtMs: r.failedAt.getTime() })),
+      lastRowversion: null,
+      nextCursor: page.nextCursor,
+      quarantined: [],
+    });
+    return { rowsIn: page.rows.length, rowsOut: page.rows.length, nextCursor: page.nextCursor, done: page.done };
   };
 
   /** FETCH's work: the source read stops when the activity is cancelled (the signal reaches the connector). */
   const fetchOne = async (ref: PageRef, request: FetchRequest, signal: AbortSignal): Promise<FetchReport> => {
     const rt = await runtime(ref);
+    const mode = request.mode;
+    if (mode === 'replay') return timed(() => fetchReplay(ref, request));
     return timed(async () => {
       const result = await connectorCall(() =>
         rt.source().fetchPage({
-          mode: request.mode,
+          mode,
           keyColumns: rt.keyColumns,
           ...(rt.rowversionColumn ? { rowversionColumn: rt.rowversionColumn } : {}),
           cursor: request.cursor,
@@ -197,21 +227,44 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
       });
     },
 
-    /** DELTA: INSERT / UPDATE / SKIP against what the primary target holds (the identity store). */
+    /**
+     * DELTA: INSERT / UPDATE / SKIP for each target against what that target holds (the identity store): the
+     * primary's decisions make the page's counts; a secondary's own decisions send it what it lacks or failed.
+     * A replay's records whose raw form is older than what a target acknowledged are SKIPped everywhere.
+     */
     async deltaPage(ref: PageRef): Promise<DeltaReport> {
       const [rt, state] = [await runtime(ref), page(ref)];
       return timed(async () => {
         const identities = state.identities ?? [];
         // NORMALIZE read the keys it could compute; a key only the full path computes (rare) is read now.
-        const stored = new Map(state.stored);
         const unread = identities.map((i) => i.bkHash).filter((bk) => !state.lookedUp?.has(bk));
-        for (const [bk, identity] of await readStoredIdentities(ctx.pool, ref.entityName, rt.primary.name, unread)) {
-          stored.set(bk, identity);
+        const storedBy = new Map<string, Map<string, StoredIdentity>>();
+        for (const target of targetsInWriteOrder(rt)) {
+          const stored = new Map(state.stored?.get(target.name));
+          for (const [bk, identity] of await readStoredIdentities(ctx.pool, ref.entityName, target.name, unread)) {
+            stored.set(bk, identity);
+          }
+          storedBy.set(target.name, stored);
         }
-        state.delta = decideOperations(identities, stored, {
-          strategy: rt.config.deltaStrategy,
-          rowversionFamily: rt.identity.rowversionFamily,
-        });
+        const options = { strategy: rt.config.deltaStrategy, rowversionFamily: rt.identity.rowversionFamily };
+        const decide = (target: string) => decideOperations(identities, storedBy.get(target)!, options);
+        let primary = decide(rt.primary.name);
+        let stale = new Set<number>();
+        const replayOf = state.replayOf;
+        if (replayOf) {
+          const failedAt = (i: number) => replayOf[state.rowIndex![i]!]!.failedAtMs;
+          ({ result: primary, stale } = skipStaleReplays(primary, identities, failedAt, storedBy.values()));
+        }
+        state.delta = primary;
+        state.targetDecisions = {};
+        for (const target of targetsInWriteOrder(rt)) {
+          if (target.name === rt.primary.name) continue;
+          const own = decide(target.name).decisions;
+          state.targetDecisions[target.name] =
+            stale.size === 0
+              ? own
+              : own.map((d) => (d.index !== undefined && stale.has(d.index) ? primary.decisions[d.index]! : d));
+        }
         const c = state.delta.counts;
         const unchanged = state.unchanged?.size ?? 0;
         return {
@@ -266,17 +319,29 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
         (signal) =>
           timed(async () => {
             const waiting = new Set((state.waiting ?? []).map((w) => w.record));
-            const batch = applyBatchOf(state.delta?.decisions ?? [], state.records ?? [], (i) => !waiting.has(i));
-            const size = { inserts: batch.inserts.length, updates: batch.updates.length, deletes: 0 };
+            const ready = (i: number) => !waiting.has(i);
+            const batches = new Map(
+              targetsInWriteOrder(rt).map((t) => [
+                t.name,
+                applyBatchOf(decisionsFor(rt, state, t.name), state.records ?? [], ready),
+              ]),
+            );
             const targetCalls: Record<string, number> = {};
-            for (const target of targetsInWriteOrder(rt)) targetCalls[target.name] = targetCallsFor(target, size);
-            const rowsIn = size.inserts + size.updates;
-            if (ref.dryRun || rowsIn === 0) {
+            let toSend = 0;
+            for (const target of targetsInWriteOrder(rt)) {
+              const batch = batches.get(target.name)!;
+              const size = { inserts: batch.inserts.length, updates: batch.updates.length, deletes: 0 };
+              targetCalls[target.name] = targetCallsFor(target, size);
+              toSend += size.inserts + size.updates;
+            }
+            const primaryBatch = batches.get(rt.primary.name)!;
+            const rowsIn = primaryBatch.inserts.length + primaryBatch.updates.length;
+            if (ref.dryRun || toSend === 0) {
               state.ingest = {};
               return { rowsIn, rowsOut: ref.dryRun ? 0 : rowsIn, targetCalls };
             }
             // Cancelled (a stop): the write stops and nothing more is sent; the activity ends cancelled.
-            const outcomes = await applyToTargets(rt, batch, {
+            const outcomes = await applyToTargets(rt, (target) => batches.get(target)!, {
               signal,
               onTarget: (name) => {
                 writing = name;

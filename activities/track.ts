@@ -12,8 +12,10 @@ import {
 } from '../db/identity-store.ts';
 import { jsonb } from '../db/jsonb.ts';
 import { addWaitingChildren, supersedeWaitingChildren } from '../db/pending-children.ts';
+import { addReplayPreview, addReplayTally, type ReplayOutcome, recordReplayOutcomes } from '../db/replay.ts';
 import { advanceWatermark as saveWatermark } from '../db/sync-state.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
+import type { Decision } from '../pipeline/delta/delta.ts';
 import { writeOrder } from '../pipeline/ingest/plan.ts';
 import { countPage } from '../pipeline/page-counts.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
@@ -21,14 +23,18 @@ import { retryAtOf, targetFailure } from './apply-to-targets.ts';
 import type { PageRef } from './contract.ts';
 import type { WorkerContext } from './deps.ts';
 import type { EntityRuntime } from './entity-runtime.ts';
-import type { PageState, QuarantinedRow } from './page-cache.ts';
+import { decisionsFor, type PageState, type QuarantinedRow } from './page-cache.ts';
 
-/** Results of one target, by record index. */
-function resultsByRecord(state: PageState, results: readonly ApplyResult[] | undefined): Map<number, ApplyResult> {
+/** Results of one target, by record index (the target's results follow its own decisions' write order). */
+function resultsByRecord(
+  state: PageState,
+  decisions: readonly Decision[],
+  results: readonly ApplyResult[] | undefined,
+): Map<number, ApplyResult> {
   const byRecord = new Map<number, ApplyResult>();
   if (!results) return byRecord;
   const waiting = new Set((state.waiting ?? []).map((w) => w.record));
-  const order = writeOrder(state.delta?.decisions ?? [], (i) => !waiting.has(i));
+  const order = writeOrder(decisions, (i) => !waiting.has(i));
   [...order.inserts, ...order.updates].forEach((record, i) => {
     const result = results[i];
     if (result) byRecord.set(record, result);
@@ -63,6 +69,63 @@ function deadLetterOf(rt: EntityRuntime, ref: PageRef, state: PageState, q: Quar
 }
 
 /**
+ * What a replay page did with each dead letter it re-ran (raw row i came from `state.replayOf[i]`): failed again
+ * (any stage, any target: every error of the record, transient when every one is a target's transient
+ * failure), waiting for its parent, or resolved: landed (a target took it), unchanged (every target already
+ * held it) or superseded (a target holds a version synced after the failure). Occurrences of one record share
+ * its outcome.
+ */
+export function replayOutcomesOf(
+  rt: Pick<EntityRuntime, 'primary' | 'config'>,
+  state: PageState,
+  quarantined: readonly QuarantinedRow[],
+): ReplayOutcome[] {
+  const replayOf = state.replayOf ?? [];
+  const errorsOf = new Map<number, QuarantinedRow[]>();
+  for (const q of quarantined) errorsOf.set(q.index, [...(errorsOf.get(q.index) ?? []), q]);
+  // raw index → record index
+  const recordOf = new Map<number, number>((state.rowIndex ?? []).map((raw, record) => [raw, record]));
+  const bkOf = (raw: number) => {
+    const record = recordOf.get(raw);
+    return record === undefined ? null : (state.identities?.[record]?.bkHash ?? null);
+  };
+  // A record failed in one occurrence failed in all (DELTA wrote only its last occurrence).
+  const failedBk = new Map<string, QuarantinedRow[]>();
+  for (const [raw, errors] of errorsOf) {
+    const bk = bkOf(raw);
+    if (bk !== null) failedBk.set(bk, [...(failedBk.get(bk) ?? []), ...errors]);
+  }
+  const waitingOf = new Map((state.waiting ?? []).map((w) => [w.record, w.parent]));
+  const written = new Set<string>(); // bk_hashes a target took
+  for (const target of rt.config.targets) {
+    for (const result of state.ingest?.[target.name] ?? []) if (result.ok) written.add(result.bkHash);
+  }
+  return replayOf.map(({ uid }, raw): ReplayOutcome => {
+    const bk = bkOf(raw);
+    const errors = errorsOf.get(raw) ?? (bk !== null ? failedBk.get(bk) : undefined);
+    if (errors?.length) {
+      return {
+        uid,
+        outcome: 'failed',
+        errors: errors.map((q) => ({
+          stage: q.stage,
+          target: q.targetName ?? null,
+          errorType: q.errorType,
+          message: q.message,
+        })),
+        transient: errors.every((q) => (q.details as { permanent?: boolean } | undefined)?.permanent === false),
+      };
+    }
+    const record = recordOf.get(raw)!;
+    const parent = waitingOf.get(record);
+    if (parent) return { uid, outcome: 'waiting', parent: parent.parentRef ?? parent.parentBkHash };
+    const decision = state.delta?.decisions[record];
+    if (decision?.reason === 'stale_replay') return { uid, outcome: 'resolved', resolution: 'superseded' };
+    return { uid, outcome: 'resolved', resolution: bk !== null && written.has(bk) ? 'landed' : 'unchanged' };
+  });
+}
+
+/**
  * TRACK for one page, in one transaction, so a crash at any point either
  * leaves the page wholly untracked (the workflow redoes it: targets are
  * idempotent and the identity store unchanged, so the decisions repeat) or
@@ -79,7 +142,8 @@ export async function trackPage(
   const decisions = state.delta?.decisions ?? [];
   const waiting = state.waiting ?? [];
   const waitingSet = new Set(waiting.map((w) => w.record));
-  const primaryResults = resultsByRecord(state, state.ingest?.[rt.primary.name]);
+  const resultsOf = (target: string) => resultsByRecord(state, decisionsFor(rt, state, target), state.ingest?.[target]);
+  const primaryResults = resultsOf(rt.primary.name);
   const refused = new Set([...primaryResults].filter(([, r]) => !r.ok).map(([i]) => i));
 
   // Rows that failed NORMALIZE / VALIDATE / MAP are still in the source: their keys count as seen (never a
@@ -93,23 +157,26 @@ export async function trackPage(
   }
 
   const sourceHashOf = (record: number): string | null => state.sourceHashes?.[state.rowIndex![record]!] ?? null;
-  // Records DELTA found unchanged whose stored source hash is not this row's (stored before a configuration
-  // change, or before source hashes existed): storing it lets the next sync skip them before NORMALIZE.
-  const refreshed: Array<{ bkHash: string; sourceHash: string }> = [];
-  for (const d of decisions) {
-    if (d.index === undefined || (d.reason !== 'data_unchanged' && d.reason !== 'rowversion_not_newer')) continue;
-    const sourceHash = sourceHashOf(d.index);
-    if (sourceHash !== null && state.stored?.get(d.bkHash)?.sourceHash !== sourceHash) {
-      refreshed.push({ bkHash: d.bkHash, sourceHash });
+  // Records DELTA found unchanged on a target whose stored source hash is not this row's (stored before a
+  // configuration change, or before source hashes existed): storing it lets the next sync skip them before NORMALIZE.
+  const refreshed = new Map<string, Array<{ bkHash: string; sourceHash: string }>>();
+  for (const target of rt.config.targets) {
+    const rows: Array<{ bkHash: string; sourceHash: string }> = [];
+    for (const d of decisionsFor(rt, state, target.name)) {
+      if (d.index === undefined || (d.reason !== 'data_unchanged' && d.reason !== 'rowversion_not_newer')) continue;
+      const sourceHash = sourceHashOf(d.index);
+      if (sourceHash !== null && state.stored?.get(target.name)?.get(d.bkHash)?.sourceHash !== sourceHash) {
+        rows.push({ bkHash: d.bkHash, sourceHash });
+      }
     }
+    refreshed.set(target.name, rows);
   }
 
   const quarantined = [...state.quarantined];
   const secondaryFailures: Record<string, number> = {};
   const identityWrites = new Map<string, IdentityWrite[]>();
   for (const target of rt.config.targets) {
-    const results =
-      target.name === rt.primary.name ? primaryResults : resultsByRecord(state, state.ingest?.[target.name]);
+    const results = target.name === rt.primary.name ? primaryResults : resultsOf(target.name);
     const writes: IdentityWrite[] = [];
     for (const [i, result] of results) {
       const identity = identities[i]!;
@@ -162,8 +229,17 @@ export async function trackPage(
       for (const [targetName, writes] of identityWrites) {
         await writeIdentities(client, ref.entityName, targetName, ref.batchUid, writes);
       }
-      await storeSourceHashes(client, ref.entityName, rt.primary.name, refreshed);
-      if (quarantined.length > 0) {
+      for (const [targetName, rows] of refreshed) await storeSourceHashes(client, ref.entityName, targetName, rows);
+      if (state.replayOf) {
+        // A replay page: every failure belongs to a dead letter being replayed, recorded on it (no new row).
+        const tally = await recordReplayOutcomes(
+          client,
+          ref.batchUid,
+          replayOutcomesOf(rt, state, quarantined),
+          rt.config.childRetryBaseSeconds,
+        );
+        await addReplayTally(client, ref.batchUid, tally);
+      } else if (quarantined.length > 0) {
         await insertDeadLetters(
           client,
           quarantined.map((q) => deadLetterOf(rt, ref, state, q)),
@@ -229,6 +305,10 @@ export async function trackPage(
           batchUid: ref.batchUid,
         });
       }
+    }
+    if (ref.dryRun && state.replayOf) {
+      // A replay's dry run: what would now land and what would still fail, with the reasons, nothing written.
+      await addReplayPreview(client, ref.batchUid, replayOutcomesOf(rt, state, quarantined));
     }
     await insertEventSql(client, 'sync.page_completed', ref.entityName, ref.batchUid, {
       page: ref.page,

@@ -16,7 +16,7 @@ await runMain(async (onShutdown) => {
   const connection = await Connection.connect(temporal.connectionOptions);
   onShutdown(() => connection.close());
   const client = new Client({ connection, namespace: temporal.namespace });
-  await ensureRetrySchedule(client, env.TEMPORAL_TASK_QUEUE);
+  await ensureRetrySchedule(client, env.TEMPORAL_TASK_QUEUE, env.SYNCFLOW_RETRY_EVERY_MINUTES);
   const server = await listen(
     createApp({
       prisma,

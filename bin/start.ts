@@ -61,7 +61,7 @@ await runMain(async (onShutdown, shutdown) => {
   });
   onShutdown(() => worker.stop());
 
-  await ensureRetrySchedule(temporal, env.TEMPORAL_TASK_QUEUE);
+  await ensureRetrySchedule(temporal, env.TEMPORAL_TASK_QUEUE, env.SYNCFLOW_RETRY_EVERY_MINUTES);
   const app = createApp({
     prisma,
     temporal,

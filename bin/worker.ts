@@ -32,7 +32,12 @@ await runMain(
       namespace: temporal.namespace,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       metricsPort: env.TEMPORAL_WORKER_METRICS_PORT,
-      deps: { prisma, databaseUrl, secrets: createSecretBox(env.SYNCFLOW_SECRET_KEY) },
+      deps: {
+        prisma,
+        databaseUrl,
+        secrets: createSecretBox(env.SYNCFLOW_SECRET_KEY),
+        retryMaxPerEntity: env.SYNCFLOW_RETRY_MAX_PER_ENTITY,
+      },
     });
     const done = worker.run();
     onShutdown(async () => {

@@ -54,6 +54,10 @@ export const envSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
+  /** Minutes between passes of the background retry (waiting children, due dead letters). */
+  SYNCFLOW_RETRY_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(5),
+  /** Dead letters one background retry pass replays per entity at most. */
+  SYNCFLOW_RETRY_MAX_PER_ENTITY: z.coerce.number().int().min(1).max(10_000).default(50),
   /** Ports of the demo's APISmith and ScheduleHub sandboxes (stable: the demo's entities store these URLs). */
   SYNCFLOW_APISMITH_PORT: port.default(3101),
   SYNCFLOW_SCHEDULEHUB_PORT: port.default(3102),

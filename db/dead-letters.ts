@@ -118,19 +118,3 @@ export async function listDeadLetters(prisma: Prisma, filter: DeadLetterFilter, 
   ]);
   return toPage(rows, total, request.pageSize);
 }
-
-/**
- * Marks unresolved records due now, so the next retry pass picks them up
- * (the partial index on next_retry_at serves exactly that query). Returns
- * how many were queued.
- */
-export async function requeueDeadLetters(
-  prisma: Prisma,
-  filter: Omit<DeadLetterFilter, 'status'> & { entity: string },
-): Promise<number> {
-  const queued = await prisma.failedRecord.updateMany({
-    where: whereOf({ ...filter, status: 'unresolved' }),
-    data: { nextRetryAt: new Date() },
-  });
-  return queued.count;
-}

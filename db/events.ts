@@ -25,6 +25,10 @@ export const eventTypes = [
   'background.completed',
   /** A scheduled sync did not run: a sync or background load of the entity was under way (payload: reason). */
   'schedule.skipped',
+  /** A dead-letter replay did not run: a sync or background load of the entity was under way (payload: reason). */
+  'replay.skipped',
+  /** A dead-letter replay ended (payload: trigger, selected, resolved, failedAgain, abandoned, waiting). */
+  'replay.completed',
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 export type EventType = z.infer<typeof eventTypeSchema>;

@@ -33,12 +33,13 @@ export async function readStoredIdentities(
     source_hash: string | null;
     rowversion: string | null;
     deleted_at: Date | null;
+    synced_at: Date | null;
   }>(
     // `bk_hash = ANY(…)` is one primary-key index scan (14 ms for 10,000 keys among 300,000, measured); a join
     // on the unnested array planned as a hash join over every record of the entity (165 ms, growing). There is
     // deliberately no index on (stream, status) over synced rows: the planner scanned it instead.
     `SELECT encode(bk_hash, 'hex') AS bk_hash, encode(data_hash, 'hex') AS data_hash,
-            encode(source_hash, 'hex') AS source_hash, rowversion, deleted_at
+            encode(source_hash, 'hex') AS source_hash, rowversion, deleted_at, synced_at
        FROM identity_records
       WHERE stream_id = ${STREAM} AND bk_hash = ANY($3::bytea[]) AND sync_status = 'synced'`,
     [entityName, targetName, hexBytes(bkHashes)],
@@ -49,6 +50,7 @@ export async function readStoredIdentities(
       rowversion: row.rowversion,
       deletedAt: row.deleted_at,
       sourceHash: row.source_hash,
+      syncedAt: row.synced_at,
     });
   }
   return stored;

@@ -8,8 +8,11 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 
-/** full and incremental syncs are started by users and schedules; background batches by a background load. */
-export type SyncType = 'full' | 'incremental' | 'background';
+/**
+ * full and incremental syncs are started by users and schedules; background batches by a background load;
+ * replay batches re-run dead letters (workflows/replay-dead-letters.ts).
+ */
+export type SyncType = 'full' | 'incremental' | 'background' | 'replay';
 export const stageNames = [
   'fetch',
   'normalize',
@@ -145,6 +148,10 @@ export const nightLimitsSignal = defineSignal<[Partial<Omit<NightLimits, 'startC
 
 /** One running sync per entity: Temporal refuses a second execution with the same id. */
 export const syncWorkflowId = (entityName: string) => `sync-${entityName}`;
+
+/** One dead-letter replay per entity at a time (workflows/replay-dead-letters.ts); its batch runs as `sync-<entity>`. */
+export const REPLAY_WORKFLOW = 'replayDeadLetters';
+export const replayWorkflowId = (entityName: string) => `replay-${entityName}`;
 
 // ---- Background loads (workflows/background-sync.ts) ----
 

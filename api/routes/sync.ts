@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { unknownEntity } from '../../control/errors.ts';
+import { replayRequestSchema, startReplay } from '../../control/replays.ts';
 import {
   getSyncStatus,
   pauseSync,
@@ -9,8 +9,6 @@ import {
   startSyncRequestSchema,
   stopSync,
 } from '../../control/syncs.ts';
-import { requeueDeadLetters } from '../../db/dead-letters.ts';
-import { getEntity } from '../../db/entities.ts';
 import { listBatches } from '../../db/sync-history.ts';
 import type { ApiDeps } from '../deps.ts';
 import { pageRequest, pagination } from '../pagination.ts';
@@ -26,6 +24,9 @@ import {
 } from '../schemas/common.ts';
 import { batchView } from '../views.ts';
 
+/** Every batch's type: full and incremental syncs, background batches, dead-letter replays. */
+const syncTypeSchema = z.enum(['full', 'incremental', 'background', 'replay']);
+
 const startedSchema = z
   .object({
     batches: z.array(
@@ -34,7 +35,7 @@ const startedSchema = z
         workflowId: z.string(),
         entityName: z.string(),
         dryRun: z.boolean(),
-        syncType: z.enum(['full', 'incremental', 'background']),
+        syncType: syncTypeSchema,
       }),
     ),
   })
@@ -105,7 +106,7 @@ const progressSchema = z
   .object({
     batchUid: z.string(),
     entityName: z.string(),
-    syncType: z.enum(['full', 'incremental', 'background']),
+    syncType: syncTypeSchema,
     dryRun: z.boolean(),
     phase: z.enum(['starting', 'syncing', 'deleting', 'releasing_children', 'finishing', 'done']),
     paused: z.boolean(),
@@ -132,19 +133,18 @@ const controlDoneSchema = z
 const historyQuery = z.object({
   entity: entityNameSchema.optional(),
   status: z.enum(['pending', 'running', 'paused', 'completed', 'failed', 'cancelled']).optional(),
-  syncType: z.enum(['full', 'incremental', 'background']).optional(),
+  syncType: syncTypeSchema.optional(),
   ...paginationQuery,
 });
 
-const retryFailedSchema = z
+const replayStartedSchema = z
   .object({
-    entity: entityNameSchema,
-    stage: z.string().max(20).optional(),
-    errorType: z.string().max(50).optional(),
-    batchUid: z.uuid().optional(),
+    batchUid: z.string().openapi({ description: "The replay's batch (GET /sync/status/{batchUid})" }),
+    entityName: z.string(),
+    workflowId: z.string().openapi({ description: 'The replayDeadLetters workflow (replay-<entity>)' }),
+    syncWorkflowId: z.string().openapi({ description: "The replay's batch runs as the entity's sync (sync-<entity>)" }),
   })
-  .strict()
-  .openapi('RetryFailedRequest');
+  .openapi('ReplayStarted');
 
 const tags = ['Sync'];
 
@@ -281,22 +281,29 @@ export function syncRoutes(deps: ApiDeps) {
       path: '/sync/retry-failed',
       ...access('control'),
       tags,
-      summary: "Queue an entity's dead-letter records for another attempt (optionally by stage, error type, batch)",
-      request: { body: { required: true, content: jsonContent(retryFailedSchema) } },
-      responses: {
-        200: {
-          description: 'How many records were queued',
-          content: jsonContent(z.object({ entity: z.string(), requeued: z.number().int() })),
+      summary: "Replay an entity's dead letters through its current configuration (a replayDeadLetters workflow)",
+      description:
+        'Each selected dead letter is re-run from its raw form through the same stages and idempotent target ' +
+        'writes as a sync, as a batch of type replay. A record that lands is resolved; one that fails again ' +
+        'keeps its history and backs off (abandoned past maxRetries). dryRun reports what would land and what ' +
+        'would still fail, writing nothing. Refused (409) while a sync, replay or background load of the entity runs.',
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: replayRequestSchema.openapi('RetryFailedRequest'),
+              example: { entity: 'items', stage: 'map', errorType: 'unmapped_value', limit: 500 },
+            },
+          },
         },
-        ...errorResponses(400, 404, 413, 503),
+      },
+      responses: {
+        202: { description: 'The replay started', content: jsonContent(replayStartedSchema) },
+        ...errorResponses(400, 404, 409, 413, 503),
       },
     }),
-    async (c) => {
-      const body = c.req.valid('json');
-      if (!(await getEntity(deps.prisma, body.entity))) throw unknownEntity(body.entity);
-      const requeued = await requeueDeadLetters(deps.prisma, body);
-      return c.json({ entity: body.entity, requeued }, 200);
-    },
+    async (c) => c.json(await startReplay(deps, c.req.valid('json')), 202),
   );
 
   return app;

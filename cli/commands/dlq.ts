@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type ApiClient, CliError } from '../api-client.ts';
+import { follow } from '../follow.ts';
 import { print, table } from '../output.ts';
 
 interface FailedRecordRow {
@@ -155,21 +156,86 @@ export function registerDlq(program: Command, api: () => ApiClient) {
 
   dlq
     .command('replay')
-    .description("Queue unresolved records for another attempt (one entity, or every entity's)")
-    .option('--entity <name>')
-    .option('--stage <stage>')
-    .option('--error-type <type>')
-    .action(async (opts: { entity?: string; stage?: string; errorType?: string }) => {
-      const names = opts.entity
-        ? [opts.entity]
-        : (await api().get<{ entities: Array<{ name: string }> }>('/entities')).entities.map((e) => e.name);
-      for (const entity of names) {
-        const result = await api().post<{ requeued: number }>('/sync/retry-failed', {
+    .description(
+      "Replay an entity's dead letters through its current configuration (fix the mapping first); each one " +
+        'that lands is resolved, one that fails again keeps its history',
+    )
+    .argument('<entity>')
+    .option('--stage <stage>', 'only records that failed at this stage')
+    .option('--error-type <type>', 'only records with this error type')
+    .option('--batch <uid>', 'only records of this batch')
+    .option('--target <name>', 'only records one target refused')
+    .option('--uid <uid...>', 'exactly these records (abandoned ones included)')
+    .option('--all', 'every unresolved record of the entity (needed when no other filter is given)')
+    .option('--limit <n>', 'at most this many, oldest first')
+    .option('--dry-run', 'report what would land and what would still fail, writing nothing')
+    .option('--follow', 'show progress until the replay ends, then what became of the records')
+    .option('--interval <ms>', 'how often --follow polls', '1000')
+    .action(async (entity: string, opts: ReplayOptions) => {
+      const started = await api().post<{ batchUid: string; workflowId: string; syncWorkflowId: string }>(
+        '/sync/retry-failed',
+        {
           entity,
           ...(opts.stage ? { stage: opts.stage } : {}),
           ...(opts.errorType ? { errorType: opts.errorType } : {}),
-        });
-        print(`${entity}: ${result.requeued} record(s) queued for replay`);
-      }
+          ...(opts.batch ? { batchUid: opts.batch } : {}),
+          ...(opts.target ? { target: opts.target } : {}),
+          ...(opts.uid ? { uids: opts.uid } : {}),
+          ...(opts.all ? { all: true } : {}),
+          ...(opts.limit ? { limit: Number(opts.limit) } : {}),
+          ...(opts.dryRun ? { dryRun: true } : {}),
+        },
+      );
+      print(
+        `Started ${opts.dryRun ? 'a dry-run ' : ''}replay of ${entity}'s dead letters: batch ${started.batchUid} ` +
+          `(workflow ${started.workflowId})`,
+      );
+      if (!opts.follow) return;
+      const end = await follow(api(), started.batchUid, {
+        intervalMs: Number(opts.interval),
+        tty: Boolean(process.stdout.isTTY),
+      });
+      print(replayText(end.metrics));
+      if (end.status !== 'completed') process.exitCode = 1;
     });
+}
+
+interface ReplayOptions {
+  stage?: string;
+  errorType?: string;
+  batch?: string;
+  target?: string;
+  uid?: string[];
+  all?: boolean;
+  limit?: string;
+  dryRun?: boolean;
+  follow?: boolean;
+  interval: string;
+}
+
+/** What a replay did with its dead letters (its batch's metrics.replay), or would do (a dry run's preview). */
+export function replayText(metrics: unknown): string {
+  const replay = (metrics as { replay?: Record<string, unknown> } | null)?.replay ?? {};
+  const n = (value: unknown) => Number(value ?? 0);
+  const selected = n((replay.selection as { selected?: number } | undefined)?.selected ?? replay.selected);
+  const preview = replay.preview as
+    | { wouldResolve?: number; wouldWait?: number; wouldFail?: number; failures?: PreviewFailure[] }
+    | undefined;
+  if (preview) {
+    const lines = [
+      `  ${selected} selected: ${n(preview.wouldResolve)} would land, ${n(preview.wouldWait)} would wait for a parent, ${n(preview.wouldFail)} would still fail`,
+    ];
+    for (const f of preview.failures ?? []) {
+      lines.push(
+        `  ${f.uid}  ${f.errors.map((e) => `${e.stage}${e.target ? `@${e.target}` : ''} ${e.errorType}: ${e.message}`).join('; ')}`,
+      );
+    }
+    return lines.join('\n');
+  }
+  return `  ${selected} selected: ${n(replay.resolved)} resolved, ${n(replay.failedAgain)} failed again (${n(replay.abandoned)} abandoned), ${n(replay.waiting)} waiting for a parent`;
+}
+
+interface PreviewFailure {
+  uid: string;
+  errors: Array<{ stage: string; target: string | null; errorType: string; message: string }>;
 }

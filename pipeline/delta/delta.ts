@@ -32,6 +32,7 @@ export type DecisionReason =
   | 'rowversion_not_newer'
   | 'rowversion_missing'
   | 'superseded'
+  | 'stale_replay'
   | 'not_seen';
 
 export interface IncomingIdentity {
@@ -45,6 +46,8 @@ export interface StoredIdentity {
   deletedAt?: Date | string | null;
   /** The source hash stored with the record (./unchanged-source.ts); null when none was. */
   sourceHash?: string | null;
+  /** When the target acknowledged this version (a replay's raw form older than it is stale). */
+  syncedAt?: Date | string | null;
 }
 export interface Decision {
   operation: Operation;
@@ -178,4 +181,43 @@ export function computeDelta(input: DeltaInput): DeltaResult {
     result.counts.deleted = deletes.length;
   }
   return result;
+}
+
+const STALE = verdict('SKIP', 'stale_replay');
+
+/**
+ * A replay re-runs each dead letter from the raw form it failed with. When any target holds a version of the
+ * record acknowledged after that failure (a later sync read the source row again and it landed), the raw form
+ * is older than what the targets hold: writing it would undo that sync. Such records are SKIPped on every
+ * target with reason `stale_replay` (their dead letters are resolved as superseded; a later failure of the
+ * newer version has its own dead letter). `failedAtMs(i)` is when the record at `incoming[i]` failed.
+ * Answers new decision arrays; the counts of `result` are adjusted in place of a copy.
+ */
+export function skipStaleReplays(
+  result: DeltaResult,
+  incoming: readonly IncomingIdentity[],
+  failedAtMs: (index: number) => number,
+  storedByTarget: Iterable<ReadonlyMap<string, StoredIdentity>>,
+): { result: DeltaResult; stale: Set<number> } {
+  const stores = [...storedByTarget];
+  const stale = new Set<number>();
+  for (let i = 0; i < incoming.length; i++) {
+    const failedAt = failedAtMs(i);
+    const later = stores.some((store) => {
+      const syncedAt = store.get(incoming[i]!.bkHash)?.syncedAt;
+      return syncedAt !== undefined && syncedAt !== null && new Date(syncedAt).getTime() > failedAt;
+    });
+    if (later) stale.add(i);
+  }
+  if (stale.size === 0) return { result, stale };
+  const counts = emptyCounts();
+  counts.duplicates = result.counts.duplicates;
+  const decisions = result.decisions.map((d) => {
+    const next = d.index !== undefined && stale.has(d.index) && d.operation !== 'SKIP' ? { ...d, ...STALE } : d;
+    tally(counts, next.operation);
+    return next;
+  });
+  counts.processed = result.counts.processed;
+  counts.efficiency = counts.processed === 0 ? 0 : counts.skipped / counts.processed;
+  return { result: { decisions, counts }, stale };
 }

@@ -185,41 +185,41 @@ describe('sync API', () => {
     expect(badCursor.body.error.details[0].field).toBe('cursor');
   });
 
-  it('re-queues unresolved dead letters of an entity', async () => {
-    const batch = await t.prisma.syncBatch.create({
-      data: { entityName: HISTORY, syncType: 'full', status: 'completed' },
-    });
-    const record = (i: number, stage: string, resolved: boolean) => ({
-      batchUid: batch.uid,
+  it('starts a replay of dead letters (202, a replay batch); refuses a second one, an unfiltered one, bad input', async () => {
+    const started = await t.call('POST', '/sync/retry-failed', { body: { entity: HISTORY, stage: 'normalize' } });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({
       entityName: HISTORY,
-      idempotencyKey: `${HISTORY}-${randomUUID()}-${i}`,
-      stage,
-      errorType: 'invalid_number',
-      errorMessage: 'qty is not a number',
-      resolvedAt: resolved ? new Date() : null,
+      workflowId: `replay-${HISTORY}`,
+      syncWorkflowId: `sync-${HISTORY}`,
     });
-    await t.prisma.failedRecord.createMany({
-      data: [
-        record(1, 'normalize', false),
-        record(2, 'normalize', false),
-        record(3, 'ingest', false),
-        record(4, 'normalize', true),
-      ],
-    });
-    const byStage = await t.call('POST', '/sync/retry-failed', { body: { entity: HISTORY, stage: 'normalize' } });
-    expect(byStage.status).toBe(200);
-    expect(byStage.body).toEqual({ entity: HISTORY, requeued: 2 });
-    const all = await t.call('POST', '/sync/retry-failed', { body: { entity: HISTORY } });
-    expect(all.body.requeued).toBe(3);
-    const due = await t.prisma.failedRecord.count({
-      where: { entityName: HISTORY, resolvedAt: null, nextRetryAt: { lte: new Date() } },
-    });
-    expect(due).toBe(3);
-    expect((await t.call('POST', '/sync/retry-failed', { body: { entity: 'api_sync_nobody' } })).status).toBe(404);
-    const bad = await t.call('POST', '/sync/retry-failed', { body: { stage: 1 } });
+    try {
+      // The batch answers from the 202 on (no worker serves this file: it stays pending).
+      const status = await t.call('GET', `/sync/status/${started.body.batchUid}`);
+      expect(status.body).toMatchObject({
+        syncType: 'replay',
+        status: 'pending',
+        metrics: { replay: { trigger: 'operator' } },
+      });
+      const again = await t.call('POST', '/sync/retry-failed', { body: { entity: HISTORY, stage: 'map' } });
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('replay_already_running');
+    } finally {
+      await t.temporal.workflow.getHandle(`replay-${HISTORY}`).terminate('test over');
+    }
+    const unfiltered = await t.call('POST', '/sync/retry-failed', { body: { entity: HISTORY } });
+    expect(unfiltered.status).toBe(400);
+    expect(unfiltered.body.error.details.map((d: { field: string }) => d.field)).toEqual(['all']);
+    const noTarget = await t.call('POST', '/sync/retry-failed', { body: { entity: HISTORY, target: 'nowhere' } });
+    expect(noTarget.status).toBe(400);
+    expect(noTarget.body.error.details[0].field).toBe('target');
+    expect(
+      (await t.call('POST', '/sync/retry-failed', { body: { entity: 'api_sync_nobody', all: true } })).status,
+    ).toBe(404);
+    const bad = await t.call('POST', '/sync/retry-failed', { body: { stage: 1, limit: 0 } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.map((d: { field: string }) => d.field)).toEqual(
-      expect.arrayContaining(['entity', 'stage']),
+      expect.arrayContaining(['entity', 'stage', 'limit']),
     );
   });
 

@@ -172,8 +172,20 @@ describe('syncflow CLI against a live API', () => {
     const list = await runCli(['dlq', 'list', '--entity', NAME], env);
     expect(list.stdout).toContain(`${NAME}[part_no=P-1]`);
     expect(list.stdout).toContain('1 of 1 unresolved');
-    const replay = await runCli(['dlq', 'replay', '--entity', NAME], env);
-    expect(replay.stdout).toContain(`${NAME}: 1 record(s) queued for replay`);
+    const unfiltered = await runCli(['dlq', 'replay', NAME], env);
+    expect(unfiltered.code).toBe(1);
+    expect(unfiltered.stderr).toContain('all');
+    // The sync the stop test left waiting for a worker (none serves this file) still holds the entity.
+    const refused = await runCli(['dlq', 'replay', NAME, '--stage', 'validate'], env);
+    expect(refused.stderr).toContain('409 sync_already_running');
+    await terminateAll(t.temporal, [`sync-${NAME}`]);
+    const replay = await runCli(['dlq', 'replay', NAME, '--stage', 'validate'], env);
+    expect(replay.stderr).toBe('');
+    expect(replay.stdout).toMatch(
+      new RegExp(`Started replay of ${NAME}'s dead letters: batch [0-9a-f-]{36} \\(workflow replay-${NAME}\\)`),
+    );
+    // No worker serves this file's queue: the replay would wait forever.
+    await t.temporal.workflow.getHandle(`replay-${NAME}`).terminate('test over');
   });
 
   it('keys create defaults to viewer, refuses an unknown role; keys list shows roles; a viewer is refused a start', async () => {
