@@ -1,7 +1,13 @@
 import type { ApplyResult } from '../connectors/types.ts';
 import { advanceBackgroundOffset } from '../db/background.ts';
 import { addBatchMetricCounts, claimPageCounts } from '../db/batches.ts';
-import { type DeadLetter, deadLetterKey, insertDeadLetters } from '../db/dead-letters.ts';
+import {
+  type DeadLetter,
+  deadLetterKey,
+  hasOpenDeadLetters,
+  insertDeadLetters,
+  resolveLandedDeadLetters,
+} from '../db/dead-letters.ts';
 import { insertEventSql } from '../db/events.ts';
 import {
   type IdentityWrite,
@@ -228,6 +234,16 @@ export async function trackPage(
     if (!ref.dryRun) {
       for (const [targetName, writes] of identityWrites) {
         await writeIdentities(client, ref.entityName, targetName, ref.batchUid, writes);
+      }
+      if (!state.replayOf && (await hasOpenDeadLetters(client, ref.entityName))) {
+        // What a target took now no longer waits in the DLQ for it (a replay records its own outcomes).
+        for (const target of rt.config.targets) {
+          const results = target.name === rt.primary.name ? primaryResults : resultsOf(target.name);
+          const landed = [...results]
+            .filter(([, r]) => r.ok)
+            .map(([i]) => ({ bkHash: identities[i]!.bkHash, sourceKey: rt.sourceKey(state.raw[state.rowIndex![i]!]) }));
+          await resolveLandedDeadLetters(client, ref.entityName, target.name, ref.batchUid, landed);
+        }
       }
       for (const [targetName, rows] of refreshed) await storeSourceHashes(client, ref.entityName, targetName, rows);
       if (state.replayOf) {

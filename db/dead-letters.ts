@@ -118,3 +118,43 @@ export async function listDeadLetters(prisma: Prisma, filter: DeadLetterFilter, 
   ]);
   return toPage(rows, total, request.pageSize);
 }
+
+/** A record a target took (TRACK): its bk_hash and its source key as read (`field=value|…`). */
+export interface LandedRecord {
+  bkHash: string;
+  sourceKey: string | null;
+}
+
+/** Whether the entity has open (unresolved) dead letters: one index probe. */
+export async function hasOpenDeadLetters(db: Pick<pg.Pool | pg.PoolClient, 'query'>, entityName: string) {
+  const open = await db.query('SELECT 1 FROM failed_records WHERE entity_name = $1 AND resolved_at IS NULL LIMIT 1', [
+    entityName,
+  ]);
+  return (open.rowCount ?? 0) > 0;
+}
+
+/**
+ * Resolves the open dead letters of records a sync just landed on `targetName` (resolution `synced`, the
+ * batch): the target's own failures, and the record's failures before any target (by bk_hash, or by the source
+ * key for a row that failed before it had one). In the caller's transaction (TRACK's, which first asks
+ * hasOpenDeadLetters). Answers how many were resolved.
+ */
+export async function resolveLandedDeadLetters(
+  db: Pick<pg.Pool | pg.PoolClient, 'query'>,
+  entityName: string,
+  targetName: string,
+  batchUid: string,
+  landed: readonly LandedRecord[],
+): Promise<number> {
+  if (landed.length === 0) return 0;
+  const keys = landed.flatMap((r) => (r.sourceKey === null ? [] : [r.sourceKey]));
+  const resolved = await db.query(
+    `UPDATE failed_records
+        SET resolved_at = now(), resolved_batch_uid = $3::uuid, resolution = 'synced', next_retry_at = NULL,
+            updated_at = now()
+      WHERE entity_name = $1 AND resolved_at IS NULL AND (target_name = $2 OR target_name IS NULL)
+        AND (bk_hash = ANY($4::varchar[]) OR (bk_hash IS NULL AND source_key = ANY($5::text[])))`,
+    [entityName, targetName, batchUid, landed.map((r) => r.bkHash), keys],
+  );
+  return resolved.rowCount ?? 0;
+}

@@ -219,4 +219,29 @@ describe('dead-letter replay and per-target convergence', () => {
     expect(pass.deadLetters).not.toHaveProperty(items);
     await copyDown(false);
   });
+
+  it('a later sync that lands a record resolves its dead letters (resolution synced), by key even without identity', async () => {
+    const fr = { part_no: 'p-fr-1', plant: 'FR03', descr: null, price: null, due: '2025-12-08' };
+    await insertItems(pool, schema, [fr]);
+    await runSync(h, [items], 'incremental', true);
+    const open = () => unresolved("AND stage = 'map' AND source_key = 'part_no=p-fr-1|plant=FR03'");
+    expect(await open()).toBe(1);
+    // The map is fixed and the next full sync reads the row again: it lands, its dead letter is resolved.
+    await registerEntity(
+      h,
+      entity({ DE01: 'DE01', US02: 'US02', FR03: 'FR03' }, [
+        target('main'),
+        target('copy', 'secondary'),
+        target('third', 'secondary'),
+      ]),
+    );
+    const [full] = await runSync(h, [items], 'full', true);
+    expect(full!.summary).toMatchObject({ status: 'completed', inserted: 1 });
+    expect(await open()).toBe(0);
+    const row = await pool.query(
+      `SELECT resolution, resolved_batch_uid FROM failed_records WHERE entity_name = $1 AND source_key = 'part_no=p-fr-1|plant=FR03'`,
+      [items],
+    );
+    expect(row.rows).toEqual([{ resolution: 'synced', resolved_batch_uid: full!.batchUid }]);
+  });
 });
