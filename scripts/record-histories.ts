@@ -17,6 +17,7 @@ import { connectionConfigSchema } from '../connectors/connections.ts';
 import { createPool } from '../connectors/postgres/pool.ts';
 import { createSecretBox, newSecretKey } from '../connectors/secret-box.ts';
 import { setBackground, startBackground } from '../control/background.ts';
+import { startReplay } from '../control/replays.ts';
 import { deleteSchedules, setSchedule, triggerSchedule } from '../control/schedules.ts';
 import { type ControlDeps, startSync } from '../control/syncs.ts';
 import { waitForSync } from '../control/wait.ts';
@@ -283,6 +284,17 @@ try {
   log(`  scheduled: ${JSON.stringify(await client.workflow.getHandle(scheduled).result())}`);
   await record('scheduled-sync', { workflowId: scheduled });
   await deleteSchedules(deps, 'items');
+
+  // 9. A replay of items' dead letters: one row whose date does not parse fails NORMALIZE again on replay (an
+  //    attempt recorded); replayDeadLetters runs the entity's syncEntity (type replay) as its child.
+  await pool.query(
+    `INSERT INTO ${SCHEMA}.items (part_no, plant, descr, price, due) VALUES ('p-bad-date', 'DE01', 'x', '1', 'soon')`,
+  );
+  await runOne('items', 'incremental');
+  const replay = await startReplay(deps, { entity: 'items', all: true });
+  log(`  replay: ${JSON.stringify(await client.workflow.getHandle(replay.workflowId).result())}`);
+  await record('replay-dead-letters', { workflowId: replay.workflowId });
+  await record('sync-entity-replay', { workflowId: replay.syncWorkflowId });
 
   log(`\nwritten to ${OUT.pathname}:\n${written.map((w) => `  ${w}`).join('\n')}`);
 } finally {

@@ -29,7 +29,14 @@ describe('recorded workflow histories replay against the current workflow code',
 
   it('has histories of every sync workflow', () => {
     expect(new Set(files.map((f) => workflowType(load(f))))).toEqual(
-      new Set(['syncEntity', 'syncEntities', 'retryWaitingChildren', 'backgroundSync', 'scheduledSync']),
+      new Set([
+        'syncEntity',
+        'syncEntities',
+        'retryWaitingChildren',
+        'backgroundSync',
+        'scheduledSync',
+        'replayDeadLetters',
+      ]),
     );
   });
 
