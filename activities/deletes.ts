@@ -1,7 +1,13 @@
 import { Context } from '@temporalio/activity';
 import type { ApplyResult } from '../connectors/types.ts';
 import { addBatchMetricCounts, addDeleted, mergeBatchMetrics, readBatchMetricCounts } from '../db/batches.ts';
-import { type DeadLetter, deadLetterKey, insertDeadLetters } from '../db/dead-letters.ts';
+import {
+  type DeadLetter,
+  deadLetterKey,
+  hasOpenDeadLetters,
+  insertDeadLetters,
+  resolveLandedDeadLetters,
+} from '../db/dead-letters.ts';
 import { insertEventSql } from '../db/events.ts';
 import {
   countDeleteCandidates,
@@ -90,6 +96,11 @@ export function createDeleteActivities(ctx: WorkerContext): DeleteActivities {
           const ok = deletes.filter((d) => answer(d.bkHash).ok).map((d) => d.bkHash);
           const failed = deletes.filter((d) => !answer(d.bkHash).ok);
           await markDeleted(ctx.pool, input.entityName, outcome.target, input.batchUid, ok);
+          if (ok.length > 0 && (await hasOpenDeadLetters(ctx.pool, input.entityName))) {
+            // The record is gone from the source and now from this target: its dead letters there are settled.
+            const landed = ok.map((bkHash) => ({ bkHash, sourceKey: null }));
+            await resolveLandedDeadLetters(ctx.pool, input.entityName, outcome.target, input.batchUid, landed);
+          }
           await markDeleteFailed(
             ctx.pool,
             input.entityName,

@@ -233,7 +233,9 @@ export async function markDeleted(
 ): Promise<void> {
   if (bkHashes.length === 0) return;
   await db.query(
-    `UPDATE identity_records SET deleted_at = now(), last_batch_uid = $3::uuid, last_attempt_at = now()
+    // The target acknowledged the delete: whatever failed on it before is settled.
+    `UPDATE identity_records SET deleted_at = now(), last_batch_uid = $3::uuid, last_attempt_at = now(),
+            sync_status = 'synced', sync_error = NULL
       WHERE stream_id = ${STREAM} AND bk_hash = ANY($4::bytea[])`,
     [entityName, targetName, batchUid, hexBytes(bkHashes)],
   );
@@ -301,9 +303,15 @@ export async function dropSeenKeys(
   );
 }
 
-/** What the primary target holds (synced, not deleted) that the full sync `batchUid` did not see: DELETE candidates. */
+/**
+ * What a target holds (not deleted) that the full sync `batchUid` did not see: DELETE candidates. A record whose
+ * last write or delete on the target failed in an earlier batch is one too (deletes are idempotent: a target
+ * that never got it counts it done), so a target that missed a delete gets it at the next full sync; one that
+ * failed in this batch is not, so the delete loop ends.
+ */
 const unseenSql = `FROM identity_records ir
-  WHERE ir.stream_id = ${STREAM} AND ir.deleted_at IS NULL AND ir.sync_status = 'synced'
+  WHERE ir.stream_id = ${STREAM} AND ir.deleted_at IS NULL
+    AND (ir.sync_status = 'synced' OR (ir.sync_status = 'failed' AND ir.last_batch_uid IS DISTINCT FROM $3::uuid))
     AND NOT EXISTS (SELECT 1 FROM sync_seen_keys s
                      WHERE s.batch_uid = $3::uuid AND s.bk_hash = encode(ir.bk_hash, 'hex'))`;
 

@@ -183,4 +183,26 @@ describe('a failing secondary target, through the real workflows', () => {
     expect(metrics.secondaryFailures).toEqual({ copy: 15 });
     expect(metrics.notes).toContain('15 records failed on the secondary target copy (in the DLQ for copy).');
   });
+
+  it('the copy back up, the next full sync deletes what it missed and sends it what it lacks; its dead letters resolve', async () => {
+    await pool.query(`DROP TRIGGER copy_down ON ${copy}`);
+    const [run] = await runSync(h, [orders], 'full', true);
+    expect(run!.summary).toMatchObject({ status: 'completed', fetched: 25, deleted: 0, failed: 0 });
+    // The five deletes it missed, and the ten children it never got: the copy now equals the primary.
+    expect(await count(`SELECT count(*) AS n FROM ${copy}`)).toBe(25);
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM (SELECT erp_key_hash FROM ${main} EXCEPT SELECT erp_key_hash FROM ${copy}) AS d`,
+      ),
+    ).toBe(0);
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM identity_status WHERE entity_name = $1 AND target_name = 'copy' AND sync_status <> 'synced'`,
+        [orders],
+      ),
+    ).toBe(0);
+    expect(
+      await count('SELECT count(*) AS n FROM failed_records WHERE entity_name = $1 AND resolved_at IS NULL', [orders]),
+    ).toBe(0);
+  });
 });
