@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
-import { addBatchMetricCounts, moveCounts } from '../db/batches.ts';
+import { addBatchMetricCounts, anyBatchOpen, moveCounts } from '../db/batches.ts';
 import { type DeadLetter, deadLetterKey, insertDeadLetters } from '../db/dead-letters.ts';
 import { insertEventSql } from '../db/events.ts';
 import { failureText, identityWriteOf, presentIn, writeIdentities } from '../db/identity-store.ts';
@@ -46,6 +46,9 @@ export function createChildActivities(ctx: WorkerContext): ChildActivities {
       const still = await waitingChildren(ctx.pool, input.entityName);
       report.waiting = still.waiting;
       report.nextRetryAt = still.nextRetryAt?.toISOString() ?? null;
+      // An entity that is its own parent (a hierarchy): its open batch is the one asking, which releases nothing more.
+      const parents = [...new Set(rt.config.parents.map((p) => p.entity))].filter((e) => e !== input.entityName);
+      report.parentBatchRunning = still.waiting > 0 && (await anyBatchOpen(ctx.pool, parents));
       return report;
     },
   };

@@ -207,6 +207,12 @@ export interface ReleaseReport {
   waiting: number;
   /** When the next waiting child is due, ISO 8601; null when none waits. */
   nextRetryAt: string | null;
+  /**
+   * A batch of one of the entity's parent entities (other than itself) is open (pending, running, paused): it
+   * releases this entity's children when it lands, so a waiting batch can expect some. Absent in results
+   * recorded by older code.
+   */
+  parentBatchRunning?: boolean;
 }
 
 export interface ChildActivities {

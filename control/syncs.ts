@@ -57,6 +57,11 @@ export const startSyncRequestSchema = z
     syncType: z.enum(['full', 'incremental']).default('incremental'),
     /** true writes to the targets; false is a dry run; absent: live entities write, dry-run entities do not. */
     execute: z.boolean().optional(),
+    /**
+     * A bounded trial run of one entity: read at most this many source rows, then complete (a full sync then
+     * deletes nothing and leaves its watermark).
+     */
+    maxItems: z.number().int().min(1).max(10_000_000).optional(),
   })
   .strict();
 export type StartSyncRequest = z.input<typeof startSyncRequestSchema>;
@@ -100,6 +105,10 @@ const alreadyRunning = (entityName: string) =>
 export async function startSync(deps: ControlDeps, input: StartSyncRequest): Promise<StartedSync[]> {
   const request = startSyncRequestSchema.parse(input);
   const names = [...new Set(request.entities)];
+  if (request.maxItems !== undefined && names.length > 1) {
+    const message = 'maxItems bounds a trial run of one entity; name only one';
+    throw new ControlError(400, 'validation_failed', 'The request is invalid.', [{ field: 'maxItems', message }]);
+  }
   const stored = [];
   for (const name of names) {
     const entity = await getEntity(deps.prisma, name);
@@ -157,6 +166,7 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
       entityName: sync.entityName,
       syncType: sync.syncType,
       dryRun: sync.dryRun,
+      ...(request.maxItems === undefined ? {} : { maxItems: request.maxItems }),
     };
     try {
       await deps.temporal.workflow.start<typeof syncEntity>(SYNC_ENTITY_WORKFLOW, {

@@ -159,3 +159,17 @@ export async function addDeleted(db: Queryable, batchUid: string, n: number): Pr
     n,
   ]);
 }
+
+/**
+ * Whether a batch of any of these entities is open (pending, running or paused): a child entity's batch waits
+ * for its children only while a parent entity's batch that can still release them is open.
+ */
+export async function anyBatchOpen(db: Queryable, entityNames: readonly string[]): Promise<boolean> {
+  if (entityNames.length === 0) return false;
+  const { rows } = await db.query<{ open: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM sync_batches
+                     WHERE entity_name = ANY($1::varchar[]) AND status IN ('pending', 'running', 'paused')) AS open`,
+    [[...entityNames]],
+  );
+  return rows[0]!.open;
+}

@@ -36,6 +36,12 @@ export interface SyncEntityInput {
   pagesPerRun?: number;
   /** A night of a background load (workflows/background-sync.ts): where it starts and when it stops. */
   background?: NightLimits;
+  /**
+   * A bounded trial run: the batch reads at most this many source rows (the last page cut to fit), then
+   * completes; a full sync stopped by it applies no deletes and leaves the full-sync watermark. Carried across
+   * continue-as-new with the rest of the input.
+   */
+  maxItems?: number;
   /** Carried across continue-as-new; absent on the first run. */
   resume?: SyncResumeState;
 }

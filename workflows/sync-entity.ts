@@ -158,13 +158,19 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
   let limits: NightLimits | null = input.background ?? null;
   let rowsRead = counts.fetched;
   let lastPageMs = input.background?.pageMs ?? 0;
-  /** Why a background batch stops starting pages: its quota is read, or its window closes before a page could end. */
-  const nightOver = (): 'quota' | 'window' | null => {
+  /** A bounded trial run (POST /sync/start's maxItems): the rows the batch reads at most; the last page is cut to fit. */
+  const maxItems = input.maxItems ?? null;
+  /**
+   * Why the batch stops starting pages: a trial run read its maxItems; a background batch's quota is read, or
+   * its window closes before a page could end.
+   */
+  const nightOver = (): 'maxItems' | 'quota' | 'window' | null => {
+    if (maxItems !== null && rowsRead >= maxItems) return 'maxItems';
     if (limits === null) return null;
     if (limits.maxRows !== null && rowsRead >= limits.maxRows) return 'quota';
     return Date.now() + lastPageMs > limits.stopAtMs ? 'window' : null;
   };
-  let endedBy: 'quota' | 'window' | null = null;
+  let endedBy: 'maxItems' | 'quota' | 'window' | null = null;
   /** Pages between FETCH and the end of TRACK: a stop waits for them (see pageStages). */
   const pagesRunning = new Set<Promise<void>>();
 
@@ -313,11 +319,11 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         syncType: input.syncType,
         dryRun: input.dryRun,
       };
-      const fetchRequest = (cursor: string | null) => ({
+      const fetchRequest = (cursor: string | null, pageSize = plan.pageSize) => ({
         cursor,
         mode: plan.readMode,
         watermark: plan.readMode === 'incremental' ? watermark : null,
-        pageSize: plan.pageSize,
+        pageSize,
       });
 
       /**
@@ -340,7 +346,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       /** NORMALIZE … INGEST, then TRACK once the previous page is tracked (the watermark only moves over accounted pages). */
       const processPage = async (
         ref: PageRef,
-        cursor: string | null,
+        request: ReturnType<typeof fetchRequest>,
         previous: Promise<void>,
         fetched: FetchReport,
         worker: ReturnType<typeof pageStages>,
@@ -348,7 +354,7 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         let s = worker;
         for (let attempt = 1; ; attempt++) {
           try {
-            if (attempt > 1) add('fetch', await s.fetchPage(ref, fetchRequest(cursor)));
+            if (attempt > 1) add('fetch', await s.fetchPage(ref, request));
             else add('fetch', fetched);
             // An empty page (the source ended on a page boundary, or an incremental found nothing above the
             // watermark) has nothing to transform, write or account: three activities fewer on the path of an
@@ -454,22 +460,26 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         let worker = await (nextClaim ?? claimWorker());
         nextClaim = claimWorker();
         nextClaim.catch(() => {}); // a failed claim is seen (and thrown) when awaited
+        // A trial run's last page reads only the rows left of its maxItems (a redone page reads the same request).
+        const request = fetchRequest(
+          cursor,
+          maxItems === null ? plan.pageSize : Math.min(plan.pageSize, maxItems - rowsRead),
+        );
         for (let attempt = 1; ; attempt++) {
           try {
-            fetched = await worker.fetchPage(ref, fetchRequest(cursor));
+            fetched = await worker.fetchPage(ref, request);
             break;
           } catch (error) {
             if (!workerLost(error) || attempt >= MAX_PAGE_ATTEMPTS) throw error;
             worker = await claimWorker();
           }
         }
-        const pageCursor = cursor;
         cursor = fetched.nextCursor;
         done = fetched.done;
         rowsRead += fetched.rowsIn;
         inFlight++;
         const previous = tracked;
-        const running = processPage(ref, pageCursor, previous, fetched, worker).finally(() => {
+        const running = processPage(ref, request, previous, fetched, worker).finally(() => {
           lastPageMs = Date.now() - pageStartedMs;
           inFlight--;
           pagesRunning.delete(running);
@@ -492,7 +502,17 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
         paused = false;
       }
 
-      if (input.syncType === 'full') {
+      // A trial run stopped at maxItems did not see the whole source: a full sync deletes nothing and leaves the
+      // full-sync watermark; an incremental's watermark moved (in TRACK) only over the pages it read.
+      const stoppedAtMaxItems = !done && endedBy === 'maxItems';
+      if (stoppedAtMaxItems) {
+        notes.push(
+          `Stopped at maxItems: ${rowsRead} rows read, the source has more` +
+            (input.syncType === 'full' ? '; no deletes applied and the full-sync watermark not moved.' : '.'),
+        );
+        fullSyncWatermark = null;
+      }
+      if (input.syncType === 'full' && !stoppedAtMaxItems) {
         phase = 'deleting';
         const deletes = await shared.applyDeletes({
           batchUid: input.batchUid,
@@ -515,13 +535,22 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
 
       if (!input.dryRun && plan.hasParents) {
         // Children that wait for parents back off exponentially; past the limit they go to the DLQ as parent_missing.
-        // The batch waits for them up to childWaitSeconds; the rest stay pending (accounted) and are released
-        // when their parent lands, or retried by the entity's next sync.
+        // The batch waits for them up to childWaitSeconds, and only while a batch of a parent entity is open (it
+        // releases them when it lands); the rest stay pending (accounted) and are released when their parent
+        // lands, by the background retry (every 5 minutes) or by the entity's next sync.
         phase = 'releasing_children';
         const waitUntil = Date.now() + plan.childWaitSeconds * 1000;
         for (;;) {
           const release = await shared.releasePendingChildren({ entityName: input.entityName, countAttempt: true });
           if (release.waiting === 0 || !release.nextRetryAt) break;
+          // Patched: older histories waited whenever a child waited, parent batch or not.
+          if (patched('children-wait-for-running-parents') && release.parentBatchRunning !== true) {
+            notes.push(
+              `${release.waiting} children still wait for their parents; no batch of a parent entity is running, ` +
+                `so they are left to the background retry (next retry ${release.nextRetryAt}).`,
+            );
+            break;
+          }
           const due = Date.parse(release.nextRetryAt);
           if (due > waitUntil) {
             notes.push(`${release.waiting} children still wait for their parents (next retry ${release.nextRetryAt}).`);
@@ -545,7 +574,13 @@ export async function syncEntity(input: SyncEntityInput): Promise<BatchSummary> 
       const summary = await finish('completed');
       phase = 'done';
       return input.background
-        ? { ...summary, endCursor: cursor, sourceDone: done, endedBy: done ? 'source' : endedBy, pageMs: lastPageMs }
+        ? {
+            ...summary,
+            endCursor: cursor,
+            sourceDone: done,
+            endedBy: done ? 'source' : endedBy === 'maxItems' ? null : endedBy,
+            pageMs: lastPageMs,
+          }
         : summary;
     } catch (error) {
       pageLoopOver = true;

@@ -159,7 +159,20 @@ export function syncRoutes(deps: ApiDeps) {
       ...access('control'),
       tags,
       summary: 'Start a sync of one or more entities (parents first)',
-      request: { body: { required: true, content: jsonContent(startSyncRequestSchema.openapi('StartSyncRequest')) } },
+      request: {
+        body: {
+          required: true,
+          content: jsonContent(
+            startSyncRequestSchema.openapi('StartSyncRequest', {
+              description:
+                'Entities to sync (related ones run parents first). `maxItems` makes a bounded trial run of one ' +
+                'entity: at most that many source rows are read, then the batch completes (a full sync then applies ' +
+                'no deletes and leaves the full-sync watermark).',
+              example: { entities: ['items'], syncType: 'full', execute: true, maxItems: 1000 },
+            }),
+          ),
+        },
+      },
       responses: {
         202: { description: 'Started: one batch per entity', content: jsonContent(startedSchema) },
         ...errorResponses(400, 404, 409, 413, 503),

@@ -47,17 +47,30 @@ export function registerSync(program: Command, api: () => ApiClient) {
     .option('--dry-run', 'write nothing, even for a live entity')
     .option('--follow', 'show progress until the sync ends, then its counts')
     .option('--interval <ms>', 'how often --follow polls', '1000')
+    .option('--max-items <n>', 'a bounded trial run: read at most n source rows, then complete (no deletes)')
     .action(
       async (
         entities: string[],
-        opts: { full?: boolean; execute?: boolean; dryRun?: boolean; follow?: boolean; interval: string },
+        opts: {
+          full?: boolean;
+          execute?: boolean;
+          dryRun?: boolean;
+          follow?: boolean;
+          interval: string;
+          maxItems?: string;
+        },
       ) => {
         if (opts.execute && opts.dryRun) throw new CliError('Give either --execute or --dry-run, not both.');
         const execute = opts.execute ? true : opts.dryRun ? false : undefined;
+        const maxItems = opts.maxItems === undefined ? undefined : Number(opts.maxItems);
+        if (maxItems !== undefined && (!Number.isInteger(maxItems) || maxItems < 1)) {
+          throw new CliError(`--max-items must be a positive whole number, not "${opts.maxItems}".`);
+        }
         const started = await api().post<Started>('/sync/start', {
           entities,
           syncType: opts.full ? 'full' : 'incremental',
           ...(execute === undefined ? {} : { execute }),
+          ...(maxItems === undefined ? {} : { maxItems }),
         });
         for (const b of started.batches) {
           print(

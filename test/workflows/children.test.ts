@@ -24,7 +24,13 @@ const HOUR = 60 * MINUTE;
  * nextRetryAt; a due child whose parent has landed is released, one whose parent has not counts an attempt
  * and backs off (childRetryDelayMs: 1, 2, 4 … minutes, capped at an hour), past `maxRetries` it is dead-lettered.
  */
-function waitingChildren(parents: Record<string, number | null>, maxRetries = 10, baseSeconds = 60) {
+function waitingChildren(
+  parents: Record<string, number | null>,
+  maxRetries = 10,
+  baseSeconds = 60,
+  /** Whether a batch of a parent entity is open at this (simulated) time since the first release; default: always. */
+  parentBatchRunning: (sinceStartMs: number) => boolean = () => true,
+) {
   let startMs: number | null = null;
   const children = Object.entries(parents).map(([id, landsAfterMs]) => ({
     id,
@@ -63,6 +69,7 @@ function waitingChildren(parents: Record<string, number | null>, maxRetries = 10
       deadLettered: dead.length,
       waiting: waiting.length,
       nextRetryAt: next === null ? null : new Date(next).toISOString(),
+      parentBatchRunning: parentBatchRunning(nowMs - startMs),
     };
     log.push({ nowMs, released, dead, report });
     return report;
@@ -140,6 +147,53 @@ describe('children waiting for their parents', () => {
         status: 'completed',
         notes: [`2 children still wait for their parents (next retry ${last.nextRetryAt}).`],
       });
+    });
+  });
+
+  it('are not waited for when no batch of a parent entity is running: one release pass, then the batch ends', async () => {
+    // Before: the batch waited up to childWaitSeconds (30 s) whenever a child waited, parent batch or not.
+    const children = waitingChildren({ a: 5 * MINUTE }, 10, 1, () => false);
+    const fake = new FakeSync('children-no-parent-batch', {
+      pages: 1,
+      plan: { hasParents: true, childWaitSeconds: 30 },
+      releaseChildren: children.release,
+    });
+    await bed.run(fake, {}, async ({ handle }) => {
+      expect(await handle.result()).toMatchObject({ status: 'completed' });
+      expect(ownReleases(fake)).toHaveLength(1);
+      const last = children.log.at(-1)!.report;
+      expect(last).toMatchObject({ waiting: 1, parentBatchRunning: false });
+      const [finish] = fake.of('finishBatch').map((c) => c.args[0] as FinishBatchInput);
+      expect(finish).toMatchObject({
+        status: 'completed',
+        notes: [
+          `1 children still wait for their parents; no batch of a parent entity is running, so they are left to ` +
+            `the background retry (next retry ${last.nextRetryAt}).`,
+        ],
+      });
+      // Simulated time: no timer of the child's backoff (1 s, 2 s, 4 s …) ran.
+      expect(finish!.elapsedMs).toBeLessThan(10_000);
+    });
+  });
+
+  it('are waited for while a batch of a parent entity is running, and no longer once it ended', async () => {
+    // The parent batch runs for the first 2 minutes; a's parent lands at 1 minute, b's never.
+    const children = waitingChildren({ a: MINUTE, b: null }, 10, 60, (since) => since < 2 * MINUTE);
+    const fake = new FakeSync('children-parent-batch', {
+      pages: 1,
+      plan: { hasParents: true, childWaitSeconds: 3_600 },
+      releaseChildren: children.release,
+    });
+    await bed.run(fake, {}, async ({ handle }) => {
+      expect(await handle.result()).toMatchObject({ status: 'completed' });
+      // Retries at 0, 1 and 3 minutes: a released at 1 minute; at 3 the parent batch has ended, so the batch ends.
+      const calls = ownReleases(fake);
+      expect(calls.map((c) => Math.floor((c.startedMs - calls[0]!.startedMs) / MINUTE))).toEqual([0, 1, 3]);
+      expect(children.log.map((l) => l.released)).toEqual([[], ['a'], []]);
+      const [finish] = fake.of('finishBatch').map((c) => c.args[0] as FinishBatchInput);
+      expect(finish!.notes).toHaveLength(1);
+      expect(finish!.notes[0]).toMatch(/^1 children still wait for their parents; no batch of a parent entity/);
+      expect(finish!.elapsedMs).toBeLessThan(10 * MINUTE);
     });
   });
 });

@@ -76,11 +76,11 @@ describe('sync API', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('entity_not_found');
     const bad = await t.call('POST', '/sync/start', {
-      body: { entities: ['Robert); DROP TABLE x;--'], syncType: 'weekly', execute: 'yes', extra: 1 },
+      body: { entities: ['Robert); DROP TABLE x;--'], syncType: 'weekly', execute: 'yes', extra: 1, maxItems: 0 },
     });
     expect(bad.status).toBe(400);
     const fields = bad.body.error.details.map((d: { field: string }) => d.field);
-    expect(fields).toEqual(expect.arrayContaining(['entities.0', 'syncType', 'execute', 'extra']));
+    expect(fields).toEqual(expect.arrayContaining(['entities.0', 'syncType', 'execute', 'extra', 'maxItems']));
     const malformed = await t.call('POST', '/sync/start', { raw: '{"entities": [' });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('invalid_json');

@@ -226,6 +226,7 @@ export class FakeSync {
               refused: 0,
               waiting: 0,
               nextRetryAt: null,
+              parentBatchRunning: false,
             }
           );
         }),
