@@ -8,6 +8,7 @@ import {
   insertDeadLetters,
   resolveLandedDeadLetters,
 } from '../db/dead-letters.ts';
+import { type DryRunCandidateInput, insertDryRunCandidates } from '../db/dry-run-candidates.ts';
 import { insertEventSql } from '../db/events.ts';
 import {
   type IdentityWrite,
@@ -71,6 +72,24 @@ function deadLetterOf(rt: EntityRuntime, ref: PageRef, state: PageState, q: Quar
     normalizedData: q.normalized ?? null,
     mappedData: q.mapped ?? null,
     nextRetryAt: retryAtOf(q.details, rt.config.childRetryBaseSeconds),
+  };
+}
+
+/** A dry run's candidate: what the dead letter of `q` would say (its record named by key and reference). */
+function dryRunCandidateOf(rt: EntityRuntime, ref: PageRef, state: PageState, q: QuarantinedRow): DryRunCandidateInput {
+  const letter = deadLetterOf(rt, ref, state, q);
+  return {
+    batchUid: ref.batchUid,
+    entityName: ref.entityName,
+    page: ref.page,
+    stage: letter.stage,
+    targetName: letter.targetName ?? null,
+    errorType: letter.errorType,
+    errorMessage: letter.errorMessage,
+    errorDetails: letter.errorDetails ?? null,
+    sourceKey: letter.sourceKey ?? null,
+    refStr: letter.refStr ?? null,
+    deadLetterUid: state.replayOf?.[q.index]?.uid ?? null,
   };
 }
 
@@ -322,9 +341,14 @@ export async function trackPage(
         });
       }
     }
-    if (ref.dryRun && state.replayOf) {
-      // A replay's dry run: what would now land and what would still fail, with the reasons, nothing written.
-      await addReplayPreview(client, ref.batchUid, replayOutcomesOf(rt, state, quarantined));
+    if (ref.dryRun) {
+      // A dry run's plan, readable page by page (GET /sync/status/{batchUid}/candidates): every record it would
+      // have dead-lettered, with the reason; a replay's dry run also counts what would land, wait or fail.
+      await insertDryRunCandidates(
+        client,
+        quarantined.map((q) => dryRunCandidateOf(rt, ref, state, q)),
+      );
+      if (state.replayOf) await addReplayPreview(client, ref.batchUid, replayOutcomesOf(rt, state, quarantined));
     }
     await insertEventSql(client, 'sync.page_completed', ref.entityName, ref.batchUid, {
       page: ref.page,

@@ -203,27 +203,20 @@ export async function addReplayTally(db: Queryable, batchUid: string, tally: Rep
   );
 }
 
-/** How many failures a replay's dry run lists with their reasons (its counts cover every record). */
-export const PREVIEW_LIMIT = 500;
-
 /**
  * A replay dry run's prediction for one page, added to the batch's metrics.replay.preview: how many would
- * resolve, wait or fail, and the first PREVIEW_LIMIT failures with their dead letter and errors.
+ * resolve, wait or still fail (the failures themselves, with their reasons, are the batch's dry-run candidates).
  */
 export async function addReplayPreview(db: Queryable, batchUid: string, outcomes: readonly ReplayOutcome[]) {
   const count = (o: ReplayOutcome['outcome']) => outcomes.filter((x) => x.outcome === o).length;
-  const failures = outcomes.flatMap((o) => (o.outcome === 'failed' ? [{ uid: o.uid, errors: o.errors }] : []));
   await db.query(
     `UPDATE sync_batches
         SET metrics = jsonb_set(metrics, '{replay,preview}', jsonb_build_object(
               'wouldResolve', COALESCE((metrics->'replay'->'preview'->>'wouldResolve')::bigint, 0) + $2,
               'wouldWait', COALESCE((metrics->'replay'->'preview'->>'wouldWait')::bigint, 0) + $3,
-              'wouldFail', COALESCE((metrics->'replay'->'preview'->>'wouldFail')::bigint, 0) + $4,
-              'failures', (SELECT COALESCE(jsonb_agg(f), '[]'::jsonb) FROM (
-                  SELECT f FROM jsonb_array_elements(COALESCE(metrics->'replay'->'preview'->'failures', '[]'::jsonb)
-                                                     || $5::jsonb) AS f LIMIT ${PREVIEW_LIMIT}) AS l)))
+              'wouldFail', COALESCE((metrics->'replay'->'preview'->>'wouldFail')::bigint, 0) + $4))
       WHERE uid = $1::uuid`,
-    [batchUid, count('resolved'), count('waiting'), count('failed'), jsonb(failures)],
+    [batchUid, count('resolved'), count('waiting'), count('failed')],
   );
 }
 

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { unknownBatch } from '../../control/errors.ts';
 import { replayRequestSchema, startReplay } from '../../control/replays.ts';
 import {
   getSyncStatus,
@@ -9,10 +10,11 @@ import {
   startSyncRequestSchema,
   stopSync,
 } from '../../control/syncs.ts';
+import { listDryRunCandidates } from '../../db/dry-run-candidates.ts';
 import { listBatches } from '../../db/sync-history.ts';
 import type { ApiDeps } from '../deps.ts';
 import { pageRequest, pagination } from '../pagination.ts';
-import { access } from '../roles.ts';
+import { access, can } from '../roles.ts';
 import {
   batchParamSchema,
   countsSchema,
@@ -23,6 +25,21 @@ import {
   paginationSchema,
 } from '../schemas/common.ts';
 import { batchView } from '../views.ts';
+
+const candidateSchema = z
+  .object({
+    uid: z.string(),
+    page: z.number().int(),
+    stage: z.string(),
+    targetName: z.string().nullable(),
+    errorType: z.string(),
+    errorMessage: z.string(),
+    errorDetails: z.unknown().nullable().openapi({ description: 'Field errors with values (operator, admin)' }),
+    sourceKey: z.string().nullable().openapi({ example: 'part_no=p-100|plant=US02' }),
+    refStr: z.string().nullable(),
+    deadLetterUid: z.string().nullable().openapi({ description: "A replay's dry run: the dead letter it re-ran" }),
+  })
+  .openapi('DryRunCandidate');
 
 /** Every batch's type: full and incremental syncs, background batches, dead-letter replays. */
 const syncTypeSchema = z.enum(['full', 'incremental', 'background', 'replay']);
@@ -263,6 +280,49 @@ export function syncRoutes(deps: ApiDeps) {
     );
   control('pause', pauseSync, 'Pause a running sync; answers once its pages in flight are tracked and it is paused');
   control('resume', resumeSync, 'Resume a paused sync; answers once it runs again');
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/sync/status/{batchUid}/candidates',
+      ...access('read'),
+      tags,
+      summary: "A dry run's plan: every record it would have dead-lettered, with the reason (page or cursor)",
+      description:
+        'A dry run (a sync, or a replay with dryRun) writes nothing but this list: per record the stage and ' +
+        'target, the error type and message, the record named by its source key and reference, and for a ' +
+        "replay the dead letter it re-ran. Error details (the fields' values) for operator and admin keys.",
+      request: { params: batchParamSchema, query: z.object(paginationQuery) },
+      responses: {
+        200: {
+          description: 'A page of candidates',
+          content: jsonContent(z.object({ candidates: z.array(candidateSchema), pagination: paginationSchema })),
+        },
+        ...errorResponses(400, 404, 503),
+      },
+    }),
+    async (c) => {
+      const { batchUid } = c.req.valid('param');
+      const batch = await deps.prisma.syncBatch.findUnique({ where: { uid: batchUid }, select: { uid: true } });
+      if (!batch) throw unknownBatch(batchUid);
+      const request = pageRequest(c.req.valid('query'));
+      const page = await listDryRunCandidates(deps.prisma, batchUid, request);
+      const details = can(c, 'recordData');
+      const candidates = page.rows.map((r) => ({
+        uid: r.uid,
+        page: r.page,
+        stage: r.stage,
+        targetName: r.targetName,
+        errorType: r.errorType,
+        errorMessage: r.errorMessage,
+        errorDetails: details ? r.errorDetails : null,
+        sourceKey: r.sourceKey,
+        refStr: r.refStr,
+        deadLetterUid: r.deadLetterUid,
+      }));
+      return c.json({ candidates, pagination: pagination(request, page) }, 200);
+    },
+  );
 
   app.openapi(
     createRoute({

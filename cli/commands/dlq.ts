@@ -39,6 +39,33 @@ interface FailedRecordDetail extends FailedRecordRow {
 /** The API's page size limit: longer lists follow its cursor. */
 const API_PAGE = 100;
 
+/** A paged list of the API (`key` holds its rows): `limit` rows from `cursor` on, or every row with `all`. */
+async function fetchPages<T>(
+  api: ApiClient,
+  path: string,
+  base: URLSearchParams,
+  key: string,
+  opts: { all: boolean; limit: number; cursor: string | null },
+): Promise<{ rows: T[]; total: number; cursor: string | null }> {
+  const rows: T[] = [];
+  let cursor = opts.cursor;
+  let total = 0;
+  for (;;) {
+    const want = opts.all ? API_PAGE : Math.min(API_PAGE, opts.limit - rows.length);
+    const query = new URLSearchParams(base);
+    query.set('pageSize', String(want));
+    if (cursor) query.set('cursor', cursor);
+    const page = await api.get<Record<string, T[]> & { pagination: { total: number; nextCursor: string | null } }>(
+      `${path}?${query}`,
+    );
+    rows.push(...(page[key] ?? []));
+    total = page.pagination.total;
+    cursor = page.pagination.nextCursor;
+    if (!cursor || (!opts.all && rows.length >= opts.limit)) break;
+  }
+  return { rows, total, cursor };
+}
+
 const indent = (text: string, by = '  ') =>
   text
     .split('\n')
@@ -110,20 +137,15 @@ export function registerDlq(program: Command, api: () => ApiClient) {
         if (opts.stage) base.set('stage', opts.stage);
         if (opts.errorType) base.set('errorType', opts.errorType);
         if (opts.key) base.set('key', opts.key);
-        const records: FailedRecordRow[] = [];
-        let cursor = opts.cursor ?? null;
-        let total = 0;
-        for (;;) {
-          const want = opts.all ? API_PAGE : Math.min(API_PAGE, limit - records.length);
-          const query = new URLSearchParams(base);
-          query.set('pageSize', String(want));
-          if (cursor) query.set('cursor', cursor);
-          const page = await api().get<FailedRecords>(`/monitoring/failed-records?${query}`);
-          records.push(...page.records);
-          total = page.pagination.total;
-          cursor = page.pagination.nextCursor;
-          if (!cursor || (!opts.all && records.length >= limit)) break;
-        }
+        const {
+          rows: records,
+          total,
+          cursor,
+        } = await fetchPages<FailedRecordRow>(api(), '/monitoring/failed-records', base, 'records', {
+          all: Boolean(opts.all),
+          limit,
+          cursor: opts.cursor ?? null,
+        });
         print(
           table(
             ['ENTITY', 'RECORD', 'STAGE', 'ERROR', 'MESSAGE', 'RETRIES', 'SINCE', 'UID'],
@@ -132,7 +154,7 @@ export function registerDlq(program: Command, api: () => ApiClient) {
               r.refStr ?? r.sourceKey,
               r.stage,
               r.errorType,
-              r.errorMessage.length > 60 ? `${r.errorMessage.slice(0, 57)}...` : r.errorMessage,
+              short(r.errorMessage),
               r.retryCount,
               r.createdAt,
               r.uid,
@@ -152,6 +174,30 @@ export function registerDlq(program: Command, api: () => ApiClient) {
     .action(async (uid: string, opts: { json?: boolean }) => {
       const record = await api().get<FailedRecordDetail>(`/monitoring/failed-records/${encodeURIComponent(uid)}`);
       print(opts.json ? JSON.stringify(record, null, 2) : showText(record));
+    });
+
+  dlq
+    .command('candidates')
+    .description("A dry run's plan: every record it would have dead-lettered, with the reason (a sync's or a replay's)")
+    .argument('<batchUid>', "the dry run's batch")
+    .option('--limit <n>', 'how many to show', '50')
+    .option('--all', 'every one (pages through the API)')
+    .option('--cursor <cursor>', 'continue after a previous listing')
+    .action(async (batchUid: string, opts: { limit: string; all?: boolean; cursor?: string }) => {
+      const limit = Number(opts.limit);
+      if (!opts.all && (!Number.isInteger(limit) || limit < 1)) {
+        throw new CliError(`--limit must be a positive whole number, not "${opts.limit}".`);
+      }
+      const { rows, total, cursor } = await fetchPages<Candidate>(
+        api(),
+        `/sync/status/${encodeURIComponent(batchUid)}/candidates`,
+        new URLSearchParams(),
+        'candidates',
+        { all: Boolean(opts.all), limit, cursor: opts.cursor ?? null },
+      );
+      print(candidatesTable(rows));
+      print(`${rows.length} of ${total} candidates`);
+      if (cursor) print(`More: --all, or --cursor ${cursor}`);
     });
 
   dlq
@@ -196,6 +242,17 @@ export function registerDlq(program: Command, api: () => ApiClient) {
         tty: Boolean(process.stdout.isTTY),
       });
       print(replayText(end.metrics));
+      if (opts.dryRun) {
+        const plan = await fetchPages<Candidate>(
+          api(),
+          `/sync/status/${started.batchUid}/candidates`,
+          new URLSearchParams(),
+          'candidates',
+          { all: false, limit: 20, cursor: null },
+        );
+        if (plan.rows.length > 0) print(candidatesTable(plan.rows));
+        if (plan.cursor) print(`All of them: syncflow dlq candidates ${started.batchUid} --all`);
+      }
       if (end.status !== 'completed') process.exitCode = 1;
     });
 }
@@ -213,29 +270,41 @@ interface ReplayOptions {
   interval: string;
 }
 
+/** A dry run's candidate (GET /sync/status/:batchUid/candidates). */
+interface Candidate {
+  stage: string;
+  targetName: string | null;
+  errorType: string;
+  errorMessage: string;
+  sourceKey: string | null;
+  refStr: string | null;
+  deadLetterUid: string | null;
+}
+
+const short = (text: string) => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
+
+function candidatesTable(rows: readonly Candidate[]): string {
+  return table(
+    ['RECORD', 'STAGE', 'TARGET', 'ERROR', 'MESSAGE', 'DEAD LETTER'],
+    rows.map((c) => [
+      c.refStr ?? c.sourceKey,
+      c.stage,
+      c.targetName,
+      c.errorType,
+      short(c.errorMessage),
+      c.deadLetterUid,
+    ]),
+  );
+}
+
 /** What a replay did with its dead letters (its batch's metrics.replay), or would do (a dry run's preview). */
 export function replayText(metrics: unknown): string {
   const replay = (metrics as { replay?: Record<string, unknown> } | null)?.replay ?? {};
   const n = (value: unknown) => Number(value ?? 0);
   const selected = n((replay.selection as { selected?: number } | undefined)?.selected ?? replay.selected);
-  const preview = replay.preview as
-    | { wouldResolve?: number; wouldWait?: number; wouldFail?: number; failures?: PreviewFailure[] }
-    | undefined;
+  const preview = replay.preview as { wouldResolve?: number; wouldWait?: number; wouldFail?: number } | undefined;
   if (preview) {
-    const lines = [
-      `  ${selected} selected: ${n(preview.wouldResolve)} would land, ${n(preview.wouldWait)} would wait for a parent, ${n(preview.wouldFail)} would still fail`,
-    ];
-    for (const f of preview.failures ?? []) {
-      lines.push(
-        `  ${f.uid}  ${f.errors.map((e) => `${e.stage}${e.target ? `@${e.target}` : ''} ${e.errorType}: ${e.message}`).join('; ')}`,
-      );
-    }
-    return lines.join('\n');
+    return `  ${selected} selected: ${n(preview.wouldResolve)} would land, ${n(preview.wouldWait)} would wait for a parent, ${n(preview.wouldFail)} would still fail`;
   }
   return `  ${selected} selected: ${n(replay.resolved)} resolved, ${n(replay.failedAgain)} failed again (${n(replay.abandoned)} abandoned), ${n(replay.waiting)} waiting for a parent`;
-}
-
-interface PreviewFailure {
-  uid: string;
-  errors: Array<{ stage: string; target: string | null; errorType: string; message: string }>;
 }

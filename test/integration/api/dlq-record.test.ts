@@ -151,4 +151,30 @@ describe('DLQ records an operator can read', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('404 not_found');
   });
+
+  it("a dry run's plan: each record it would dead-letter, with its reason, paged through the API and the CLI", async () => {
+    const [dry] = await runSync(h, [name], 'full', false);
+    expect(dry!.summary).toMatchObject({ status: 'completed', dryRun: true, failed: BAD });
+    const first = await get('viewer', `/sync/status/${dry!.batchUid}/candidates?pageSize=100`);
+    expect(first.status).toBe(200);
+    expect(first.body.pagination).toMatchObject({ total: BAD, nextCursor: expect.any(String) });
+    expect(first.body.candidates).toHaveLength(100);
+    expect(first.body.candidates[0]).toMatchObject({
+      stage: 'normalize',
+      sourceKey: expect.stringMatching(/^part_no=p-\d+\|plant=(DE01|US02)$/),
+      errorDetails: null, // a viewer sees no values
+      deadLetterUid: null,
+    });
+    const rest = await get(
+      'operator',
+      `/sync/status/${dry!.batchUid}/candidates?pageSize=100&cursor=${first.body.pagination.nextCursor}`,
+    );
+    expect(rest.body.candidates).toHaveLength(BAD - 100);
+    expect(rest.body.candidates[0].errorDetails).not.toBeNull();
+    expect((await get('viewer', `/sync/status/${randomUUID()}/candidates`)).status).toBe(404);
+
+    const cli = await runCli(['dlq', 'candidates', dry!.batchUid, '--all'], env('viewer'));
+    expect(cli.stdout).toContain(`${BAD} of ${BAD} candidates`);
+    expect(cli.stdout).toMatch(/part_no=p-\d+\|plant=\w+ +normalize/);
+  });
 });

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { startReplay } from '../../../control/replays.ts';
+import { listDryRunCandidates } from '../../../db/dry-run-candidates.ts';
 import type { EntityConfigInput } from '../../../pipeline/entity-config.ts';
 import { createHarness, type Harness, LOCAL_CONNECTION } from '../../support/harness.ts';
 import {
@@ -93,6 +94,17 @@ describe('dead-letter replay and per-target convergence', () => {
   });
 
   it('a replay dry run predicts, writes nothing; after the mapping is fixed the replay lands each record once', async () => {
+    // A sync's dry run writes nothing but its plan: the ten records it would dead-letter, with their reasons.
+    const [dry] = await runSync(h, [items], 'full', false);
+    expect(dry!.summary).toMatchObject({ status: 'completed', dryRun: true, inserted: 10, failed: 10 });
+    const firstPage = await listDryRunCandidates(h.prisma, dry!.batchUid, { page: 1, pageSize: 4 });
+    expect(firstPage).toMatchObject({ total: 10, nextCursor: expect.any(String) });
+    expect(firstPage.rows[0]).toMatchObject({ stage: 'map', errorType: expect.any(String), deadLetterUid: null });
+    expect(firstPage.rows.map((c) => c.sourceKey)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^part_no=p-\d+\|plant=US02$/)]),
+    );
+    expect(await unresolved()).toBe(0);
+
     const [first] = await runSync(h, [items], 'full', true);
     expect(first!.summary).toMatchObject({ status: 'completed', inserted: 10, failed: 10 });
     expect(await unresolved("AND stage = 'map'")).toBe(10);
@@ -105,9 +117,10 @@ describe('dead-letter replay and per-target convergence', () => {
     const before = await replay({ stage: 'map', dryRun: true });
     expect(before.summary).toMatchObject({ status: 'completed', dryRun: true, fetched: 10, failed: 10 });
     expect(before.replay.preview).toMatchObject({ wouldResolve: 0, wouldFail: 10 });
-    const failures = (before.replay.preview as { failures: Array<{ errors: Array<{ message: string }> }> }).failures;
-    expect(failures).toHaveLength(10);
-    expect(failures[0]!.errors[0]!.message).toMatch(/plant/);
+    // Its plan lists each failure with its reason and the dead letter it re-ran, page by page.
+    const plan = await listDryRunCandidates(h.prisma, before.started.batchUid, { page: 1, pageSize: 100 });
+    expect(plan.total).toBe(10);
+    expect(plan.rows.every((c) => c.stage === 'map' && /plant/.test(c.errorMessage) && c.deadLetterUid)).toBe(true);
     expect(await unresolved()).toBe(10);
     expect(
       await count('SELECT count(*) AS n FROM failed_records WHERE entity_name = $1 AND retry_count > 0', [items]),
