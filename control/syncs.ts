@@ -205,6 +205,28 @@ export async function startSync(deps: ControlDeps, input: StartSyncRequest): Pro
   return syncs;
 }
 
+/**
+ * Backfill one target: a full sync of the entity, started exactly as POST /sync/start starts one (same 404s and
+ * 409s; the entity's mode decides whether it writes). It never empties a target: DELTA decides per target from
+ * that target's own identity rows, so the named target receives everything it lacks and every other target only
+ * what it lacks. 404 `target_not_found` for a target the entity's configuration does not name.
+ */
+export async function backfillTarget(deps: ControlDeps, entityName: string, targetName: string): Promise<StartedSync> {
+  const entity = await getEntity(deps.prisma, entityName);
+  if (!entity) throw unknownEntity(entityName);
+  const targets = entity.config.targets.map((t) => t.name);
+  if (!targets.includes(targetName)) {
+    throw new ControlError(
+      404,
+      'target_not_found',
+      `Entity "${entityName}" has no target named "${targetName}" (its targets: ${targets.join(', ')}).`,
+      { entity: entityName, target: targetName },
+    );
+  }
+  const [started] = await startSync(deps, { entities: [entityName], syncType: 'full' });
+  return started!;
+}
+
 /** A batch whose workflow may still run (its row not final yet). */
 const isLive = (status: string) => status === 'pending' || status === 'running' || status === 'paused';
 

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { stopBackgroundForDeletion } from '../../control/background.ts';
 import { unknownEntity } from '../../control/errors.ts';
 import { deleteSchedules } from '../../control/schedules.ts';
+import { backfillTarget } from '../../control/syncs.ts';
 import { deleteEntity, entityExists, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
 import { entityTargetState, type LastRetry } from '../../db/target-state.ts';
 import type { EntityConfig } from '../../pipeline/entity-config.ts';
@@ -212,6 +213,38 @@ async function mustExist(deps: ApiDeps, name: string): Promise<void> {
 
 const tags = ['Entities'];
 
+const targetParamSchema = entityParamSchema.extend({
+  // Any name up to 100 characters: one the entity does not have is a 404 naming it, not a 400.
+  target: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: 'target', in: 'path' }, example: 'copy' }),
+});
+const backfillStartedSchema = z
+  .object({
+    target: z.string(),
+    batch: z.object({
+      batchUid: z.string(),
+      workflowId: z.string(),
+      entityName: z.string(),
+      dryRun: z.boolean(),
+      syncType: z.literal('full'),
+    }),
+  })
+  .openapi('BackfillStarted', {
+    example: {
+      target: 'copy',
+      batch: {
+        batchUid: '0193a6f4-6c2e-7d3a-9f3e-2b7c1d0e4f5a',
+        workflowId: 'sync-items',
+        entityName: 'items',
+        dryRun: false,
+        syncType: 'full',
+      },
+    },
+  });
+
 /**
  * Entity configuration: list, create, read, replace, patch, delete, preview the normalization, promote to live;
  * and each target's state (records by status, DLQ, last retry pass).
@@ -411,6 +444,31 @@ export function entityRoutes(deps: ApiDeps) {
         })),
       };
       return c.json(jsonSafe(body) as z.infer<typeof previewResponseSchema>, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/entities/{name}/targets/{target}/backfill',
+      ...access('control'),
+      tags,
+      summary: 'Backfill one target from the source: a full sync of the entity, by upsert, never emptying a target',
+      description:
+        "DELTA decides per target from that target's own identity rows, so the full sync sends the named target " +
+        'everything it lacks (a new or emptied target) and every other target only what it lacks. Started as ' +
+        "POST /sync/start starts a full sync (409 while a sync of the entity runs; the entity's mode decides " +
+        'whether it writes). 404 `target_not_found` for a target the entity does not have.',
+      request: { params: targetParamSchema },
+      responses: {
+        202: { description: 'The full sync started', content: jsonContent(backfillStartedSchema) },
+        ...errorResponses(400, 404, 409, 503),
+      },
+    }),
+    async (c) => {
+      const { name, target } = c.req.valid('param');
+      const batch = await backfillTarget(deps, name, target);
+      return c.json({ target, batch: { ...batch, syncType: 'full' as const } }, 202);
     },
   );
 

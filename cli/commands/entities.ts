@@ -175,6 +175,23 @@ export function registerEntities(program: Command, api: () => ApiClient) {
     });
 
   entities
+    .command('backfill')
+    .description(
+      'Backfill one target from the source: a full sync of the entity, by upsert (the target gets all it lacks)',
+    )
+    .argument('<entity>')
+    .argument('<target>')
+    .action(async (entity: string, target: string) => {
+      const { batch } = await api().post<{
+        target: string;
+        batch: { batchUid: string; workflowId: string; dryRun: boolean };
+      }>(`/entities/${encodeURIComponent(entity)}/targets/${encodeURIComponent(target)}/backfill`);
+      print(
+        `Started a full ${batch.dryRun ? 'dry run' : 'sync'} of ${entity} to backfill ${target}: batch ${batch.batchUid} (workflow ${batch.workflowId})`,
+      );
+    });
+
+  entities
     .command('promote')
     .description('Promote an entity from dry-run to live: its syncs then write to the targets')
     .argument('<name>')

@@ -38,6 +38,7 @@ const app = createApp({ prisma, temporal: {}, taskQueue: 'q' } as unknown as Api
 const batch = '0193a6f4-6c2e-7d3a-9f3e-2b7c1d0e4f5a';
 const ROUTES: Array<[string, string, ApiKeyRole]> = [
   ['GET', '/sync/status/' + batch, 'viewer'],
+  ['GET', `/sync/status/${batch}/candidates`, 'viewer'],
   ['GET', '/sync/history', 'viewer'],
   ['GET', '/monitoring/stats', 'viewer'],
   ['GET', '/monitoring/failed-records', 'viewer'],
@@ -53,6 +54,7 @@ const ROUTES: Array<[string, string, ApiKeyRole]> = [
   ['GET', '/entities/items/records/{key}', 'viewer'],
   ['GET', '/entities/items/targets', 'viewer'],
   ['POST', '/sync/start', 'operator'],
+  ['POST', '/entities/items/targets/{target}/backfill', 'operator'],
   ['POST', '/sync/stop/' + batch, 'operator'],
   ['POST', '/sync/pause/' + batch, 'operator'],
   ['POST', '/sync/resume/' + batch, 'operator'],
