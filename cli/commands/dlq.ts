@@ -15,11 +15,6 @@ interface FailedRecordRow {
   createdAt: string;
 }
 
-interface FailedRecords {
-  records: FailedRecordRow[];
-  pagination: { total: number; nextCursor: string | null };
-}
-
 /** GET /monitoring/failed-records/:uid */
 interface FailedRecordDetail extends FailedRecordRow {
   batchUid: string;
