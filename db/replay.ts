@@ -220,12 +220,16 @@ export async function addReplayPreview(db: Queryable, batchUid: string, outcomes
   );
 }
 
-/** Entities with dead letters whose automatic retry is due (the background retry pass), oldest due first. */
+/**
+ * Entities with dead letters whose automatic retry is due (the background retry pass), oldest due first: live,
+ * enabled entities only (a dry-run entity writes nothing; a disabled or deleted one is not synced at all).
+ */
 export async function entitiesWithDueDeadLetters(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ entity_name: string }>(
-    `SELECT entity_name FROM failed_records
-      WHERE resolved_at IS NULL AND abandoned_at IS NULL AND raw_data IS NOT NULL AND next_retry_at <= now()
-      GROUP BY entity_name ORDER BY min(next_retry_at)`,
+    `SELECT f.entity_name FROM failed_records f JOIN entities e ON e.name = f.entity_name
+      WHERE f.resolved_at IS NULL AND f.abandoned_at IS NULL AND f.raw_data IS NOT NULL AND f.next_retry_at <= now()
+        AND e.enabled AND e.mode = 'live'
+      GROUP BY f.entity_name ORDER BY min(f.next_retry_at)`,
   );
   return rows.map((r) => r.entity_name);
 }

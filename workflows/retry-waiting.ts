@@ -49,8 +49,13 @@ export async function retryWaitingChildren(): Promise<RetryPassReports> {
           ],
         });
       } catch (error) {
-        if (!alreadyStarted(error)) throw error;
-        deadLetters[entityName] = 'a replay of the entity is running';
+        // One entity's replay that could not run (already running, the entity disabled or deleted since the
+        // worklist was read, a failed batch) never ends the pass for the others: it is reported, and the next
+        // pass tries again.
+        if (!(error instanceof ChildWorkflowFailure) && !alreadyStarted(error)) throw error;
+        deadLetters[entityName] = alreadyStarted(error)
+          ? 'a replay of the entity is running'
+          : `the replay failed: ${(error as ChildWorkflowFailure).cause?.message ?? (error as Error).message}`;
       }
     }
     reports.deadLetters = deadLetters;

@@ -142,18 +142,21 @@ describe('a background load', () => {
     expect(afterNight.currentOffset).not.toBeNull();
 
     // No page started after the close; the last one ended within about one page's time of it.
-    const night = await h.prisma.syncBatch.findFirstOrThrow({ where: { entityName: entity, status: 'completed' } });
-    expect(night.startedAt!.getTime()).toBeGreaterThanOrEqual(opensAt - 1_000);
+    // The night's batches: one, or (on a loaded machine, when a batch ends a moment before the close) a second one
+    // that finds the window closing and reads nothing.
+    const night = await h.prisma.syncBatch.findMany({ where: { entityName: entity, status: 'completed' } });
+    expect(night.length).toBeGreaterThan(0);
+    for (const b of night) expect(b.startedAt!.getTime()).toBeGreaterThanOrEqual(opensAt - 1_000);
     const pageEvents = await h.prisma.syncEvent.findMany({
-      where: { batchUid: night.uid, type: 'sync.page_completed' },
+      where: { batchUid: { in: night.map((b) => b.uid) }, type: 'sync.page_completed' },
       orderBy: { id: 'asc' },
     });
-    expect(pageEvents.length).toBe(night.pagesCompleted);
+    expect(pageEvents.length).toBe(night.reduce((sum, b) => sum + b.pagesCompleted, 0));
     const times = pageEvents.map((e) => e.createdAt.getTime());
     const pageMs = Math.max(...times.slice(1).map((t, i) => t - times[i]!));
     expect(times[times.length - 1]!).toBeLessThanOrEqual(closesAt + 2 * pageMs + 1_000);
-    // The offset is the cursor after the last tracked page, and the rows done are what the batch read.
-    expect(afterNight.rowsDone).toBe(Number(night.totalFetched));
+    // The offset is the cursor after the last tracked page, and the rows done are what the night read.
+    expect(afterNight.rowsDone).toBe(night.reduce((sum, b) => sum + Number(b.totalFetched), 0));
     // The night closes when the load's timer at the close fires and it plans again (a moment after the close).
     const events = await until(
       () =>

@@ -230,6 +230,16 @@ describe('dead-letter replay and per-target convergence', () => {
     expect(await unresolved('AND abandoned_at IS NOT NULL AND next_retry_at IS NULL')).toBe(2);
     const pass = (await retryPass()) as { deadLetters: Record<string, unknown> };
     expect(pass.deadLetters).not.toHaveProperty(items);
+
+    // A disabled entity's due dead letters are left alone, and the pass still completes (it used to fail on it).
+    await insertItems(pool, schema, itemRows(1, 27));
+    await runSync(h, [items], 'incremental', true);
+    await h.prisma.entity.update({ where: { name: items }, data: { enabled: false } });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const disabled = (await retryPass()) as { deadLetters: Record<string, unknown> };
+    expect(disabled.deadLetters).not.toHaveProperty(items);
+    expect(await unresolved('AND abandoned_at IS NULL AND next_retry_at IS NOT NULL')).toBe(1);
+    await h.prisma.entity.update({ where: { name: items }, data: { enabled: true } });
     await copyDown(false);
   });
 
