@@ -1,12 +1,11 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { isBackgroundLoadActive } from '../db/background.ts';
 import { mergeBatchMetrics } from '../db/batches.ts';
-import { type EntityMode, isDryRun } from '../db/entities.ts';
+import { isDryRun } from '../db/entities.ts';
 import { recordEvent } from '../db/events.ts';
 import { entitiesWithDueDeadLetters, freezeSelection } from '../db/replay.ts';
 import type { DueDeadLetters, PreparedReplay, ReplayActivities, ReplayInput, ReplayTallyReport } from './contract.ts';
-import { SCHEDULED_ENTITY_DISABLED, SCHEDULED_ENTITY_NOT_FOUND } from './contract.ts';
 import type { WorkerContext } from './deps.ts';
+import { enabledEntityMode } from './scheduled.ts';
 
 /** Dead letters a background retry pass takes per entity unless the worker is told otherwise. */
 export const DEFAULT_RETRY_MAX_PER_ENTITY = 50;
@@ -16,24 +15,10 @@ export function createReplayActivities(ctx: WorkerContext): ReplayActivities {
   const { prisma } = ctx;
   return {
     async prepareReplay(input: ReplayInput): Promise<PreparedReplay> {
-      const entity = await prisma.entity.findUnique({
-        where: { name: input.entityName },
-        select: { enabled: true, mode: true },
+      const mode = await enabledEntityMode(prisma, input.entityName, {
+        notFound: `No entity named "${input.entityName}".`,
+        disabled: `Entity "${input.entityName}" is disabled: its dead letters are not replayed.`,
       });
-      if (!entity) {
-        throw ApplicationFailure.create({
-          message: `No entity named "${input.entityName}".`,
-          type: SCHEDULED_ENTITY_NOT_FOUND,
-          nonRetryable: true,
-        });
-      }
-      if (!entity.enabled) {
-        throw ApplicationFailure.create({
-          message: `Entity "${input.entityName}" is disabled: its dead letters are not replayed.`,
-          type: SCHEDULED_ENTITY_DISABLED,
-          nonRetryable: true,
-        });
-      }
       const existing = await prisma.syncBatch.findUnique({ where: { uid: input.batchUid } });
       const frozen = (existing?.metrics as { replay?: { selection?: { selected?: number } } } | undefined)?.replay
         ?.selection;
@@ -42,7 +27,6 @@ export function createReplayActivities(ctx: WorkerContext): ReplayActivities {
       if (await isBackgroundLoadActive(prisma, input.entityName)) {
         return { skipped: true, reason: `a background load of "${input.entityName}" is under way` };
       }
-      const mode = entity.mode as EntityMode;
       if (input.trigger === 'retry' && mode !== 'live') {
         return {
           skipped: true,

@@ -167,8 +167,14 @@ export async function trackPage(
   const decisions = state.delta?.decisions ?? [];
   const waiting = state.waiting ?? [];
   const waitingSet = new Set(waiting.map((w) => w.record));
-  const resultsOf = (target: string) => resultsByRecord(state, decisionsFor(rt, state, target), state.ingest?.[target]);
-  const primaryResults = resultsOf(rt.primary.name);
+  // Each target's results by record index, once for the page (identity writes, DLQ, resolved dead letters).
+  const resultsOf = new Map(
+    rt.config.targets.map((t) => [
+      t.name,
+      resultsByRecord(state, decisionsFor(rt, state, t.name), state.ingest?.[t.name]),
+    ]),
+  );
+  const primaryResults = resultsOf.get(rt.primary.name) ?? new Map<number, ApplyResult>();
   const refused = new Set([...primaryResults].filter(([, r]) => !r.ok).map(([i]) => i));
 
   // Rows that failed NORMALIZE / VALIDATE / MAP are still in the source: their keys count as seen (never a
@@ -201,7 +207,7 @@ export async function trackPage(
   const secondaryFailures: Record<string, number> = {};
   const identityWrites = new Map<string, IdentityWrite[]>();
   for (const target of rt.config.targets) {
-    const results = target.name === rt.primary.name ? primaryResults : resultsOf(target.name);
+    const results = resultsOf.get(target.name)!;
     const writes: IdentityWrite[] = [];
     for (const [i, result] of results) {
       const identity = identities[i]!;
@@ -257,8 +263,7 @@ export async function trackPage(
       if (!state.replayOf && (await hasOpenDeadLetters(client, ref.entityName))) {
         // What a target took now no longer waits in the DLQ for it (a replay records its own outcomes).
         for (const target of rt.config.targets) {
-          const results = target.name === rt.primary.name ? primaryResults : resultsOf(target.name);
-          const landed = [...results]
+          const landed = [...resultsOf.get(target.name)!]
             .filter(([, r]) => r.ok)
             .map(([i]) => ({ bkHash: identities[i]!.bkHash, sourceKey: rt.sourceKey(state.raw[state.rowIndex![i]!]) }));
           await resolveLandedDeadLetters(client, ref.entityName, target.name, ref.batchUid, landed);

@@ -4,14 +4,17 @@ import { z } from 'zod';
 import type { ReplayInput } from '../activities/contract.ts';
 import { isBackgroundLoadActive } from '../db/background.ts';
 import { getEntity, isDryRun } from '../db/entities.ts';
-import { backgroundWorkflowId, REPLAY_WORKFLOW, replayWorkflowId, syncWorkflowId } from '../workflows/contract.ts';
+import {
+  backgroundWorkflowId,
+  REPLAY_WORKFLOW,
+  replayWorkflowId,
+  stageNames,
+  syncWorkflowId,
+} from '../workflows/contract.ts';
 // Types only: the workflow runs in the worker's sandbox.
 import type { replayDeadLetters } from '../workflows/replay-dead-letters.ts';
 import { ControlError, unknownEntity } from './errors.ts';
-import { type ControlDeps, isRunning } from './syncs.ts';
-
-const entityNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'an entity name (a-z, 0-9, _)');
-const stages = ['fetch', 'normalize', 'validate', 'map', 'identity', 'delta', 'resolve', 'ingest', 'track'] as const;
+import { type ControlDeps, entityNameSchema, isRunning } from './syncs.ts';
 
 /** Dead letters a replay takes at most when the request does not say (and at most one request may ask). */
 export const DEFAULT_REPLAY_LIMIT = 10_000;
@@ -26,7 +29,7 @@ export const replayRequestSchema = z
   .object({
     entity: entityNameSchema,
     batchUid: z.uuid().optional(),
-    stage: z.enum(stages).optional(),
+    stage: z.enum(stageNames).optional(),
     errorType: z.string().min(1).max(50).optional(),
     target: z.string().min(1).max(100).optional(),
     /** Exactly these dead letters (an abandoned one included). */

@@ -48,7 +48,7 @@ export interface ControlDeps {
   taskQueue: string;
 }
 
-const entityNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'an entity name (a-z, 0-9, _)');
+export const entityNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'an entity name (a-z, 0-9, _)');
 
 export const startSyncRequestSchema = z
   .object({

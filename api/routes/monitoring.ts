@@ -4,6 +4,7 @@ import { getDeadLetter, listDeadLetters } from '../../db/dead-letters.ts';
 import { listEntities } from '../../db/entities.ts';
 import { entityStats } from '../../db/monitoring-stats.ts';
 import { listPendingChildren } from '../../db/pending-children.ts';
+import { stageNames } from '../../workflows/contract.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { pageRequest, pagination } from '../pagination.ts';
@@ -193,9 +194,7 @@ const pendingChildSchema = z
 
 const failedQuery = z.object({
   entity: entityNameSchema.optional(),
-  stage: z
-    .enum(['fetch', 'normalize', 'validate', 'map', 'identity', 'delta', 'resolve', 'ingest', 'track'])
-    .optional(),
+  stage: z.enum(stageNames).optional(),
   errorType: z.string().max(50).optional(),
   batchUid: z.uuid().optional(),
   key: z.string().max(2000).optional().openapi({ description: 'Exactly this sourceKey (`field=value|…`)' }),
