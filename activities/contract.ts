@@ -13,6 +13,13 @@
 import type { ReplaySelection } from '../db/replay.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import type { EntityConfig } from '../pipeline/entity-config.ts';
+import type {
+  ReconcileInput,
+  ReconcileMethod,
+  ReconcileOutcome,
+  ReconcileSourceSummary,
+  ReconcileTargetReport,
+} from '../pipeline/reconcile/types.ts';
 import type { StageTotals, SyncType } from '../workflows/contract.ts';
 
 // ---- Page stages (the worker's own queue) ----
@@ -347,4 +354,64 @@ export interface ReplayTallyReport {
   failedAgain: number;
   abandoned: number;
   waiting: number;
+}
+
+// ---- Reconcile (workflows/reconcile.ts, the shared queue) ----
+
+/** A target as the reconcile compares it. */
+export interface ReconcileTargetPlan {
+  name: string;
+  /** postgres | schedulehub */
+  type: string;
+  method: ReconcileMethod;
+}
+
+export interface OpenedReconcile {
+  /** The targets to compare (the input's, or every target of the entity). */
+  targets: ReconcileTargetPlan[];
+  /** The entity is live (a repair's sync writes); a dry-run entity's repair only reports. */
+  live: boolean;
+  /** The report already ended (a rerun of a finished reconcile): its outcome, nothing to do. */
+  finished: ReconcileOutcome | null;
+}
+
+export interface ReconcileTargetInput {
+  reportUid: string;
+  entityName: string;
+  target: string;
+  sample?: number | undefined;
+}
+
+/** What a repair queued on one target (the keys are re-verified after the sync). */
+export interface RepairPlan {
+  target: string;
+  resent: number;
+  deleted: number;
+  reportedOnly: number;
+}
+
+export interface ReconcileActivities {
+  /** Opens the report (inserted when absent: idempotent) and plans the targets; non-retryable for an unknown entity. */
+  openReconcile(input: ReconcileInput): Promise<OpenedReconcile>;
+  /**
+   * Reads the whole source page by page (keyset cursor kept in the report: a retry continues), runs
+   * NORMALIZE…IDENTITY with the entity's configuration and keeps (bk_hash, data_hash, ref_str, parents) in
+   * reconcile_source_records. Writes nothing else.
+   */
+  reconcileSource(input: ReconcileInput): Promise<ReconcileSourceSummary>;
+  /** Compares one target with the normalized source (segments, lookups or a sample); writes its report. */
+  reconcileTarget(input: ReconcileTargetInput): Promise<ReconcileTargetReport>;
+  /** Marks the target's missing / different keys for resend and its extras for delete (delete policy allowing). */
+  planRepair(input: ReconcileTargetInput): Promise<RepairPlan>;
+  /** Re-reads the repaired keys of one target after the repair's sync; writes `repaired` into its report. */
+  verifyRepair(
+    input: ReconcileTargetInput & { plan: RepairPlan; syncError: string | null },
+  ): Promise<ReconcileTargetReport>;
+  /** Closes the report (status, clean, duration), empties its source records and records the event. */
+  finishReconcile(input: {
+    reportUid: string;
+    entityName: string;
+    status: 'completed' | 'failed' | 'cancelled';
+    error?: string | null;
+  }): Promise<ReconcileOutcome>;
 }

@@ -29,6 +29,10 @@ export const eventTypes = [
   'replay.skipped',
   /** A dead-letter replay ended (payload: trigger, selected, resolved, failedAgain, abandoned, waiting). */
   'replay.completed',
+  /** A reconcile ended (payload: reportUid, clean, per target missing / extra / different / orphans, repaired). */
+  'reconcile.completed',
+  /** A reconcile failed (payload: reportUid, error). */
+  'reconcile.failed',
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 export type EventType = z.infer<typeof eventTypeSchema>;

@@ -7,6 +7,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RecordCounts } from '../pipeline/accounting.ts';
+import type { ReconcileProgress } from '../pipeline/reconcile/types.ts';
 
 /**
  * full and incremental syncs are started by users and schedules; background batches by a background load;
@@ -211,3 +212,12 @@ export const stopBackgroundUpdate = defineUpdate<BackgroundProgress>('stopBackgr
  * flight and the load plans again under the new settings. Answers with the state after that plan.
  */
 export const reconfigureBackgroundUpdate = defineUpdate<BackgroundProgress>('reconfigureBackground');
+
+// ---- Reconcile (workflows/reconcile.ts) ----
+
+export const RECONCILE_WORKFLOW = 'reconcile';
+/** One workflow per report: `reconcile-<reportUid>`. */
+export const reconcileWorkflowId = (reportUid: string) => `reconcile-${reportUid}`;
+export const RECONCILE_PROGRESS_QUERY = 'reconcileProgress';
+/** The reconcile's live progress (the same object it writes to the report row). */
+export const reconcileProgressQuery = defineQuery<ReconcileProgress>(RECONCILE_PROGRESS_QUERY);

@@ -1,0 +1,112 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  executeChild,
+  isCancellation,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  uuid4,
+} from '@temporalio/workflow';
+import type { ReconcileActivities, RepairPlan } from '../activities/contract.ts';
+import type {
+  ReconcileInput,
+  ReconcileOutcome,
+  ReconcileProgress,
+  ReconcileTargetReport,
+} from '../pipeline/reconcile/types.ts';
+import { reconcileProgressQuery, syncWorkflowId } from './contract.ts';
+import { SyncBatchId, SyncEntity, SyncPaused, SyncType } from './search-attributes.ts';
+import { syncEntity } from './sync-entity.ts';
+
+const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 } as const;
+const { openReconcile, planRepair, finishReconcile } = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry,
+});
+/** The source read and the target comparisons run long: they heartbeat per page / segment batch. */
+const { reconcileSource, reconcileTarget, verifyRepair } = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry,
+});
+
+const alreadyStarted = (error: unknown) =>
+  error instanceof WorkflowExecutionAlreadyStartedError ||
+  (error instanceof ChildWorkflowFailure && error.cause instanceof WorkflowExecutionAlreadyStartedError);
+
+/**
+ * A parity report between an entity's normalized source and its targets (workflow id `reconcile-<reportUid>`).
+ * The source is read and normalized by SyncFlow (NORMALIZE…IDENTITY, as the sync runs them; nothing written but
+ * the report's own work table), each target is compared with it (PostgreSQL: segment checksums in the database,
+ * then only differing segments key by key; ScheduleHub: lookups by bk_hash, or a sample), with the identity store
+ * checked against both and a child entity's orphans counted. With `repair`, the differences are queued for the
+ * normal write path (identity rows marked), the entity's `syncEntity` runs as a child under its one sync id (full,
+ * so the delete pass removes extras the delete policy allows), and the repaired keys are re-verified.
+ */
+export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome> {
+  const progress: ReconcileProgress = { phase: 'source', sourceRows: 0, segmentsChecked: 0, segmentsTotal: 0 };
+  setHandler(reconcileProgressQuery, () => progress);
+  const opened = await openReconcile(input);
+  if (opened.finished) return opened.finished;
+  const finish = (status: 'completed' | 'failed' | 'cancelled', error: string | null = null) =>
+    finishReconcile({ reportUid: input.reportUid, entityName: input.entityName, status, error });
+  try {
+    const source = await reconcileSource(input);
+    progress.sourceRows = source.rows;
+    progress.phase = 'targets';
+    progress.segmentsTotal = opened.targets.length;
+    const reports: ReconcileTargetReport[] = [];
+    for (const target of opened.targets) {
+      reports.push(await reconcileTarget({ ...input, target: target.name }));
+      progress.segmentsChecked += 1;
+    }
+    if (input.repair && reports.some((r) => !r.clean)) {
+      progress.phase = 'repair';
+      const plans: RepairPlan[] = [];
+      for (const report of reports)
+        if (!report.clean) plans.push(await planRepair({ ...input, target: report.target }));
+      let syncError: string | null = null;
+      if (!opened.live) syncError = `"${input.entityName}" is in dry-run mode: a repair writes nothing`;
+      else if (plans.some((p) => p.resent + p.deleted > 0)) syncError = await runRepairSync(input);
+      progress.phase = 'verify';
+      for (const plan of plans) await verifyRepair({ ...input, target: plan.target, plan, syncError });
+    }
+    progress.phase = 'done';
+    return await finish('completed');
+  } catch (error) {
+    if (isCancellation(error)) {
+      await CancellationScope.nonCancellable(() => finish('cancelled', 'cancelled'));
+      throw error;
+    }
+    const message =
+      error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    await finish('failed', message);
+    throw ApplicationFailure.nonRetryable(message, 'ReconcileFailed');
+  }
+}
+
+/** The repair's sync: a full sync of the entity as a child under its one sync id; null, or why it did not run. */
+async function runRepairSync(input: ReconcileInput): Promise<string | null> {
+  const batchUid = uuid4();
+  try {
+    const summary = await executeChild(syncEntity, {
+      workflowId: syncWorkflowId(input.entityName),
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: SyncEntity, value: input.entityName },
+        { key: SyncType, value: 'full' },
+        { key: SyncBatchId, value: batchUid },
+        { key: SyncPaused, value: false },
+      ],
+      args: [{ batchUid, entityName: input.entityName, syncType: 'full', dryRun: false }],
+    });
+    return summary.status === 'completed' ? null : `the repair's sync ended ${summary.status}`;
+  } catch (error) {
+    if (alreadyStarted(error)) return `a sync of "${input.entityName}" is running: the repair's sync did not start`;
+    throw error;
+  }
+}
