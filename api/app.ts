@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
 import { monitoringHealthRoutes } from './routes/monitoring-health.ts';
+import { reconcileRoutes } from './routes/reconcile.ts';
 import { recordRoutes } from './routes/records.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { syncRoutes } from './routes/sync.ts';
@@ -58,6 +59,7 @@ export function createApp(deps: ApiDeps) {
     recordRoutes(deps),
     backgroundRoutes(deps),
     scheduleRoutes(deps),
+    reconcileRoutes(deps),
     connectionRoutes(deps),
     monitoringRoutes(deps),
     monitoringHealthRoutes(deps),
@@ -79,7 +81,8 @@ export function createApp(deps: ApiDeps) {
     info: {
       title: 'SyncFlow control API',
       version,
-      description: 'Start, watch and stop syncs; manage entities; inspect the dead-letter queue and metrics.',
+      description:
+        'Start, watch and stop syncs; reconcile targets with their source; manage entities; inspect the dead-letter queue and metrics.',
     },
     // Every route needs a key unless it says `security: []` (health, metadata).
     security: [{ [BEARER_SCHEME]: [] }],

@@ -6,6 +6,7 @@ import { registerConnections } from './commands/connections.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { registerEntities } from './commands/entities.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerReconcile } from './commands/reconcile.ts';
 import { registerSchedule } from './commands/schedule.ts';
 import { registerSync } from './commands/sync.ts';
 import { registerTrace } from './commands/trace.ts';
@@ -17,7 +18,7 @@ import { registerTrace } from './commands/trace.ts';
  */
 export function buildProgram(): Command {
   const program = new Command('syncflow')
-    .description('Operate SyncFlow: connections, entities, syncs, the dead-letter queue and API keys.')
+    .description('Operate SyncFlow: connections, entities, syncs, reconciles, the dead-letter queue and API keys.')
     .version(version)
     .addOption(new Option('--url <url>', 'the SyncFlow API').env('SYNCFLOW_URL').default('http://127.0.0.1:3000'))
     // From the environment without showing its value in --help (and better kept out of `ps` that way).
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerBackground(program, api);
   registerSchedule(program, api);
   registerDlq(program, api);
+  registerReconcile(program, api);
   registerTrace(program, api);
   registerKeys(program);
   return program;

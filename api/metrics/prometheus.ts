@@ -13,6 +13,7 @@ import {
   waitingChildren,
 } from '../../db/metrics-queries.ts';
 import type { Prisma } from '../../db/prisma.ts';
+import { type LastReconcileRow, lastReconciles, RECONCILE_DIFFERENCE_KINDS } from '../../db/reconcile-metrics.ts';
 import { allTargetCounts, type TargetCounts } from '../../db/target-state.ts';
 import { logger } from '../../log/logger.ts';
 
@@ -54,7 +55,7 @@ function add(
 const OPERATIONS = ['fetched', 'inserted', 'updated', 'skipped', 'failed', 'pending', 'deleted'] as const;
 
 async function databaseMetrics(prisma: Prisma, registry: Registry) {
-  const [totals, calls, statuses, dlq, waiting, durations, running, loads, targets] = await Promise.all([
+  const [totals, calls, statuses, dlq, waiting, durations, running, loads, targets, reconciles] = await Promise.all([
     recordTotals(prisma),
     targetCallTotals(prisma),
     batchesByStatus(prisma),
@@ -64,6 +65,7 @@ async function databaseMetrics(prisma: Prisma, registry: Registry) {
     runningThroughput(prisma),
     backgroundLoads(prisma),
     allTargetCounts(prisma),
+    lastReconciles(prisma),
   ]);
   const dryRun = (flag: boolean) => (flag ? 'true' : 'false');
   add(
@@ -142,6 +144,39 @@ async function databaseMetrics(prisma: Prisma, registry: Registry) {
   );
   backgroundMetrics(registry, loads);
   targetMetrics(registry, targets);
+  reconcileMetrics(registry, reconciles);
+}
+
+/** Per entity and target, the newest completed reconcile that checked the target (absent before the first). */
+function reconcileMetrics(registry: Registry, rows: LastReconcileRow[]) {
+  add(
+    registry,
+    'syncflow_reconcile_differences',
+    'Differences the last completed reconcile of the target found: kind="missing" (in the source, not the target), ' +
+      '"extra" (in the target, not the source), "different" (same key, other data hash), "orphans" (children whose ' +
+      'parent the target lacks).',
+    'gauge',
+    rows.flatMap((r) =>
+      RECONCILE_DIFFERENCE_KINDS.map((kind) => ({
+        labels: { entity: r.entity, target: r.target, kind },
+        value: r[kind],
+      })),
+    ),
+  );
+  add(
+    registry,
+    'syncflow_reconcile_last_clean',
+    '1 when the last completed reconcile of the target found it clean, 0 otherwise.',
+    'gauge',
+    rows.map((r) => ({ labels: { entity: r.entity, target: r.target }, value: r.clean ? 1 : 0 })),
+  );
+  add(
+    registry,
+    'syncflow_reconcile_last_completed_timestamp_seconds',
+    'Unix time the last completed reconcile of the target finished (how old the two gauges above are).',
+    'gauge',
+    rows.map((r) => ({ labels: { entity: r.entity, target: r.target }, value: r.finishedAtMs / 1000 })),
+  );
 }
 
 const TARGET_STATUSES = ['synced', 'pending', 'failed', 'deleted', 'abandoned'] as const;
