@@ -8,6 +8,9 @@
  *    table (what any loader has to pay at least);
  * 3. a full executed sync through the real workflow (PostgreSQL → PostgreSQL);
  * 4. a resync with nothing changed (all SKIP);
+ * 4b. a reconcile of the target the full sync filled (clean), then one after 100 differences were written into
+ *    that table by hand (34 rows deleted, 33 added, 33 changed), which should report exactly those; the table is
+ *    put back afterwards (bench/lib/reconcile.ts);
  * 5. an incremental sync after 1% of the rows changed, then one with nothing changed;
  * 6. dlt on the same table and database (bench/dlt/, when python3 is present): merge on the same key, full,
  *    no-change rerun and the same 1% incremental, with its defaults and with load-file compression off;
@@ -18,7 +21,7 @@
  * bench/results/sync-<N>.json and latest.json (committed; BENCH_LATEST=0 leaves it alone).
  *
  * Environment: BENCH_ROWS (or the first argument), BENCH_PAGE_SIZE, BENCH_SKIP=<comma list of
- * resync,incremental,incremental-unchanged,dlt,split,schedulehub,two-workers>, BENCH_SCHEDULEHUB_ROWS (a
+ * resync,reconcile,incremental,incremental-unchanged,dlt,split,schedulehub,two-workers>, BENCH_SCHEDULEHUB_ROWS (a
  * prefix of the table for the ScheduleHub run; default all rows), BENCH_LATEST=0.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -49,12 +52,22 @@ import {
   prepareDlt,
 } from './lib/dlt.ts';
 import { peakRssMbOf, startSchedulehubChild } from './lib/processes.ts';
+import { type ReconcileBench, reconcileBench } from './lib/reconcile.ts';
 
 const ROWS = Number(process.argv[2] ?? process.env.BENCH_ROWS ?? 1_000_000);
 const PAGE_SIZE = Number(process.env.BENCH_PAGE_SIZE ?? 10_000);
 const TASK_QUEUE = 'bench';
 const ENTITY = 'bench_items';
-const RUN_NAMES = ['resync', 'incremental', 'incremental-unchanged', 'dlt', 'split', 'schedulehub', 'two-workers'];
+const RUN_NAMES = [
+  'resync',
+  'reconcile',
+  'incremental',
+  'incremental-unchanged',
+  'dlt',
+  'split',
+  'schedulehub',
+  'two-workers',
+];
 const SKIP = new Set(
   (process.env.BENCH_SKIP ?? '')
     .split(',')
@@ -314,6 +327,20 @@ try {
 
   const full = record(await runSync('full', 'full sync (fused stages)', 'full'));
   if (runs('resync')) record(await runSync('resync', 'resync, nothing changed', 'full'));
+  // Reconcile the target the full sync filled, before the source changes (the 1% UPDATE below).
+  let reconcile: ReconcileBench | undefined;
+  if (runs('reconcile')) {
+    reconcile = await reconcileBench({
+      pool,
+      prisma,
+      client,
+      taskQueue: TASK_QUEUE,
+      entity: ENTITY,
+      table: 'bench.items_target',
+      floorMs: floor,
+      log,
+    });
+  }
   // dlt's full load and its no-change rerun before the 1% UPDATE; its incremental after it, so that dlt's
   // incremental reads the very rows SyncFlow's incremental reads (it starts at the pre-UPDATE max row_version,
   // where an incremental pipeline that had loaded the table would stand).
@@ -475,6 +502,7 @@ try {
     floorMs: Math.round(floor),
     floorRunsMs: floorMs.map(Math.round),
     runs: results,
+    reconcile: reconcile ?? null,
     dlt: dltReport,
   };
   await mkdir('bench/results', { recursive: true });
@@ -499,6 +527,17 @@ try {
             ? `  (goal < 0.30 s: ${r.wallMs < 300 ? 'met' : 'not met'})`
             : '';
     line(`SyncFlow ${r.label}`, r.wallMs, extra);
+  }
+  if (reconcile) {
+    for (const r of [reconcile.clean, reconcile.injected]) {
+      const target =
+        r.targetMs === null ? '' : `  (target side ${seconds(r.targetMs)}, ×${r.targetRatioToFloor} floor)`;
+      line(`SyncFlow ${r.label}`, r.wallMs, target);
+    }
+    log(
+      `  reconcile of the clean target: ${reconcile.clean.clean ? 'clean' : 'NOT clean'}; ` +
+        `the 100 injected differences: ${reconcile.injected.allFound ? 'all found' : 'NOT all found'}`,
+    );
   }
   if ('skipped' in dltReport) {
     log(`  dlt: skipped (${dltReport.skipped})`);
