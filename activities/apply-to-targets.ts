@@ -1,5 +1,7 @@
+import type pg from 'pg';
 import type { ApplyOperation, ApplyResult, Target } from '../connectors/types.ts';
 import type { DeadLetter } from '../db/dead-letters.ts';
+import { markSent } from '../db/identity-store.ts';
 import type { TargetConfig } from '../pipeline/connector-config.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
 import type { ApplyBatch } from '../pipeline/target-record.ts';
@@ -11,6 +13,12 @@ export interface EntityTargets {
   config: { targets: ReadonlyArray<Pick<TargetConfig, 'name'>> };
   target(name: string): Pick<Target, 'apply'>;
 }
+
+/** The `beforeWrite` of INGEST and the release of children: what each target is sent becomes `pending` first. */
+export const markingSent =
+  (pool: pg.Pool, entityName: string, batchUid: string) =>
+  (target: string, batch: ApplyBatch): Promise<void> =>
+    markSent(pool, entityName, target, batchUid, [...batch.inserts, ...batch.updates]);
 
 /** One target's answer: one result per record, in Target.apply's order (inserts, updates, then deletes). */
 export interface TargetOutcome {
@@ -26,6 +34,12 @@ export interface ApplyToTargetsOptions {
   softDelete?: boolean;
   /** Told the name of each target before it is written (heartbeat details). */
   onTarget?: (target: string) => void;
+  /**
+   * Awaited before each target's call with what it is sent (INGEST and the release of children record the
+   * inserts and updates `pending`: db/identity-store.ts markSent). An error here is SyncFlow's, not the
+   * target's: it goes out, whichever the target.
+   */
+  beforeWrite?: (target: string, batch: ApplyBatch) => Promise<void>;
 }
 
 /** An entity's targets in the order they are written: the primary first. */
@@ -65,6 +79,7 @@ export async function applyToTargets(
       continue;
     }
     options.onTarget?.(target.name);
+    await options.beforeWrite?.(target.name, batch);
     try {
       const results = await connectorCall(() =>
         rt.target(target.name).apply(batch, {

@@ -14,7 +14,7 @@ import {
   waitingChildren,
 } from '../db/pending-children.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
-import { applyToTargets, type TargetOutcome, targetDeadLetter } from './apply-to-targets.ts';
+import { applyToTargets, markingSent, type TargetOutcome, targetDeadLetter } from './apply-to-targets.ts';
 import type { ChildActivities, ReleaseInput, ReleaseReport } from './contract.ts';
 import type { WorkerContext } from './deps.ts';
 import type { EntityRuntime } from './entity-runtime.ts';
@@ -96,7 +96,10 @@ async function releaseChunk(
     outcomes = await applyToTargets(
       rt,
       { inserts, updates: records.slice(inserts.length), deletes: [] },
-      { signal: Context.current().cancellationSignal },
+      {
+        signal: Context.current().cancellationSignal,
+        beforeWrite: markingSent(ctx.pool, input.entityName, ready[0]!.batch_uid),
+      },
     );
     for (const outcome of outcomes) {
       const writes = outcome.results.map((result, i) => identityWriteOf(records[i]!, result));

@@ -6,7 +6,7 @@ import { decideOperations, type StoredIdentity, skipStaleReplays } from '../pipe
 import { findUnchanged } from '../pipeline/delta/unchanged-source.ts';
 import { applyBatchOf, targetCallsFor } from '../pipeline/ingest/plan.ts';
 import type { FailedRow, NormalizationResult } from '../pipeline/normalize/engine.ts';
-import { applyToTargets, targetsInWriteOrder } from './apply-to-targets.ts';
+import { applyToTargets, markingSent, targetsInWriteOrder } from './apply-to-targets.ts';
 import type {
   DeltaReport,
   FetchReport,
@@ -343,6 +343,7 @@ export function createPageStageActivities(ctx: WorkerContext): PageStageActiviti
             // Cancelled (a stop): the write stops and nothing more is sent; the activity ends cancelled.
             const outcomes = await applyToTargets(rt, (target) => batches.get(target)!, {
               signal,
+              beforeWrite: markingSent(ctx.pool, ref.entityName, ref.batchUid),
               onTarget: (name) => {
                 writing = name;
               },

@@ -19,6 +19,14 @@ type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 /** The stream id of ($1 entity, $2 target) inside a statement; null (so nothing matches) when it has none yet. */
 const STREAM = '(SELECT id FROM identity_streams WHERE entity_name = $1 AND target_name = $2)';
 
+/**
+ * The rows whose target holds a version the store knows of: `synced`, or `pending` (sent, not yet acknowledged)
+ * after an earlier acknowledged write (synced_at set, no error since). A pending row keeps the last
+ * acknowledged data_hash; DELTA sends it again (reason `unacknowledged`), since which version the target holds
+ * is unknown until an acknowledgement. A pending record never acknowledged, like a failed one, is not stored.
+ */
+const HOLDS_A_VERSION = `(sync_status = 'synced' OR (sync_status = 'pending' AND synced_at IS NOT NULL AND sync_error IS NULL))`;
+
 export async function readStoredIdentities(
   db: Queryable,
   entityName: string,
@@ -34,29 +42,33 @@ export async function readStoredIdentities(
     rowversion: string | null;
     deleted_at: Date | null;
     synced_at: Date | null;
+    sync_status: string;
   }>(
     // `bk_hash = ANY(…)` is one primary-key index scan (14 ms for 10,000 keys among 300,000, measured); a join
     // on the unnested array planned as a hash join over every record of the entity (165 ms, growing). There is
     // deliberately no index on (stream, status) over synced rows: the planner scanned it instead.
     `SELECT encode(bk_hash, 'hex') AS bk_hash, encode(data_hash, 'hex') AS data_hash,
-            encode(source_hash, 'hex') AS source_hash, rowversion, deleted_at, synced_at
+            encode(source_hash, 'hex') AS source_hash, rowversion, deleted_at, synced_at, sync_status
        FROM identity_records
-      WHERE stream_id = ${STREAM} AND bk_hash = ANY($3::bytea[]) AND sync_status = 'synced'`,
+      WHERE stream_id = ${STREAM} AND bk_hash = ANY($3::bytea[]) AND ${HOLDS_A_VERSION}`,
     [entityName, targetName, hexBytes(bkHashes)],
   );
   for (const row of rows) {
+    const unacknowledged = row.sync_status === 'pending';
     stored.set(row.bk_hash, {
       dataHash: row.data_hash,
       rowversion: row.rowversion,
       deletedAt: row.deleted_at,
-      sourceHash: row.source_hash,
+      // A record sent but not acknowledged: the target holds the version before it or the one sent.
+      sourceHash: unacknowledged ? null : row.source_hash,
       syncedAt: row.synced_at,
+      ...(unacknowledged ? { unacknowledged } : {}),
     });
   }
   return stored;
 }
 
-/** The bk_hashes among `bkHashes` that the entity's target holds (synced, not deleted). */
+/** The bk_hashes among `bkHashes` that the entity's target holds (a known version, not deleted). */
 export async function presentIn(
   db: Queryable,
   entityName: string,
@@ -66,7 +78,7 @@ export async function presentIn(
   if (bkHashes.length === 0) return new Set();
   const { rows } = await db.query<{ bk_hash: string }>(
     `SELECT encode(bk_hash, 'hex') AS bk_hash FROM identity_records
-      WHERE stream_id = ${STREAM} AND bk_hash = ANY($3::bytea[]) AND sync_status = 'synced' AND deleted_at IS NULL`,
+      WHERE stream_id = ${STREAM} AND bk_hash = ANY($3::bytea[]) AND ${HOLDS_A_VERSION} AND deleted_at IS NULL`,
     [entityName, targetName, hexBytes([...new Set(bkHashes)])],
   );
   return new Set(rows.map((r) => r.bk_hash));
@@ -103,7 +115,8 @@ export interface IdentityWrite {
   rowversion: string | null;
   refStr: string;
   targetUid: string | null;
-  status: 'synced' | 'failed';
+  /** pending: sent, not yet acknowledged (INGEST, before the call); synced / failed: the target's answer (TRACK). */
+  status: 'pending' | 'synced' | 'failed';
   error: string | null;
 }
 
@@ -150,7 +163,35 @@ function identityCopyLines(rows: readonly IdentityWrite[]): string[] {
 }
 
 /**
- * Upserts one target's identity rows for a page (after the target acknowledged): the rows are COPYed into a
+ * Marks the records about to be sent to a target `pending` (INGEST and the release of children, just before the
+ * call): a crash between the send and the acknowledgement leaves them visible as pending (per-target state,
+ * trace), and the next sync sends them again (see {@link HOLDS_A_VERSION}). What the target last acknowledged
+ * (hashes, rowversion, error, attempts, synced_at, deleted_at) is kept; TRACK's write of the answer replaces it.
+ */
+export async function markSent(
+  db: pg.Pool | pg.PoolClient,
+  entityName: string,
+  targetName: string,
+  batchUid: string,
+  records: ReadonlyArray<Pick<TargetRecord, 'bkHash' | 'dataHash' | 'rowversion' | 'refStr'>>,
+): Promise<void> {
+  const rows = records.map(
+    (r): IdentityWrite => ({
+      bkHash: r.bkHash,
+      dataHash: r.dataHash,
+      sourceHash: null,
+      rowversion: r.rowversion,
+      refStr: r.refStr,
+      targetUid: null,
+      status: 'pending',
+      error: null,
+    }),
+  );
+  await writeIdentities(db, entityName, targetName, batchUid, rows);
+}
+
+/**
+ * Upserts one target's identity rows for a page (pending before the send, the answer after it): the rows are COPYed into a
  * temporary table (ON COMMIT DROP) and applied by one `INSERT … SELECT … ON CONFLICT` (issue 15: the former
  * upsert through seven unnested text[] parameters was the largest SQL cost of a sync; docs/performance.md).
  * Given a client inside a transaction (TRACK), it writes in that transaction; given a pool or an idle client,
@@ -196,18 +237,20 @@ export async function writeIdentities(
           attempts, last_attempt_at, last_batch_uid, synced_at, deleted_at)
        SELECT ${STREAM}, decode(t.bk_hash, 'hex'), decode(t.data_hash, 'hex'), decode(t.source_hash, 'hex'),
               t.rowversion, t.ref_str, t.target_uid, t.status, t.error,
-              1, now(), $3::uuid, CASE WHEN t.status = 'synced' THEN now() END, NULL
+              CASE WHEN t.status = 'pending' THEN 0 ELSE 1 END, now(), $3::uuid,
+              CASE WHEN t.status = 'synced' THEN now() END, NULL
          FROM ${IDENTITY_STAGE} AS t
        ON CONFLICT (stream_id, bk_hash) DO UPDATE SET
-         -- A failed write keeps what the target last acknowledged: delta still compares against it.
+         -- A failed or pending write keeps what the target last acknowledged: delta still compares against it.
          data_hash = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.data_hash ELSE ir.data_hash END,
          source_hash = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.source_hash ELSE ir.source_hash END,
          rowversion = CASE WHEN EXCLUDED.sync_status = 'synced' THEN EXCLUDED.rowversion ELSE ir.rowversion END,
          ref_str = EXCLUDED.ref_str,
          target_uid = COALESCE(EXCLUDED.target_uid, ir.target_uid),
          sync_status = EXCLUDED.sync_status,
-         sync_error = EXCLUDED.sync_error,
-         attempts = CASE WHEN EXCLUDED.sync_status = 'synced' THEN 1 ELSE ir.attempts + 1 END,
+         sync_error = CASE WHEN EXCLUDED.sync_status = 'pending' THEN ir.sync_error ELSE EXCLUDED.sync_error END,
+         attempts = CASE EXCLUDED.sync_status WHEN 'synced' THEN 1 WHEN 'pending' THEN ir.attempts
+                         ELSE ir.attempts + 1 END,
          last_attempt_at = now(),
          last_batch_uid = EXCLUDED.last_batch_uid,
          synced_at = COALESCE(EXCLUDED.synced_at, ir.synced_at),
@@ -304,14 +347,16 @@ export async function dropSeenKeys(
 }
 
 /**
- * What a target holds (not deleted) that the full sync `batchUid` did not see: DELETE candidates. A record whose
+ * What a target holds (not deleted) that the full sync `batchUid` did not see: DELETE candidates. A record sent
+ * and never acknowledged (pending: its batch died) is one. A record whose
  * last write or delete on the target failed in an earlier batch is one too (deletes are idempotent: a target
  * that never got it counts it done), so a target that missed a delete gets it at the next full sync; one that
  * failed in this batch is not, so the delete loop ends.
  */
 const unseenSql = `FROM identity_records ir
   WHERE ir.stream_id = ${STREAM} AND ir.deleted_at IS NULL
-    AND (ir.sync_status = 'synced' OR (ir.sync_status = 'failed' AND ir.last_batch_uid IS DISTINCT FROM $3::uuid))
+    AND (ir.sync_status IN ('synced', 'pending')
+         OR (ir.sync_status = 'failed' AND ir.last_batch_uid IS DISTINCT FROM $3::uuid))
     AND NOT EXISTS (SELECT 1 FROM sync_seen_keys s
                      WHERE s.batch_uid = $3::uuid AND s.bk_hash = encode(ir.bk_hash, 'hex'))`;
 

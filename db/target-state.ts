@@ -32,11 +32,15 @@ export interface ReplayFigures {
   resolved: number | null;
   failedAgain: number | null;
   abandoned: number | null;
+  /** A dry run's prediction (it resolves nothing): what would land, wait for a parent, still fail. */
+  preview: { wouldResolve: number | null; wouldWait: number | null; wouldFail: number | null } | null;
 }
 
 export interface LastRetry {
   batchUid: string;
   status: string;
+  /** A dry run: `replay.preview` says what it predicted; it resolved nothing. */
+  dryRun: boolean;
   startedAt: Date | null;
   completedAt: Date | null;
   inserted: number;
@@ -114,6 +118,16 @@ const objectOrNull = (value: unknown): Record<string, unknown> | null =>
 const numberOrNull = (value: unknown): number | null =>
   typeof value === 'number' && Number.isFinite(value) ? value : null;
 
+function previewFigures(value: unknown): ReplayFigures['preview'] {
+  const preview = objectOrNull(value);
+  if (!preview) return null;
+  return {
+    wouldResolve: numberOrNull(Number(preview.wouldResolve)),
+    wouldWait: numberOrNull(Number(preview.wouldWait)),
+    wouldFail: numberOrNull(Number(preview.wouldFail)),
+  };
+}
+
 /** `metrics.replay` read defensively: null when it is not an object, each figure null when absent or not a number. */
 export function replayFigures(metrics: unknown): ReplayFigures | null {
   const replay = objectOrNull(objectOrNull(metrics)?.replay);
@@ -124,6 +138,7 @@ export function replayFigures(metrics: unknown): ReplayFigures | null {
     resolved: numberOrNull(replay.resolved),
     failedAgain: numberOrNull(replay.failedAgain),
     abandoned: numberOrNull(replay.abandoned),
+    preview: previewFigures(replay.preview),
   };
 }
 
@@ -138,6 +153,7 @@ export async function lastRetryPass(prisma: Prisma, entityName: string): Promise
   return {
     batchUid: batch.uid,
     status: batch.status,
+    dryRun: batch.dryRun,
     startedAt: batch.startedAt,
     completedAt: batch.completedAt,
     inserted: Number(batch.inserted),

@@ -96,6 +96,7 @@ const lastRetrySchema = z
   .object({
     batchUid: z.string().openapi({ example: '0193a6f4-6c2e-7d3a-9f3e-2b7c1d0e4f5a' }),
     status: z.string().openapi({ example: 'completed' }),
+    dryRun: z.boolean().openapi({ example: false, description: 'A dry run: `replay.preview` holds its prediction' }),
     startedAt: z.string().nullable().openapi({ example: '2026-12-01T23:00:00.120Z' }),
     completedAt: z.string().nullable().openapi({ example: '2026-12-01T23:00:04.871Z' }),
     inserted: z.number().int().openapi({ example: 1 }),
@@ -109,6 +110,10 @@ const lastRetrySchema = z
         resolved: nullableCount(3),
         failedAgain: nullableCount(5),
         abandoned: nullableCount(2),
+        preview: z
+          .object({ wouldResolve: nullableCount(3), wouldWait: nullableCount(0), wouldFail: nullableCount(5) })
+          .nullable()
+          .openapi({ description: "A dry run's prediction; null for a replay that ran" }),
       })
       .nullable()
       .openapi({
@@ -158,13 +163,14 @@ const targetStatesSchema = z
       lastRetry: {
         batchUid: '0193a6f4-6c2e-7d3a-9f3e-2b7c1d0e4f5a',
         status: 'completed',
+        dryRun: false,
         startedAt: '2026-12-01T23:00:00.120Z',
         completedAt: '2026-12-01T23:00:04.871Z',
         inserted: 0,
         updated: 3,
         skipped: 0,
         failed: 5,
-        replay: { trigger: 'retry', selected: 8, resolved: 3, failedAgain: 5, abandoned: 2 },
+        replay: { trigger: 'retry', selected: 8, resolved: 3, failedAgain: 5, abandoned: 2, preview: null },
       },
     },
   });

@@ -52,9 +52,12 @@ export function targetsText(v: TargetsView): string {
   } else {
     const r = last.replay;
     const figure = (n: number | null) => (n === null ? '?' : count(n));
-    const figures = r
-      ? `: selected ${figure(r.selected)}, resolved ${figure(r.resolved)}, failed again ${figure(r.failedAgain)}, abandoned ${figure(r.abandoned)}`
-      : '';
+    const p = r?.preview;
+    const figures = !r
+      ? ''
+      : last.dryRun
+        ? `: dry run, selected ${figure(r.selected)}, would resolve ${figure(p?.wouldResolve ?? null)}, would wait ${figure(p?.wouldWait ?? null)}, would fail ${figure(p?.wouldFail ?? null)}`
+        : `: selected ${figure(r.selected)}, resolved ${figure(r.resolved)}, failed again ${figure(r.failedAgain)}, abandoned ${figure(r.abandoned)}`;
     lines.push(`Last retry pass: batch ${last.batchUid}${r?.trigger ? ` (${r.trigger})` : ''} ${when}${figures}`);
   }
   return lines.join('\n');

@@ -12,7 +12,8 @@ import { compareRowversions, type RowversionFamily } from '../identity/rowversio
  * - `rowversion`: incoming rowversion newer → UPDATE; equal or older → SKIP
  *   (an older version never overwrites a newer one); either side without a
  *   rowversion → UPDATE (a change cannot be ruled out);
- * - `auto`: `rowversion` when both sides have one, `hash` otherwise.
+ * - `auto`: `rowversion` when both sides have one, `hash` otherwise;
+ * - stored but never acknowledged since a later send (`unacknowledged`) → UPDATE, whatever the strategy.
  * Duplicates: when one bk_hash occurs several times in the incoming set, the
  * LAST occurrence (fetch order is rowversion / key order, so the latest state)
  * is compared with the store; each earlier one is a SKIP with reason
@@ -33,6 +34,7 @@ export type DecisionReason =
   | 'rowversion_missing'
   | 'superseded'
   | 'stale_replay'
+  | 'unacknowledged'
   | 'not_seen';
 
 export interface IncomingIdentity {
@@ -48,6 +50,11 @@ export interface StoredIdentity {
   sourceHash?: string | null;
   /** When the target acknowledged this version (a replay's raw form older than it is stale). */
   syncedAt?: Date | string | null;
+  /**
+   * A later version was sent and never acknowledged (the identity store's `pending`: a crash between the send
+   * and the answer): the target holds this version or the one sent, so the record is sent again.
+   */
+  unacknowledged?: boolean;
 }
 export interface Decision {
   operation: Operation;
@@ -99,10 +106,12 @@ const NO_ROWVERSION = verdict('UPDATE', 'rowversion_missing');
 const NEWER = verdict('UPDATE', 'rowversion_newer');
 const NOT_NEWER = verdict('SKIP', 'rowversion_not_newer');
 const SUPERSEDED = verdict('SKIP', 'superseded');
+const UNACKNOWLEDGED = verdict('UPDATE', 'unacknowledged');
 
 function decideOne(incoming: IncomingIdentity, stored: StoredIdentity | undefined, options: DeltaOptions): Verdict {
   if (!stored) return NEW;
   if (isDeleted(stored)) return REAPPEARED;
+  if (stored.unacknowledged) return UNACKNOWLEDGED;
   const bothHaveRowversion = incoming.rowversion !== null && stored.rowversion !== null && !!options.rowversionFamily;
   const useRowversion = options.strategy === 'rowversion' || (options.strategy === 'auto' && bothHaveRowversion);
   if (!useRowversion) return incoming.dataHash === stored.dataHash ? UNCHANGED : CHANGED;

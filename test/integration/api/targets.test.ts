@@ -182,13 +182,14 @@ describe('per-target state: API, CLI and metrics', () => {
     expect(body.lastRetry).toEqual({
       batchUid: newest.uid,
       status: 'running',
+      dryRun: false,
       startedAt: at(60).toISOString(),
       completedAt: null,
       inserted: 0,
       updated: 0,
       skipped: 0,
       failed: 0,
-      replay: { trigger: null, selected: 2, resolved: null, failedAgain: null, abandoned: null },
+      replay: { trigger: null, selected: 2, resolved: null, failedAgain: null, abandoned: null, preview: null },
     });
 
     await h.prisma.syncBatch.update({ where: { uid: newest.uid }, data: { metrics: { replay: 'not an object' } } });
@@ -239,6 +240,24 @@ describe('per-target state: API, CLI and metrics', () => {
         ],
       },
     });
+    // A dry-run replay resolves nothing: the line gives its prediction (it printed "resolved ?" before).
+    const newest = await h.prisma.syncBatch.findFirstOrThrow({
+      where: { entityName: name, syncType: 'replay' },
+      orderBy: [{ createdAt: 'desc' }, { uid: 'desc' }],
+    });
+    await h.prisma.syncBatch.update({
+      where: { uid: newest.uid },
+      data: {
+        dryRun: true,
+        metrics: {
+          replay: { trigger: 'operator', selected: 2, preview: { wouldResolve: 1, wouldWait: 0, wouldFail: 1 } },
+        },
+      },
+    });
+    const dry = await runCli(['entities', 'show', name], env);
+    expect(dry.stdout).toMatch(
+      /Last retry pass: batch [0-9a-f-]{36} \(operator\) completed 2026-12-01T23:01:03Z: dry run, selected 2, would resolve 1, would wait 0, would fail 1/,
+    );
     const missing = await runCli(['entities', 'show', 'no_such_entity'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('404 entity_not_found');

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../../support/provided.ts';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import {
+  countDeleteCandidates,
   type IdentityWrite,
+  markSent,
+  presentIn,
   readStoredIdentities,
   storeSourceHashes,
   writeIdentities,
@@ -208,6 +211,57 @@ describe('writeIdentities', () => {
     } finally {
       client.release();
     }
+  });
+
+  it('pending: what a target was sent and has not acknowledged, the acknowledged version kept', async () => {
+    const batch3 = randomUUID();
+    await writeIdentities(pool, entity, 'pend', batch1, [
+      write(40, { sourceHash: hash(0xb1) }),
+      write(41, { status: 'failed', error: 'server_error: 503' }),
+    ]);
+    const before = await stored('pend', 40);
+    const sent = (n: number) => ({ bkHash: hash(n), dataHash: dh(`d${n}-next`), rowversion: `${n}1`, refStr: `r${n}` });
+    await markSent(pool, entity, 'pend', batch3, [sent(40), sent(41), sent(42)]);
+
+    // Acknowledged before: pending, everything it last acknowledged kept.
+    expect(await stored('pend', 40)).toMatchObject({
+      data_hash: dh('d40'),
+      rowversion: '40',
+      source_hash: hash(0xb1),
+      sync_status: 'pending',
+      sync_error: null,
+      attempts: 1,
+      last_batch_uid: batch3,
+    });
+    expect((await stored('pend', 40)).synced_at).toEqual(before.synced_at);
+    // Failed before: pending, the failure kept until an answer.
+    expect(await stored('pend', 41)).toMatchObject({
+      sync_status: 'pending',
+      sync_error: 'server_error: 503',
+      attempts: 1,
+    });
+    // Never sent before: pending, never acknowledged.
+    expect(await stored('pend', 42)).toMatchObject({ sync_status: 'pending', attempts: 0, synced_at: null });
+
+    // DELTA: the acknowledged version, flagged (sent again); the others are not stored (sent as inserts).
+    const read = await readStoredIdentities(pool, entity, 'pend', [hash(40), hash(41), hash(42)]);
+    expect([...read.keys()]).toEqual([hash(40)]);
+    expect(read.get(hash(40))).toMatchObject({ dataHash: dh('d40'), sourceHash: null, unacknowledged: true });
+    // A parent the target held before the send is still present for its children.
+    expect(await presentIn(pool, entity, 'pend', [hash(40), hash(41), hash(42)])).toEqual(new Set([hash(40)]));
+    // A batch that died with records pending: a later full sync that does not see them deletes them (idempotent).
+    expect(await countDeleteCandidates(pool, entity, 'pend', randomUUID())).toBe(3);
+
+    // The answer replaces pending.
+    await writeIdentities(pool, entity, 'pend', batch3, [
+      write(40, { dataHash: dh('d40-next') }),
+      write(42, { status: 'failed', error: 'validation_failed: no' }),
+    ]);
+    expect(await stored('pend', 40)).toMatchObject({ data_hash: dh('d40-next'), sync_status: 'synced', attempts: 1 });
+    expect(await stored('pend', 42)).toMatchObject({ sync_status: 'failed', attempts: 1, synced_at: null });
+    expect(
+      (await readStoredIdentities(pool, entity, 'pend', [hash(40)])).get(hash(40))?.unacknowledged,
+    ).toBeUndefined();
   });
 
   it('a page of 10,000 rows in one call', async () => {

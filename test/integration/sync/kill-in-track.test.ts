@@ -21,7 +21,8 @@ import {
  * page 2, sleeps inside that statement, so TRACK is observably running (pg_stat_activity) when the worker
  * is killed. The transaction never commits; once TRACK stops heartbeating the workflow redoes the page on a
  * new worker, and every page is counted once: counts equal the source, the target equals the source, and
- * no identity, ledger, event or DLQ row is duplicated.
+ * no identity, ledger, event or DLQ row is duplicated. Meanwhile the records page 2 sent and never saw
+ * acknowledged are `pending` in the identity store (issue 13), and the redone page sends them again.
  */
 describe('a worker SIGKILLed in TRACK', () => {
   let h: Harness;
@@ -93,6 +94,17 @@ describe('a worker SIGKILLed in TRACK', () => {
     expect(ledger.rows.map((r) => r.page)).toEqual([0, 1]);
     const midway = await h.prisma.syncBatch.findUniqueOrThrow({ where: { uid: batchUid } });
     expect(midway).toMatchObject({ status: 'running', pagesCompleted: 2, totalFetched: 200n, inserted: 200n });
+    // Issue 13: what was sent and not acknowledged is visible: page 2's records (and any later page's INGEST
+    // that ran before the kill) are pending in the identity store, the tracked pages' synced.
+    const statuses = await pool.query<{ sync_status: string; n: number }>(
+      `SELECT sync_status, count(*)::int AS n FROM identity_status WHERE entity_name = $1 GROUP BY 1 ORDER BY 1`,
+      [entity],
+    );
+    const byStatus = Object.fromEntries(statuses.rows.map((r) => [r.sync_status, r.n]));
+    expect(byStatus.synced).toBe(200);
+    expect(byStatus.pending).toBeGreaterThanOrEqual(100);
+    expect((byStatus.pending ?? 1) % 100).toBe(0);
+    expect(Object.keys(byStatus).sort()).toEqual(['pending', 'synced']);
 
     await h.startWorkerProcess();
     const done = await waitForBatch(h, batchUid, 180_000);

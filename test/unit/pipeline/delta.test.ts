@@ -52,6 +52,21 @@ describe('delta', () => {
     expect(ops(result)).toEqual(['UPDATE:rowversion_newer', 'UPDATE:data_changed', 'SKIP:rowversion_not_newer']);
   });
 
+  it('sends a record again whose last send was never acknowledged (pending), whatever the strategy', () => {
+    const pending = new Map<string, StoredIdentity>([
+      ['a', { dataHash: 'h1', rowversion: '5', unacknowledged: true }],
+      ['c', { dataHash: 'h3', rowversion: null, deletedAt: '2025-01-01', unacknowledged: true }],
+    ]);
+    for (const strategy of ['hash', 'rowversion', 'auto'] as const) {
+      const result = decideOperations([inc('a', 'h1', '5'), inc('c', 'h3')], pending, {
+        strategy,
+        rowversionFamily: 'integer',
+      });
+      // Unchanged against what the target last acknowledged, yet sent: the target may hold the unacknowledged one.
+      expect(ops(result)).toEqual(['UPDATE:unacknowledged', 'INSERT:reappeared']);
+    }
+  });
+
   it('lets the last occurrence of a duplicated bk_hash win, the earlier ones are superseded skips', () => {
     const result = decideOperations([inc('n', 'v1'), inc('a', 'h1'), inc('n', 'v2')], stored, { strategy: 'hash' });
     expect(ops(result)).toEqual(['SKIP:superseded', 'SKIP:data_unchanged', 'INSERT:new']);
