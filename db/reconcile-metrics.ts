@@ -1,7 +1,10 @@
 import type { Prisma } from './prisma.ts';
 
-/** The difference kinds a reconcile report counts per target (pipeline/reconcile's target report). */
-export const RECONCILE_DIFFERENCE_KINDS = ['missing', 'extra', 'different', 'orphans'] as const;
+/**
+ * The difference kinds a reconcile report counts per target (pipeline/reconcile/types.ts), as metric labels:
+ * identity_mismatch is the report's identityMismatch (the identity store disagrees with the target).
+ */
+export const RECONCILE_DIFFERENCE_KINDS = ['missing', 'extra', 'different', 'orphans', 'identity_mismatch'] as const;
 export type ReconcileDifferenceKind = (typeof RECONCILE_DIFFERENCE_KINDS)[number];
 
 /** Per entity and target: the figures of the newest completed reconcile that checked the target. */
@@ -26,6 +29,7 @@ export async function lastReconciles(prisma: Prisma): Promise<LastReconcileRow[]
            r.entity_name AS entity, t.value->>'target' AS target,
            ${countAt('missing')} AS missing, ${countAt('extra')} AS extra,
            ${countAt('different')} AS different, ${countAt('orphans')} AS orphans,
+           ${countAt('identityMismatch')} AS identity_mismatch,
            (t.value->'clean') = 'true'::jsonb AS clean,
            (extract(epoch FROM coalesce(r.finished_at, r.started_at)) * 1000)::float8 AS "finishedAtMs"
       FROM reconcile_reports r
@@ -46,6 +50,7 @@ export async function lastReconciles(prisma: Prisma): Promise<LastReconcileRow[]
     extra: Number(r.extra),
     different: Number(r.different),
     orphans: Number(r.orphans),
+    identity_mismatch: Number(r.identity_mismatch),
     clean: r.clean === true,
     finishedAtMs: Number(r.finishedAtMs),
   }));

@@ -154,7 +154,7 @@ function reconcileMetrics(registry: Registry, rows: LastReconcileRow[]) {
     'syncflow_reconcile_differences',
     'Differences the last completed reconcile of the target found: kind="missing" (in the source, not the target), ' +
       '"extra" (in the target, not the source), "different" (same key, other data hash), "orphans" (children whose ' +
-      'parent the target lacks).',
+      'parent the target lacks), "identity_mismatch" (the identity store disagrees with the target).',
     'gauge',
     rows.flatMap((r) =>
       RECONCILE_DIFFERENCE_KINDS.map((kind) => ({

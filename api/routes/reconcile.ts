@@ -76,6 +76,10 @@ const targetSchema = z
       .optional()
       .openapi({ example: '0 of 400 sampled differ: at most 0.75% of records differ, 95% confidence' }),
     clean: z.boolean().openapi({ example: false }),
+    note: z.string().nullable().optional().openapi({
+      example: null,
+      description: "Why segments stayed unverified (the target's error), or why a repair's sync did not run",
+    }),
     firstKeys: z
       .object({
         missing: z.array(keySchema),

@@ -107,6 +107,7 @@ export function reportText(r: ReconcileReportView): string {
         `  ${count(t.unverifiedSegments.length)} segments could not be verified (target unavailable; run it again): ${shown}${more}`,
       );
     }
+    if (t.note) notes.push(`  note: ${t.note}`);
     for (const kind of KINDS) {
       const keys = t.firstKeys[kind];
       if (keys.length === 0) continue;
