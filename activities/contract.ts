@@ -380,6 +380,8 @@ export interface ReconcileTargetInput {
   entityName: string;
   target: string;
   sample?: number | undefined;
+  /** Keep the differences' keys for planRepair. */
+  repair?: boolean | undefined;
 }
 
 /** What a repair queued on one target (the keys are re-verified after the sync). */

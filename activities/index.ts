@@ -5,6 +5,7 @@ import { createDeleteActivities } from './deletes.ts';
 import type { WorkerContext } from './deps.ts';
 import { withHeartbeat } from './heartbeat.ts';
 import { createPageStageActivities } from './page-stages.ts';
+import { createReconcileActivities } from './reconcile.ts';
 import { createReplayActivities } from './replay.ts';
 import { createScheduledActivities } from './scheduled.ts';
 import { createSmokeActivities } from './smoke.ts';
@@ -25,6 +26,7 @@ export function createSharedActivities(ctx: WorkerContext) {
     ...createChildActivities(ctx),
     ...createScheduledActivities(ctx),
     ...createReplayActivities(ctx),
+    ...createReconcileActivities(ctx),
   });
 }
 

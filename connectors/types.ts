@@ -1,4 +1,5 @@
 import type { DeclaredKind } from '../pipeline/declared-type.ts';
+import type { KeyedRecord, SegmentSummary } from '../pipeline/reconcile/compare.ts';
 import type { ApplyBatch } from '../pipeline/target-record.ts';
 import type { RetryPolicy } from './http/backoff.ts';
 import type { RetryEvent } from './http/json-client.ts';
@@ -159,8 +160,22 @@ export interface Target {
   /** One result per input record, in input order: inserts, then updates, then deletes. Idempotent. */
   apply(batch: ApplyBatch, options?: ApplyOptions): Promise<ApplyResult[]>;
   fetchByBkHash(bkHashes: string[]): Promise<StoredRecord[]>;
+  /**
+   * Reconcile, targets that can compute inside their own store (PostgreSQL): per bk_hash-prefix segment of
+   * `prefixLength` hex digits (only within the shorter prefixes `within`, when given), the count and checksum of
+   * the live records (connectors/postgres/segments.ts). Read-only. Targets without it are looked up by bk_hash.
+   */
+  segmentChecksums?(request: SegmentChecksumRequest): Promise<Map<string, SegmentSummary>>;
+  /** Reconcile: the live records (bk_hash, data_hash, ref_str) of the segments `prefixes`. Read-only. */
+  segmentRows?(prefixes: string[], options?: { signal?: AbortSignal }): Promise<KeyedRecord[]>;
   health(): Promise<HealthStatus>;
   close(): Promise<void>;
+}
+
+export interface SegmentChecksumRequest {
+  prefixLength: number;
+  within?: string[];
+  signal?: AbortSignal;
 }
 
 export interface ConnectorContext {

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { type SegmentQuery, segmentChecksumsOf, segmentRowsOf } from '../connectors/postgres/segments.ts';
+import type { KeyedRecord } from '../pipeline/reconcile/compare.ts';
 import {
   emptyProgress,
   emptySourceSummary,
@@ -31,8 +33,8 @@ interface ReportRow {
   targets: unknown;
   clean: boolean | null;
   error: string | null;
-  started_at: Date;
-  finished_at: Date | null;
+  started_at: Date | string;
+  finished_at: Date | string | null;
   duration_ms: number | null;
 }
 
@@ -97,8 +99,9 @@ const fromSql = (row: ReportRow): PrismaReportRow => ({
   targets: row.targets,
   clean: row.clean,
   error: row.error,
-  startedAt: row.started_at,
-  finishedAt: row.finished_at,
+  // This process's pools may hand timestamps over as text.
+  startedAt: new Date(row.started_at),
+  finishedAt: row.finished_at === null ? null : new Date(row.finished_at),
   durationMs: row.duration_ms,
 });
 
@@ -195,9 +198,9 @@ export async function setReportStatus(
   error: string | null = null,
 ): Promise<void> {
   await db.query(
-    `UPDATE reconcile_reports SET status = $2, error = coalesce($3, error),
-       finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END,
-       duration_ms = CASE WHEN $2 = 'running' THEN NULL
+    `UPDATE reconcile_reports SET status = $2::text, error = coalesce($3::text, error),
+       finished_at = CASE WHEN $2::text = 'running' THEN NULL ELSE now() END,
+       duration_ms = CASE WHEN $2::text = 'running' THEN NULL
                           ELSE (extract(epoch FROM now() - started_at) * 1000)::int END
      WHERE uid = $1::uuid`,
     [uid, status, error],
@@ -230,5 +233,282 @@ export async function updateReport(
       parts.clean ?? null,
       'clean' in parts,
     ],
+  );
+}
+
+// ---- The normalized source of a running reconcile (reconcile_source_records) ----
+
+/** What the source read keeps between attempts (in the report's progress): where it stands. */
+export interface SourceReadState {
+  sourceCursor: string | null;
+  sourceDone: boolean;
+  sourceRows: number;
+  unsyncable: number;
+}
+
+export async function readSourceState(db: Queryable, uid: string): Promise<SourceReadState> {
+  const { rows } = await db.query<{ progress: Partial<SourceReadState> | null }>(
+    'SELECT progress FROM reconcile_reports WHERE uid = $1::uuid',
+    [uid],
+  );
+  const p = rows[0]?.progress ?? {};
+  return {
+    sourceCursor: p.sourceCursor ?? null,
+    sourceDone: p.sourceDone === true,
+    sourceRows: p.sourceRows ?? 0,
+    unsyncable: p.unsyncable ?? 0,
+  };
+}
+
+/** One normalized source record: `parents` as `<parent entity>:<parent bk_hash>`. */
+export interface SourceRecord {
+  bkHash: string;
+  dataHash: string;
+  refStr: string | null;
+  parents: string[] | null;
+}
+
+/**
+ * One page of the source: its records (a bk_hash seen again replaces the earlier one, as DELTA lets the last
+ * occurrence win) and the read's new position, in one transaction, so a retried read continues after it.
+ */
+export async function storeSourcePage(
+  pool: pg.Pool,
+  uid: string,
+  records: readonly SourceRecord[],
+  state: SourceReadState,
+): Promise<void> {
+  const last = new Map<string, SourceRecord>();
+  for (const record of records) last.set(record.bkHash, record);
+  const page = [...last.values()];
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    if (page.length > 0) {
+      await client.query(
+        `INSERT INTO reconcile_source_records (report_uid, bk_hash, data_hash, ref_str, parent_hashes)
+         SELECT $1::uuid, r.bk_hash, r.data_hash, r.ref_str, r.parents
+           FROM jsonb_to_recordset($2::jsonb) AS r(bk_hash text, data_hash text, ref_str text, parents text[])
+         ON CONFLICT (report_uid, bk_hash) DO UPDATE
+           SET data_hash = EXCLUDED.data_hash, ref_str = EXCLUDED.ref_str, parent_hashes = EXCLUDED.parent_hashes`,
+        [
+          uid,
+          jsonb(page.map((r) => ({ bk_hash: r.bkHash, data_hash: r.dataHash, ref_str: r.refStr, parents: r.parents }))),
+        ],
+      );
+    }
+    await client.query('UPDATE reconcile_reports SET progress = progress || $2::jsonb WHERE uid = $1::uuid', [
+      uid,
+      jsonb(state),
+    ]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The source read starts over (a first attempt): any records of an earlier, unrecorded attempt go. */
+export async function clearSourceRecords(db: Queryable, uid: string): Promise<void> {
+  await db.query('DELETE FROM reconcile_source_records WHERE report_uid = $1::uuid', [uid]);
+}
+
+export async function countSourceRecords(db: Queryable, uid: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM reconcile_source_records WHERE report_uid = $1::uuid',
+    [uid],
+  );
+  return Number(rows[0]!.n);
+}
+
+const sourceSegments = (uid: string): SegmentQuery => ({
+  from: 'reconcile_source_records',
+  keyColumn: 'bk_hash',
+  dataColumn: 'data_hash',
+  refColumn: 'ref_str',
+  where: ['report_uid = $1::uuid'],
+  params: [uid],
+});
+
+/** The source side's segment checksums: the very expression the PostgreSQL target computes. */
+export function sourceSegmentChecksums(db: Queryable, uid: string, prefixLength: number, within?: readonly string[]) {
+  return segmentChecksumsOf(db, sourceSegments(uid), prefixLength, within);
+}
+
+export function sourceSegmentRows(db: Queryable, uid: string, prefixes: readonly string[]) {
+  return segmentRowsOf(db, sourceSegments(uid), prefixes);
+}
+
+/** Source records in bk_hash order after `after` (the lookup method's batches). */
+export async function sourceRecordsAfter(
+  db: Queryable,
+  uid: string,
+  after: string | null,
+  limit: number,
+): Promise<KeyedRecord[]> {
+  const { rows } = await db.query<{ bk_hash: string; data_hash: string; ref_str: string | null }>(
+    `SELECT bk_hash, data_hash, ref_str FROM reconcile_source_records
+      WHERE report_uid = $1::uuid AND ($2::text IS NULL OR bk_hash > $2)
+      ORDER BY bk_hash LIMIT ${Math.trunc(limit)}`,
+    [uid, after],
+  );
+  return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
+}
+
+/** A random sample of `size` source records (the sample method). */
+export async function sampleSourceRecords(db: Queryable, uid: string, size: number): Promise<KeyedRecord[]> {
+  const { rows } = await db.query<{ bk_hash: string; data_hash: string; ref_str: string | null }>(
+    `SELECT bk_hash, data_hash, ref_str FROM reconcile_source_records
+      WHERE report_uid = $1::uuid ORDER BY random() LIMIT ${Math.trunc(size)}`,
+    [uid],
+  );
+  return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
+}
+
+/** The source records of `bkHashes` (what a repaired key should now hold on the target). */
+export async function sourceRecordsOf(db: Queryable, uid: string, bkHashes: readonly string[]): Promise<KeyedRecord[]> {
+  if (bkHashes.length === 0) return [];
+  const { rows } = await db.query<{ bk_hash: string; data_hash: string; ref_str: string | null }>(
+    `SELECT bk_hash, data_hash, ref_str FROM reconcile_source_records
+      WHERE report_uid = $1::uuid AND bk_hash = ANY($2::text[])`,
+    [uid, [...bkHashes]],
+  );
+  return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
+}
+
+/** Source records of a child entity with their parents (`<entity>:<bk_hash>`), excluding `absent` keys. */
+export async function sourceParents(
+  db: Queryable,
+  uid: string,
+): Promise<Array<{ bkHash: string; refStr: string | null; parents: string[] }>> {
+  const { rows } = await db.query<{ bk_hash: string; ref_str: string | null; parent_hashes: string[] }>(
+    `SELECT bk_hash, ref_str, parent_hashes FROM reconcile_source_records
+      WHERE report_uid = $1::uuid AND cardinality(parent_hashes) > 0 ORDER BY bk_hash`,
+    [uid],
+  );
+  return rows.map((r) => ({ bkHash: r.bk_hash, refStr: r.ref_str, parents: r.parent_hashes }));
+}
+
+export async function dropSourceRecords(db: Queryable, uid: string): Promise<void> {
+  await clearSourceRecords(db, uid);
+}
+
+// ---- The identity store against the source (read-only) ----
+
+const STREAM = '(SELECT id FROM identity_streams WHERE entity_name = $2 AND target_name = $3)';
+/** What the store calls held by the target: synced and not deleted. */
+const STORE_HOLDS = `ir.sync_status = 'synced' AND ir.deleted_at IS NULL`;
+
+/** Keys the store says the target holds that the normalized source lacks. */
+export async function heldNotInSource(
+  db: Queryable,
+  uid: string,
+  entityName: string,
+  targetName: string,
+): Promise<KeyedRecord[]> {
+  const { rows } = await db.query<{ bk_hash: string; data_hash: string; ref_str: string | null }>(
+    `SELECT encode(ir.bk_hash, 'hex') AS bk_hash, encode(ir.data_hash, 'hex') AS data_hash, ir.ref_str
+       FROM identity_records ir
+      WHERE ir.stream_id = ${STREAM} AND ${STORE_HOLDS}
+        AND NOT EXISTS (SELECT 1 FROM reconcile_source_records s
+                         WHERE s.report_uid = $1::uuid AND s.bk_hash = encode(ir.bk_hash, 'hex'))
+      ORDER BY ir.bk_hash`,
+    [uid, entityName, targetName],
+  );
+  return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
+}
+
+/** Source keys the store does not call held by the target (never synced, failed, deleted). */
+export async function sourceNotHeld(
+  db: Queryable,
+  uid: string,
+  entityName: string,
+  targetName: string,
+): Promise<Set<string>> {
+  const { rows } = await db.query<{ bk_hash: string }>(
+    `SELECT s.bk_hash FROM reconcile_source_records s
+      WHERE s.report_uid = $1::uuid
+        AND NOT EXISTS (SELECT 1 FROM identity_records ir
+                         WHERE ir.stream_id = ${STREAM} AND ir.bk_hash = decode(s.bk_hash, 'hex') AND ${STORE_HOLDS})`,
+    [uid, entityName, targetName],
+  );
+  return new Set(rows.map((r) => r.bk_hash));
+}
+
+// ---- Repair: queue differences for the normal write path ----
+
+const hexBytes = (hashes: readonly string[]) => hashes.map((h) => Buffer.from(h, 'hex'));
+const isHash = (text: string | null): text is string => !!text && /^(?:[0-9a-f]{2})+$/.test(text);
+
+/**
+ * Missing and different keys: their identity rows say `failed` (sync_error `reconcile: <kind>`) with no source
+ * hash, so the next sync's unchanged-source screen does not set them aside and DELTA, finding no version the
+ * target holds, sends them again (INSERT; the target upserts a row it already holds). Keys the store has no row
+ * for are sent anyway. Returns how many rows were marked.
+ */
+export async function markForResend(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  keys: ReadonlyArray<{ bkHash: string; kind: 'missing' | 'different' }>,
+): Promise<number> {
+  if (keys.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `UPDATE identity_records ir
+        SET sync_status = 'failed', sync_error = 'reconcile: ' || t.kind, source_hash = NULL
+       FROM unnest($3::bytea[], $4::text[]) AS t(bk_hash, kind)
+      WHERE ir.stream_id = (SELECT id FROM identity_streams WHERE entity_name = $1 AND target_name = $2)
+        AND ir.bk_hash = t.bk_hash`,
+    [entityName, targetName, hexBytes(keys.map((k) => k.bkHash)), keys.map((k) => k.kind)],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Extra keys under a hard or soft delete policy: the store holds them as synced and not deleted, so the next
+ * full sync, not seeing them in the source, deletes them from the target (its delete pass, each target its own
+ * candidates).
+ */
+export async function holdForDelete(
+  db: Queryable,
+  entityName: string,
+  targetName: string,
+  keys: readonly KeyedRecord[],
+): Promise<number> {
+  const usable = keys.filter((k) => isHash(k.bkHash));
+  if (usable.length === 0) return 0;
+  await db.query('INSERT INTO identity_streams (entity_name, target_name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+    entityName,
+    targetName,
+  ]);
+  const { rowCount } = await db.query(
+    `INSERT INTO identity_records (stream_id, bk_hash, data_hash, ref_str, sync_status, sync_error, synced_at)
+     SELECT (SELECT id FROM identity_streams WHERE entity_name = $1 AND target_name = $2), t.bk_hash, t.data_hash,
+            t.ref_str, 'synced', NULL, now()
+       FROM unnest($3::bytea[], $4::bytea[], $5::text[]) AS t(bk_hash, data_hash, ref_str)
+     ON CONFLICT (stream_id, bk_hash) DO UPDATE
+       SET sync_status = 'synced', sync_error = NULL, deleted_at = NULL`,
+    [
+      entityName,
+      targetName,
+      hexBytes(usable.map((k) => k.bkHash)),
+      usable.map((k) => (isHash(k.dataHash) ? Buffer.from(k.dataHash, 'hex') : Buffer.alloc(32))),
+      usable.map((k) => k.refStr),
+    ],
+  );
+  return rowCount ?? 0;
+}
+
+/** Replaces one target's entry in the report's targets (or appends it). */
+export async function saveTargetReport(db: Queryable, uid: string, report: ReconcileTargetReport): Promise<void> {
+  await db.query(
+    `UPDATE reconcile_reports SET targets =
+       (SELECT coalesce(jsonb_agg(t ORDER BY t->>'target'), '[]'::jsonb)
+          FROM (SELECT t FROM jsonb_array_elements(targets) t WHERE t->>'target' <> $2
+                UNION ALL SELECT $3::jsonb) AS all_targets(t))
+     WHERE uid = $1::uuid`,
+    [uid, report.target, jsonb(report)],
   );
 }

@@ -9,6 +9,7 @@ import type {
   ApplyResult,
   EnsureResult,
   RecordError,
+  SegmentChecksumRequest,
   StoredRecord,
   Target,
   TargetField,
@@ -17,6 +18,7 @@ import { planBatch } from './batch-plan.ts';
 import { bisectFailures } from './bisect.ts';
 import { databaseError, isRowLevelError, sqlState } from './errors.ts';
 import { qualified, quoteIdent } from './pool.ts';
+import { type SegmentQuery, segmentChecksumsOf, segmentRowsOf } from './segments.ts';
 import {
   copyIntoStage,
   copyIntoTable,
@@ -38,6 +40,8 @@ export interface PostgresTargetOptions {
 }
 
 const CONNECTOR = 'postgres';
+/** A reconcile's checksum scan of one target table (1M rows take a couple of seconds). */
+const SEGMENT_STATEMENT_TIMEOUT_MS = 300_000;
 
 /**
  * A table keyed by bk_hash, written in bulk: each batch's inserts are COPYed
@@ -105,6 +109,62 @@ export class PostgresTarget implements Target {
       }));
     } catch (error) {
       throw databaseError(error, CONNECTOR, 'fetch by bk_hash');
+    }
+  }
+
+  segmentChecksums(request: SegmentChecksumRequest) {
+    return this.readOnly('segment checksums', request.signal, (client) =>
+      segmentChecksumsOf(client, this.segmentQuery(), request.prefixLength, request.within),
+    );
+  }
+
+  segmentRows(prefixes: string[], options: { signal?: AbortSignal } = {}) {
+    return this.readOnly('segment rows', options.signal, (client) =>
+      segmentRowsOf(client, this.segmentQuery(), prefixes),
+    );
+  }
+
+  private segmentQuery(): SegmentQuery {
+    return {
+      from: this.table,
+      keyColumn: 'erp_key_hash',
+      dataColumn: 'erp_data_hash',
+      refColumn: 'erp_ref_str',
+      where: ['erp_deleted_at IS NULL'],
+      params: [],
+    };
+  }
+
+  /** A read-only transaction under a statement timeout; an abort cancels the statement running. */
+  private async readOnly<T>(
+    operation: string,
+    signal: AbortSignal | undefined,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ) {
+    throwIfAborted(signal);
+    const client = await this.options.pool.connect().catch((error) => {
+      throw databaseError(error, CONNECTOR, operation);
+    });
+    let broken = false;
+    const cancelStatement = () => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) this.options.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+    };
+    try {
+      return await onAbort(signal, cancelStatement, async () => {
+        await client.query('BEGIN READ ONLY');
+        await client.query(`SET LOCAL statement_timeout = '${SEGMENT_STATEMENT_TIMEOUT_MS}'`);
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      });
+    } catch (error) {
+      broken = true;
+      await client.query('ROLLBACK').catch(() => {});
+      if (signal?.aborted) throw abortError(signal);
+      throw databaseError(error, CONNECTOR, operation);
+    } finally {
+      client.release(broken ? true : undefined);
     }
   }
 

@@ -66,6 +66,8 @@ export interface ReconcileTargetReport {
   /** The sample's confidence in words ("0 of 400 sampled differ: at most 0.75% of records differ, 95% confidence"). */
   confidenceNote?: string | null;
   clean: boolean;
+  /** Why segments stayed unverified (the target's error), or why a repair's sync did not run. */
+  note?: string | null;
   /** The first 20 keys of each kind. */
   firstKeys: ReconcileFirstKeys;
   repaired: ReconcileRepaired | null;

@@ -1,0 +1,70 @@
+import type pg from 'pg';
+import type { KeyedRecord, SegmentSummary } from '../../pipeline/reconcile/compare.ts';
+
+/**
+ * Segment checksums (reconcile, data-diff's method pushed into the database): the records whose bk_hash (hex)
+ * starts with a prefix form a segment; per segment one GROUP BY scan gives the count and the sum of a 60-bit
+ * integer taken from md5(bk_hash || ':' || data_hash). Both sides of a comparison use this one expression: the
+ * PostgreSQL target over its table (erp_key_hash, erp_data_hash, live rows only) and SyncFlow's own database
+ * over a reconcile's normalized source (db/reconcile.ts), so equal segments give equal sums.
+ */
+export const recordChecksumSql = (keyColumn: string, dataColumn: string) =>
+  `('x' || substr(md5(${keyColumn} || ':' || coalesce(${dataColumn}, '')), 1, 15))::bit(60)::bigint`;
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+export interface SegmentQuery {
+  /** The table or subquery (aliased) to read. */
+  from: string;
+  keyColumn: string;
+  dataColumn: string;
+  refColumn: string;
+  /** More conditions, e.g. `erp_deleted_at IS NULL` (parameters after the ones below). */
+  where: string[];
+  params: unknown[];
+}
+
+/** Segments of `prefixLength` hex digits, only within `within` (prefixes, all of one shorter length) when given. */
+export async function segmentChecksumsOf(
+  db: Queryable,
+  query: SegmentQuery,
+  prefixLength: number,
+  within?: readonly string[],
+): Promise<Map<string, SegmentSummary>> {
+  const length = Math.trunc(prefixLength);
+  const params = [...query.params];
+  const where = [...query.where];
+  if (within?.length) {
+    params.push([...within]);
+    where.push(`substr(${query.keyColumn}, 1, ${within[0]!.length}) = ANY($${params.length}::text[])`);
+  }
+  const { rows } = await db.query<{ prefix: string; n: string; checksum: string }>(
+    `SELECT substr(${query.keyColumn}, 1, ${length}) AS prefix, count(*) AS n,
+            sum(${recordChecksumSql(query.keyColumn, query.dataColumn)})::text AS checksum
+       FROM ${query.from}
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      GROUP BY 1`,
+    params,
+  );
+  return new Map(rows.map((r) => [r.prefix, { count: Number(r.n), checksum: r.checksum }]));
+}
+
+/** The records of the segments `prefixes` (all of one length). */
+export async function segmentRowsOf(
+  db: Queryable,
+  query: SegmentQuery,
+  prefixes: readonly string[],
+): Promise<KeyedRecord[]> {
+  if (prefixes.length === 0) return [];
+  const params = [...query.params, [...prefixes]];
+  const where = [
+    ...query.where,
+    `substr(${query.keyColumn}, 1, ${prefixes[0]!.length}) = ANY($${params.length}::text[])`,
+  ];
+  const { rows } = await db.query<{ bk_hash: string; data_hash: string | null; ref_str: string | null }>(
+    `SELECT ${query.keyColumn} AS bk_hash, ${query.dataColumn} AS data_hash, ${query.refColumn} AS ref_str
+       FROM ${query.from} WHERE ${where.join(' AND ')}`,
+    params,
+  );
+  return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
+}
