@@ -369,7 +369,7 @@ export interface ReconcileTargetPlan {
 export interface OpenedReconcile {
   /** The targets to compare (the input's, or every target of the entity). */
   targets: ReconcileTargetPlan[];
-  /** The entity is live (a repair's sync writes); a dry-run entity's repair only reports. */
+  /** The entity is live; a repair writes either way (it is an explicit request to write, as `execute: true`). */
   live: boolean;
   /** The report already ended (a rerun of a finished reconcile): its outcome, nothing to do. */
   finished: ReconcileOutcome | null;

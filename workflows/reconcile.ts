@@ -70,8 +70,8 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
       for (const report of reports)
         if (!report.clean) plans.push(await planRepair({ ...input, target: report.target }));
       let syncError: string | null = null;
-      if (!opened.live) syncError = `"${input.entityName}" is in dry-run mode: a repair writes nothing`;
-      else if (plans.some((p) => p.resent + p.deleted > 0)) syncError = await runRepairSync(input);
+      // A repair is an explicit request to write (as `execute: true`), whatever the entity's mode.
+      if (plans.some((p) => p.resent + p.deleted > 0)) syncError = await runRepairSync(input);
       progress.phase = 'verify';
       for (const plan of plans) await verifyRepair({ ...input, target: plan.target, plan, syncError });
     }
