@@ -571,16 +571,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
             clean: final.clean,
             error: final.error,
             durationMs: final.durationMs,
-            targets: final.targets.map((t) => ({
-              target: t.target,
-              clean: t.clean,
-              missing: t.missing,
-              extra: t.extra,
-              different: t.different,
-              orphans: t.orphans,
-              unverifiedSegments: t.unverifiedSegments.length,
-              repaired: t.repaired,
-            })),
+            targets: outcomeOf(final).targets.map((t, i) => ({ ...t, repaired: final.targets[i]!.repaired })),
           },
         );
         return outcomeOf(final);

@@ -135,21 +135,30 @@ export class PostgresTarget implements Target {
     };
   }
 
+  /**
+   * A client of the pool, and how to cancel the statement it runs now (on abort: the transaction then rolls back;
+   * the caller starts no further statement).
+   */
+  private async connect(operation: string, signal: AbortSignal | undefined) {
+    throwIfAborted(signal);
+    const client = await this.options.pool.connect().catch((error) => {
+      throw databaseError(error, CONNECTOR, operation);
+    });
+    const cancelStatement = () => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) this.options.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+    };
+    return { client, cancelStatement };
+  }
+
   /** A read-only transaction under a statement timeout; an abort cancels the statement running. */
   private async readOnly<T>(
     operation: string,
     signal: AbortSignal | undefined,
     work: (client: pg.PoolClient) => Promise<T>,
   ) {
-    throwIfAborted(signal);
-    const client = await this.options.pool.connect().catch((error) => {
-      throw databaseError(error, CONNECTOR, operation);
-    });
+    const { client, cancelStatement } = await this.connect(operation, signal);
     let broken = false;
-    const cancelStatement = () => {
-      const pid = (client as unknown as { processID?: number }).processID;
-      if (pid) this.options.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
-    };
     try {
       return await onAbort(signal, cancelStatement, async () => {
         await client.query('BEGIN READ ONLY');
@@ -220,16 +229,8 @@ export class PostgresTarget implements Target {
   ) {
     const stage = stageName(this.table, columns);
     const stageRef = quoteIdent(stage);
-    throwIfAborted(signal);
-    const client = await this.options.pool.connect().catch((error) => {
-      throw databaseError(error, CONNECTOR, 'apply');
-    });
+    const { client, cancelStatement } = await this.connect('apply', signal);
     let broken = false;
-    // On abort: cancel the statement running now (the transaction then rolls back); no further statement starts.
-    const cancelStatement = () => {
-      const pid = (client as unknown as { processID?: number }).processID;
-      if (pid) this.options.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
-    };
     try {
       return await onAbort(signal, cancelStatement, async () => {
         await client.query('BEGIN');

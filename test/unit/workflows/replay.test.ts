@@ -36,6 +36,7 @@ describe('recorded workflow histories replay against the current workflow code',
         'backgroundSync',
         'scheduledSync',
         'replayDeadLetters',
+        'reconcile',
       ]),
     );
   });
