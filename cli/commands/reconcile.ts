@@ -26,8 +26,32 @@ export const RECONCILE_EXIT = { clean: 0, differences: 1, error: 2 } as const;
 export function exitCodeOf(report: ReconcileReportView): number {
   if (report.status === 'failed' || report.status === 'cancelled') return RECONCILE_EXIT.error;
   if (report.status !== 'completed') return RECONCILE_EXIT.clean;
-  return report.clean === true ? RECONCILE_EXIT.clean : RECONCILE_EXIT.differences;
+  return report.clean === true || repairedAll(report) ? RECONCILE_EXIT.clean : RECONCILE_EXIT.differences;
 }
+
+type TargetReport = ReconcileReportView['targets'][number];
+
+/**
+ * Whether a repair left nothing behind on a target that was not clean: its repair re-sent or deleted every
+ * difference and each checked again matches, with nothing only reported (extra records the delete policy keeps),
+ * no orphans (a repair does not create parents), no more identity-store disagreements than repaired records, and
+ * every segment verified. The report's own `clean` says what the reconcile found before repairing.
+ */
+const repairedTarget = (t: TargetReport) =>
+  t.clean ||
+  (t.repaired !== null &&
+    t.repaired.stillDifferent === 0 &&
+    t.repaired.reportedOnly === 0 &&
+    t.repaired.verified === t.missing + t.different + t.repaired.deleted &&
+    t.orphans === 0 &&
+    t.repaired.deleted === t.extra &&
+    // The identity store's disagreements: no more than the records the repair re-sent or deleted.
+    t.identityMismatch <= t.missing + t.different + t.extra &&
+    t.unverifiedSegments.length === 0);
+
+/** A repair that left every target matching the source (see repairedTarget). */
+export const repairedAll = (r: ReconcileReportView) =>
+  r.repair && r.status === 'completed' && r.targets.length > 0 && r.targets.every(repairedTarget);
 
 const uidPath = (uid: string) => `/reconcile/${encodeURIComponent(uid)}`;
 
@@ -46,7 +70,14 @@ const yesNo = (b: boolean) => (b ? 'yes' : 'NO');
 /** The report as text: a header, a table of the targets, then per target its first keys and repair. */
 export function reportText(r: ReconcileReportView): string {
   const took = r.durationMs === null ? '' : ` in ${duration(r.durationMs)}`;
-  const verdict = r.status !== 'completed' ? '' : r.clean ? ': clean' : ': NOT clean (differences remain)';
+  const verdict =
+    r.status !== 'completed'
+      ? ''
+      : r.clean
+        ? ': clean'
+        : repairedAll(r)
+          ? ': differences found and repaired, each checked again (a new reconcile proves the whole target)'
+          : ': NOT clean (differences remain)';
   const options = [r.repair ? 'repair' : null, r.sample !== null ? `sample ${count(r.sample)}` : null].filter(Boolean);
   const lines = [
     `Reconcile ${r.uid} of ${r.entityName}${options.length > 0 ? ` (${options.join(', ')})` : ''}: ` +
