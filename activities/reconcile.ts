@@ -191,6 +191,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
   ) {
     const diff: KeyDiff = { missing: [], extra: [], different: [], matching: 0 };
     const unverified: string[] = [];
+    const unverifiedKeys = new Set<string>();
     let lastError: unknown = null;
     const check = async (batch: KeyedRecord[], label: string) => {
       try {
@@ -199,6 +200,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       } catch (error) {
         if (signal().aborted) throw error;
         unverified.push(label);
+        for (const r of batch) unverifiedKeys.add(r.bkHash);
         lastError = error;
         return null;
       }
@@ -255,7 +257,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
         else lacking.push(candidate);
       }
     }
-    return { diff, looked, sampledKeys, unverified, lacking, error: lastError };
+    return { diff, looked, sampledKeys, unverified, unverifiedKeys, lacking, error: lastError };
   }
 
   /** Children present on the target whose parent is absent from the parent entity's target of the same name. */
@@ -331,8 +333,9 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       failure = result.error;
       targetCount = result.targetCount;
       diff = result.diff ?? { missing: [], extra: [], different: [], matching: 0 };
-      const unverifiedPrefixes = unverified;
-      checked = (bk) => result.diff !== null && !unverifiedPrefixes.some((p) => bk.startsWith(p));
+      const unverifiedPrefixes = new Set(unverified);
+      const lengths = [...new Set(unverified.map((p) => p.length))];
+      checked = (bk) => result.diff !== null && !lengths.some((n) => unverifiedPrefixes.has(bk.slice(0, n)));
       // The store says held, the source lacks it, and the (verified) target lacks it too.
       const extraKeys = new Set(diff.extra.map((r) => r.bkHash));
       identityMismatch += storeExtras.filter((r) => checked(r.bkHash) && !extraKeys.has(r.bkHash)).length;
@@ -355,8 +358,8 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       }
       // Only keys actually looked up (the sample, the batches that answered) are judged against the store.
       const sampled = result.sampledKeys;
-      checked = (bk) =>
-        input.sample === undefined ? !unverified.some((label) => inRange(label, bk)) : sampled.has(bk);
+      const notVerified = result.unverifiedKeys;
+      checked = (bk) => (input.sample === undefined || sampled.has(bk)) && !notVerified.has(bk);
     }
     // The store says the target does not hold it, and the target does.
     const missingKeys = new Set(diff.missing.map((r) => r.bkHash));
@@ -579,10 +582,4 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       return outcomeOf(report);
     },
   };
-}
-
-/** Whether a lookup batch's label (`keys <first>..<last>`) covers the key. */
-function inRange(label: string, bk: string): boolean {
-  const match = /([0-9a-f]+)\.\.([0-9a-f]+)$/.exec(label);
-  return !!match && bk >= match[1]! && bk <= match[2]!;
 }

@@ -123,7 +123,14 @@ describe('reconcile', () => {
       status: 409,
       message: expect.stringContaining('reconcile needs a completed sync'),
     });
-  });
+    // One reconcile of an entity at a time.
+    const first = await startReconcile(deps(), { entity: items });
+    await expect(startReconcile(deps(), { entity: items })).rejects.toMatchObject({
+      status: 409,
+      code: 'reconcile_already_running',
+    });
+    await h.client.workflow.getHandle(first.workflowId).result();
+  }, 60_000);
 
   it('a clean target reports clean, on PostgreSQL (segments) and ScheduleHub (lookups)', async () => {
     const report = await reconcile({});
