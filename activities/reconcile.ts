@@ -40,6 +40,7 @@ import {
   prefixLengthFor,
   rowsIn,
   type SegmentSummary,
+  UNSYNCABLE,
 } from '../pipeline/reconcile/compare.ts';
 import { sampleConfidence } from '../pipeline/reconcile/confidence.ts';
 import type {
@@ -84,7 +85,15 @@ export function normalizedRecords(rt: EntityRuntime, rows: readonly Record<strin
     const parents = rt.parents?.(data).map((p) => `${p.parentEntity}:${p.parentBkHash}`) ?? null;
     return { bkHash: identity.bkHash, dataHash: identity.dataHash, refStr: identity.reference, parents };
   });
-  return { records, unsyncable: normalized.failed.length + validated.failed.length };
+  // Failed rows whose key computes are kept as UNSYNCABLE: a target holding them is no extra.
+  const failed = [...normalized.failed, ...validated.failed];
+  if (failed.length > 0) {
+    const valid = new Set(records.map((r) => r.bkHash));
+    for (const bkHash of rt.screen.keys(failed.map((f) => rows[f.index]!))) {
+      if (bkHash && !valid.has(bkHash)) records.push({ bkHash, dataHash: UNSYNCABLE, refStr: null, parents: null });
+    }
+  }
+  return { records, unsyncable: failed.length };
 }
 
 /** The full difference keys of a target, kept for planRepair (in the report's progress, not shown). */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { type SegmentQuery, segmentChecksumsOf, segmentRowsOf } from '../connectors/postgres/segments.ts';
-import type { KeyedRecord } from '../pipeline/reconcile/compare.ts';
+import { type KeyedRecord, UNSYNCABLE } from '../pipeline/reconcile/compare.ts';
 import {
   emptyProgress,
   emptySourceSummary,
@@ -317,7 +317,7 @@ export async function clearSourceRecords(db: Queryable, uid: string): Promise<vo
 
 export async function countSourceRecords(db: Queryable, uid: string): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
-    'SELECT count(*) AS n FROM reconcile_source_records WHERE report_uid = $1::uuid',
+    `SELECT count(*) AS n FROM reconcile_source_records WHERE report_uid = $1::uuid AND data_hash <> '${UNSYNCABLE}'`,
     [uid],
   );
   return Number(rows[0]!.n);
@@ -361,7 +361,7 @@ export async function sourceRecordsAfter(
 export async function sampleSourceRecords(db: Queryable, uid: string, size: number): Promise<KeyedRecord[]> {
   const { rows } = await db.query<{ bk_hash: string; data_hash: string; ref_str: string | null }>(
     `SELECT bk_hash, data_hash, ref_str FROM reconcile_source_records
-      WHERE report_uid = $1::uuid ORDER BY random() LIMIT ${Math.trunc(size)}`,
+      WHERE report_uid = $1::uuid AND data_hash <> '${UNSYNCABLE}' ORDER BY random() LIMIT ${Math.trunc(size)}`,
     [uid],
   );
   return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
@@ -378,7 +378,7 @@ export async function sourceRecordsOf(db: Queryable, uid: string, bkHashes: read
   return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
 }
 
-/** Source records of a child entity with their parents (`<entity>:<bk_hash>`), excluding `absent` keys. */
+/** Source records of a child entity with their parents (`<entity>:<bk_hash>`). */
 export async function sourceParents(
   db: Queryable,
   uid: string,
@@ -429,7 +429,7 @@ export async function sourceNotHeld(
 ): Promise<Set<string>> {
   const { rows } = await db.query<{ bk_hash: string }>(
     `SELECT s.bk_hash FROM reconcile_source_records s
-      WHERE s.report_uid = $1::uuid
+      WHERE s.report_uid = $1::uuid AND s.data_hash <> '${UNSYNCABLE}'
         AND NOT EXISTS (SELECT 1 FROM identity_records ir
                          WHERE ir.stream_id = ${STREAM} AND ir.bk_hash = decode(s.bk_hash, 'hex') AND ${STORE_HOLDS})`,
     [uid, entityName, targetName],

@@ -64,6 +64,13 @@ export interface KeyDiff {
   matching: number;
 }
 
+/**
+ * The data_hash a source record carries when its row fails NORMALIZE / VALIDATE (its key still computes): it
+ * belongs in the DLQ, not in a target, and the sync never deletes what a target holds of it (a failed row is
+ * still seen). Such a record is neither missing nor different, and a target holding it is no extra.
+ */
+export const UNSYNCABLE = '-';
+
 /** The key-level diff of two sides of the same segments. Each list sorted by bk_hash. */
 export function diffKeys(source: Iterable<KeyedRecord>, target: Iterable<KeyedRecord>): KeyDiff {
   const targetBy = new Map<string, KeyedRecord>();
@@ -72,6 +79,7 @@ export function diffKeys(source: Iterable<KeyedRecord>, target: Iterable<KeyedRe
   const seen = new Set<string>();
   for (const record of source) {
     seen.add(record.bkHash);
+    if (record.dataHash === UNSYNCABLE) continue;
     const held = targetBy.get(record.bkHash);
     if (!held) diff.missing.push(record);
     else if ((held.dataHash ?? '') !== (record.dataHash ?? ''))

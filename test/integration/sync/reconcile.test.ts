@@ -232,6 +232,19 @@ describe('reconcile', () => {
     expect(again.targets.every((t) => t.clean)).toBe(true);
   }, 180_000);
 
+  it('a target record whose source row no longer validates is unsyncable, not extra', async () => {
+    await pool.query(`UPDATE ${schema}.items SET due = NULL WHERE part_no = 'p-000100'`);
+    try {
+      const report = await reconcile({});
+      expect(report.source).toEqual({ rows: 300, records: 297, unsyncable: 3 });
+      expect(targetOf(report, 'main')).toMatchObject({ missing: 0, extra: 0, different: 0, clean: true });
+      expect(targetOf(report, 'planning')).toMatchObject({ missing: 0, extra: 0, different: 0, clean: true });
+      expect(report.clean).toBe(true);
+    } finally {
+      await pool.query(`UPDATE ${schema}.items SET due = '2025-12-08' WHERE part_no = 'p-000100'`);
+    }
+  }, 60_000);
+
   it('samples a lookup target with the confidence it gives', async () => {
     const report = await reconcile({ targets: ['planning'], sample: 50 });
     const t = targetOf(report, 'planning');

@@ -9,6 +9,7 @@ import {
   prefixLengthFor,
   rowsIn,
   type SegmentSummary,
+  UNSYNCABLE,
 } from '../../../pipeline/reconcile/compare.ts';
 import { sampleConfidence, upperBound95 } from '../../../pipeline/reconcile/confidence.ts';
 
@@ -53,6 +54,11 @@ describe('reconcile: segment comparison', () => {
     expect(diff.extra).toEqual([rec('a9', 'h9', 'r-a9')]);
     expect(diff.different).toEqual([rec('a3', 'h3', 'r-a3')]);
     expect(diff.matching).toBe(1);
+  });
+
+  it('a record whose row cannot be synced is neither missing nor different, and a target holding it is no extra', () => {
+    const diff = diffKeys([rec('b1', UNSYNCABLE), rec('b2', UNSYNCABLE)], [rec('b1', 'old')]);
+    expect(diff).toEqual({ missing: [], extra: [], different: [], matching: 0 });
   });
 
   it('lists the first keys of each kind', () => {
