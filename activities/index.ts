@@ -4,6 +4,7 @@ import { createChildActivities } from './children.ts';
 import { createDeleteActivities } from './deletes.ts';
 import type { WorkerContext } from './deps.ts';
 import { withHeartbeat } from './heartbeat.ts';
+import { createMigrationActivities } from './migration.ts';
 import { createPageStageActivities } from './page-stages.ts';
 import { createReconcileActivities } from './reconcile.ts';
 import { createReplayActivities } from './replay.ts';
@@ -27,6 +28,7 @@ export function createSharedActivities(ctx: WorkerContext) {
     ...createScheduledActivities(ctx),
     ...createReplayActivities(ctx),
     ...createReconcileActivities(ctx),
+    ...createMigrationActivities(ctx),
   });
 }
 

@@ -6,6 +6,7 @@ import { type EntityMode, getEntity } from '../db/entities.ts';
 import { readStoredIdentities } from '../db/identity-store.ts';
 import type { Prisma } from '../db/prisma.ts';
 import { deadLettersOf, type StoredRecordState, storedStatesOf, storeReaderOf, waitingRowsOf } from '../db/trace.ts';
+import type { TargetConfig } from '../pipeline/connector-config.ts';
 import { type Decision, decideOperations } from '../pipeline/delta/delta.ts';
 import { findUnchanged } from '../pipeline/delta/unchanged-source.ts';
 import type { FieldError } from '../pipeline/errors.ts';
@@ -188,7 +189,7 @@ export interface TracePipeline {
 
 export interface TraceTarget {
   name: string;
-  role: 'primary' | 'secondary';
+  role: TargetConfig['role'];
   /** What DELTA would decide against this target's identity-store row now; null without a record to decide on. */
   decision: Pick<Decision, 'operation' | 'reason'> | null;
   /**

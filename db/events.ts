@@ -33,6 +33,10 @@ export const eventTypes = [
   'reconcile.completed',
   /** A reconcile failed (payload: reportUid, error). */
   'reconcile.failed',
+  /** A store migration finished a step (payload: migrationId, step, clean, forced, roles). */
+  'migration.step_completed',
+  /** A store migration ended: completed, rolled back, aborted or failed (payload: migrationId, status, step, error). */
+  'migration.ended',
 ] as const;
 export const eventTypeSchema = z.enum(eventTypes);
 export type EventType = z.infer<typeof eventTypeSchema>;

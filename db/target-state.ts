@@ -1,3 +1,4 @@
+import type { TargetConfig } from '../pipeline/connector-config.ts';
 import type { EntityConfig } from '../pipeline/entity-config.ts';
 import type { Prisma } from './prisma.ts';
 
@@ -168,7 +169,7 @@ export async function lastRetryPass(prisma: Prisma, entityName: string): Promise
 export interface TargetState extends Omit<TargetCounts, 'entity' | 'target'> {
   name: string;
   type: string;
-  role: 'primary' | 'secondary';
+  role: TargetConfig['role'];
 }
 
 /**

@@ -118,8 +118,11 @@ export type SourceConfig = z.infer<typeof sourceConfigSchema>;
 const targetCommon = {
   /** Unique within the entity; the identity store keys per-target status by it. */
   name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/),
-  /** A failing secondary never blocks the primary. Exactly one target is primary. */
-  role: z.enum(['primary', 'secondary']).default('primary'),
+  /**
+   * A failing secondary never blocks the primary. Exactly one target is primary. `shadow`: a secondary that a
+   * store migration is filling (pipeline/migration/runbook.ts): written like one, not yet to be read from.
+   */
+  role: z.enum(['primary', 'secondary', 'shadow']).default('primary'),
 };
 
 export const postgresTargetSchema = z

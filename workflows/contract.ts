@@ -7,6 +7,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RecordCounts } from '../pipeline/accounting.ts';
+import type { TargetConfig } from '../pipeline/connector-config.ts';
+import type { MigrationState } from '../pipeline/migration/runbook.ts';
 import type { ReconcileProgress } from '../pipeline/reconcile/types.ts';
 
 /**
@@ -221,3 +223,34 @@ export const reconcileWorkflowId = (reportUid: string) => `reconcile-${reportUid
 export const RECONCILE_PROGRESS_QUERY = 'reconcileProgress';
 /** The reconcile's live progress (the same object it writes to the report row). */
 export const reconcileProgressQuery = defineQuery<ReconcileProgress>(RECONCILE_PROGRESS_QUERY);
+
+// ---- Store migrations (workflows/migrate-target.ts) ----
+
+export const MIGRATE_WORKFLOW = 'migrateTarget';
+/** One running migration per entity: `migrate-<entity>`. */
+export const migrateWorkflowId = (entityName: string) => `migrate-${entityName}`;
+
+export interface MigrateTargetInput {
+  migrationId: string;
+  entityName: string;
+  /** The entity's primary target the data moves away from. */
+  from: string;
+  /** The new store's target configuration (role set by the runbook). */
+  to: TargetConfig;
+  /** Proceed to each next step on its own when its gate (a clean reconcile, where it has one) is met. */
+  autoApprove: boolean;
+  soakMinutes: number;
+  soakCheckMinutes: number;
+  /** The state so far: carried across continue-as-new (the first run builds it). */
+  state: MigrationState;
+}
+
+export const migrationStateQuery = defineQuery<MigrationState>('migrationState');
+/** Approve the step the runbook waits for (`force`: although its reconcile is not clean; recorded). */
+export const approveMigrationUpdate = defineUpdate<MigrationState, [{ step: string; force?: boolean }]>(
+  'approveMigration',
+);
+/** Restore the entity's targets as they were before the migration (refused once `from` is retired). */
+export const rollbackMigrationUpdate = defineUpdate<MigrationState>('rollbackMigration');
+/** End the runbook where it is, the targets as they are now. */
+export const abortMigrationUpdate = defineUpdate<MigrationState>('abortMigration');

@@ -1,5 +1,6 @@
 // Every workflow the worker registers (the worker's workflowsPath points here).
 export { backgroundSync } from './background-sync.ts';
+export { migrateTarget } from './migrate-target.ts';
 export { reconcile } from './reconcile.ts';
 export { replayDeadLetters } from './replay-dead-letters.ts';
 export { retryWaitingChildren } from './retry-waiting.ts';

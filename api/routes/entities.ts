@@ -81,7 +81,7 @@ const targetStateSchema = z
   .object({
     name: z.string().openapi({ example: 'copy' }),
     type: z.string().openapi({ example: 'postgres' }),
-    role: z.enum(['primary', 'secondary']).openapi({ example: 'secondary' }),
+    role: z.enum(['primary', 'secondary', 'shadow']).openapi({ example: 'secondary' }),
     synced: count(11_842, 'Identity-store rows the target acknowledged (not deleted)'),
     pending: count(0, 'Identity-store rows written before the target acknowledged them'),
     failed: count(7, "Identity-store rows whose last write to the target failed (the target's own failures)"),

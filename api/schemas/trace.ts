@@ -142,7 +142,7 @@ export const recordTraceSchema = z
     targets: z.array(
       z.object({
         name: z.string(),
-        role: z.enum(['primary', 'secondary']),
+        role: z.enum(['primary', 'secondary', 'shadow']),
         decision: decisionSchema.nullable().openapi({
           description: "DELTA's decision against this target's identity-store row now; null without a mapped record",
         }),

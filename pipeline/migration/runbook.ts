@@ -1,0 +1,155 @@
+import type { TargetConfig } from '../connector-config.ts';
+
+/**
+ * A store migration as a runbook (workflows/migrate-target.ts runs it): the steps, what each one does to the
+ * entity's targets, and when an approval, a rollback or an abort may be taken. Pure: no I/O.
+ *
+ * shadow   `to` joins the entity's targets with role `shadow`: written by every sync, never blocking the
+ *          primary (as any non-primary), never to be read from by the applications.
+ * backfill a full sync fills `to` from the source by upsert (DELTA decides per target: the others get nothing).
+ * verify   reconcile `to` (with repair) until it is clean.
+ * cutover  `to` becomes primary, `from` secondary: dual write continues, reads follow the primary.
+ * soak     periodic reconciles of both for the soak time.
+ * retire   `from` leaves the entity's targets: no more writes to it.
+ */
+export const migrationSteps = ['shadow', 'backfill', 'verify', 'cutover', 'soak', 'retire'] as const;
+export type MigrationStep = (typeof migrationSteps)[number];
+export type MigrationStatus = 'running' | 'completed' | 'rolled_back' | 'aborted' | 'failed';
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'done' | 'skipped';
+
+export interface StepState {
+  step: MigrationStep;
+  status: StepStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** The reconcile reports the step ran (verify, soak) or was gated on (cutover, retire). */
+  reconcileUids: string[];
+  /** The last reconcile's verdict; null when the step ran none. */
+  clean: boolean | null;
+  /** Approved with `force` although its gate (a clean reconcile) was not met. */
+  forced: boolean;
+  note: string | null;
+}
+
+export interface MigrationState {
+  id: string;
+  entityName: string;
+  workflowId: string;
+  from: string;
+  to: string;
+  status: MigrationStatus;
+  /** The step running or waiting; `done` once the runbook ended. */
+  step: MigrationStep | 'done';
+  waitingFor: { step: MigrationStep; reason: 'approval' | 'clean_reconcile' } | null;
+  autoApprove: boolean;
+  soakMinutes: number;
+  soakCheckMinutes: number;
+  steps: StepState[];
+  /** The entity's target roles as this runbook last set them. */
+  roles: Record<string, TargetConfig['role']>;
+  /** A rollback or abort accepted and not yet carried out (it waits for the running step's work to end). */
+  requested: 'rollback' | 'abort' | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const initialSteps = (): StepState[] =>
+  migrationSteps.map((step) => ({
+    step,
+    status: 'pending',
+    startedAt: null,
+    finishedAt: null,
+    reconcileUids: [],
+    clean: null,
+    forced: false,
+    note: null,
+  }));
+
+/** Steps after which the next one needs a clean reconcile of the target(s) it checked (unless forced). */
+const gatedOnParity: Partial<Record<MigrationStep, MigrationStep>> = { cutover: 'verify', retire: 'soak' };
+
+/** Why `approve(step, force)` cannot be taken now; null when it can. */
+export function approvalRefusal(state: MigrationState, step: string, force: boolean): string | null {
+  if (state.status !== 'running') return `the migration has ended (${state.status})`;
+  if (state.requested) return `a ${state.requested} is under way`;
+  if (!migrationSteps.includes(step as MigrationStep)) return `no step "${step}" (steps: ${migrationSteps.join(', ')})`;
+  if (state.waitingFor === null || state.waitingFor.step !== step) {
+    const now = state.waitingFor ? `it waits for "${state.waitingFor.step}"` : `step "${state.step}" is running`;
+    return `step "${step}" is not the one awaiting approval: ${now}`;
+  }
+  const checked = gatedOnParity[step as MigrationStep];
+  const gate = checked ? state.steps.find((s) => s.step === checked) : undefined;
+  if (gate && gate.clean !== true && !force) {
+    return `the last reconcile of step "${checked}" is not clean${gate.note ? ` (${gate.note})` : ''}: approve "${step}" with force to go ahead anyway`;
+  }
+  return null;
+}
+
+/** Why a rollback cannot be taken now; null when it can. */
+export function rollbackRefusal(state: MigrationState): string | null {
+  if (state.status !== 'running') return `the migration has ended (${state.status})`;
+  if (state.requested) return `a ${state.requested} is already under way`;
+  const retire = state.steps.find((s) => s.step === 'retire');
+  if (retire && retire.status !== 'pending' && retire.status !== 'waiting') {
+    return `"${state.from}" is retired: it has taken no writes since, so the previous roles cannot be restored`;
+  }
+  return null;
+}
+
+export const abortRefusal = (state: MigrationState): string | null =>
+  state.status !== 'running'
+    ? `the migration has ended (${state.status})`
+    : state.requested
+      ? `a ${state.requested} is already under way`
+      : null;
+
+export class MigrationConfigError extends Error {
+  override readonly name = 'MigrationConfigError';
+}
+
+const target = (targets: readonly TargetConfig[], name: string): TargetConfig => {
+  const found = targets.find((t) => t.name === name);
+  if (!found) throw new MigrationConfigError(`the entity has no target "${name}"`);
+  return found;
+};
+
+/**
+ * The entity's targets after a step (or a rollback): `original` is the list the migration started from, `current`
+ * what the entity holds now. Idempotent: applying a step twice gives the same list.
+ */
+export function targetsAfter(
+  op: 'shadow' | 'cutover' | 'retire' | 'rollback',
+  current: readonly TargetConfig[],
+  original: readonly TargetConfig[],
+  from: string,
+  to: TargetConfig,
+): TargetConfig[] {
+  switch (op) {
+    case 'shadow':
+      return current.some((t) => t.name === to.name)
+        ? current.map((t) => (t.name === to.name ? { ...t, role: 'shadow' } : t))
+        : [...current, { ...to, role: 'shadow' }];
+    case 'cutover':
+      target(current, from);
+      return current.map((t) =>
+        t.name === to.name
+          ? { ...t, role: 'primary' }
+          : t.name === from
+            ? { ...t, role: 'secondary' }
+            : t.role === 'primary'
+              ? { ...t, role: 'secondary' }
+              : t,
+      );
+    case 'retire':
+      target(current, to.name);
+      return current.filter((t) => t.name !== from);
+    case 'rollback':
+      // The roles the entity had when the migration started; `to` leaves (its identity rows stay, unused).
+      return original.map((t) => ({ ...t }));
+  }
+}
+
+/** A target's roles by name, for the view. */
+export const rolesOf = (targets: readonly TargetConfig[]): Record<string, TargetConfig['role']> =>
+  Object.fromEntries(targets.map((t) => [t.name, t.role]));

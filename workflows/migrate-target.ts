@@ -1,0 +1,275 @@
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  condition,
+  continueAsNew,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BatchSummary } from '../activities/contract.ts';
+import type { MigrationActivities } from '../activities/migration.ts';
+import {
+  abortRefusal,
+  approvalRefusal,
+  type MigrationState,
+  type MigrationStep,
+  migrationSteps,
+  rollbackRefusal,
+  type StepState,
+} from '../pipeline/migration/runbook.ts';
+import type { ReconcileOutcome } from '../pipeline/reconcile/types.ts';
+import {
+  abortMigrationUpdate,
+  approveMigrationUpdate,
+  type MigrateTargetInput,
+  migrationStateQuery,
+  reconcileWorkflowId,
+  rollbackMigrationUpdate,
+} from './contract.ts';
+import { reconcile } from './reconcile.ts';
+import { type ScheduledSyncSkipped, scheduledSync } from './scheduled-sync.ts';
+
+const { setMigrationTargets, recordMigration } = proxyActivities<MigrationActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/** Rounds of reconcile-with-repair the verify step runs before it waits for a forced approval. */
+const VERIFY_ROUNDS = 3;
+/** A backfill that finds a sync of the entity running tries again after this long. */
+const BUSY_RETRY_MS = 60_000;
+
+/**
+ * A store migration as a durable runbook (workflow id `migrate-<entity>`, pipeline/migration/runbook.ts has the
+ * steps): shadow → backfill → verify → cutover → soak → retire. Every step after the first waits for an
+ * approval Update, or with `autoApprove` goes ahead on its own when its gate is met (cutover: the verify step's
+ * reconcile clean; retire: every soak reconcile clean); a gate that is not met waits for an approval with
+ * `force`, which the state records. A rollback (any step before retire) restores the targets the entity had
+ * when the migration started; an abort ends it with the targets as they are. Both wait for the running step's
+ * work (a sync, a reconcile) to end. The state is recorded in `migrations` at each transition (the API) and
+ * answered by the `migrationState` query.
+ */
+export async function migrateTarget(input: MigrateTargetInput): Promise<MigrationState> {
+  const state = input.state;
+  const approvals = new Map<MigrationStep, boolean>();
+  const interrupted = () => state.requested !== null;
+  const stepState = (step: MigrationStep): StepState => state.steps.find((s) => s.step === step)!;
+  const now = () => new Date(Date.now()).toISOString();
+  const record = async (event?: Parameters<typeof recordMigration>[0]['event']) => {
+    state.updatedAt = now();
+    await recordMigration({ state, ...(event ? { event } : {}) });
+  };
+
+  setHandler(migrationStateQuery, () => state);
+  setHandler(
+    approveMigrationUpdate,
+    ({ step, force }) => {
+      approvals.set(step as MigrationStep, force === true);
+      return state;
+    },
+    {
+      validator: ({ step, force }) => {
+        const refusal = approvalRefusal(state, step, force === true);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+  setHandler(
+    rollbackMigrationUpdate,
+    () => {
+      state.requested = 'rollback';
+      return state;
+    },
+    {
+      validator: () => {
+        const refusal = rollbackRefusal(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+  setHandler(
+    abortMigrationUpdate,
+    () => {
+      state.requested = 'abort';
+      return state;
+    },
+    {
+      validator: () => {
+        const refusal = abortRefusal(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  /** A reconcile of `targets` as a child workflow; its verdict, or null with why when it did not finish. */
+  const reconcileOf = async (
+    targets: string[],
+    repair: boolean,
+    step: StepState,
+  ): Promise<{ clean: boolean; summary: string }> => {
+    const reportUid = uuid4();
+    step.reconcileUids.push(reportUid);
+    await record();
+    try {
+      const outcome: ReconcileOutcome = await executeChild(reconcile, {
+        workflowId: reconcileWorkflowId(reportUid),
+        args: [{ reportUid, entityName: input.entityName, targets, repair }],
+      });
+      return { clean: outcome.clean, summary: summaryOf(outcome) };
+    } catch (error) {
+      if (!(error instanceof ChildWorkflowFailure)) throw error;
+      return { clean: false, summary: `reconcile ${reportUid} did not finish: ${causeOf(error)}` };
+    }
+  };
+
+  /** Waits until `step` may run: an approval (or auto-approval on a met gate). False when interrupted. */
+  const gate = async (step: MigrationStep): Promise<boolean> => {
+    const s = stepState(step);
+    const checked = step === 'cutover' ? stepState('verify') : step === 'retire' ? stepState('soak') : null;
+    const met = checked === null || checked.clean === true;
+    if (!(input.autoApprove && met)) {
+      s.status = 'waiting';
+      state.waitingFor = { step, reason: met ? 'approval' : 'clean_reconcile' };
+      await record();
+      await condition(() => approvals.has(step) || interrupted());
+      state.waitingFor = null;
+      if (interrupted()) return false;
+      s.forced = approvals.get(step) === true && !met;
+    }
+    return true;
+  };
+
+  const run = async (step: MigrationStep): Promise<void> => {
+    const s = stepState(step);
+    s.status = 'running';
+    s.startedAt = now();
+    state.step = step;
+    await record();
+    switch (step) {
+      case 'shadow':
+      case 'cutover':
+      case 'retire':
+        state.roles = await setMigrationTargets({
+          migrationId: state.id,
+          entityName: input.entityName,
+          op: step,
+          from: input.from,
+          to: input.to,
+        });
+        break;
+      case 'backfill':
+        s.note = await backfill();
+        break;
+      case 'verify':
+        for (let round = 1; round <= VERIFY_ROUNDS && !interrupted(); round++) {
+          const verdict = await reconcileOf([input.to.name], true, s);
+          s.clean = verdict.clean;
+          s.note = `round ${round}: ${verdict.summary}`;
+          if (verdict.clean) break;
+        }
+        break;
+      case 'soak':
+        s.note = await soak(s);
+        break;
+    }
+    s.status = 'done';
+    s.finishedAt = now();
+    await record({
+      type: 'migration.step_completed',
+      payload: { step, clean: s.clean, forced: s.forced, roles: state.roles },
+    });
+  };
+
+  /** A full sync fills `to` by upsert (DELTA per target: the others get only what they lack). */
+  const backfill = async (): Promise<string> => {
+    for (let attempt = 1; !interrupted(); attempt++) {
+      const result = await executeChild(scheduledSync, {
+        workflowId: `${workflowInfo().workflowId}-backfill-${uuid4()}`,
+        args: [{ entityName: input.entityName, syncType: 'full' }],
+      });
+      if (result.skipped !== true) {
+        const summary = result as BatchSummary;
+        return `full sync ${summary.batchUid} ${summary.status}: ${summary.inserted} inserted, ${summary.updated} updated`;
+      }
+      // A sync (or background load) of the entity is running: try again when it may have ended.
+      stepState('backfill').note =
+        `attempt ${attempt}: ${(result as ScheduledSyncSkipped).reason}; trying again in a minute`;
+      await record();
+      await condition(interrupted, BUSY_RETRY_MS);
+    }
+    return 'interrupted before the backfill ran';
+  };
+
+  /** Reconciles both stores every soakCheckMinutes for soakMinutes (at least once); clean when every check was. */
+  const soak = async (s: StepState): Promise<string> => {
+    const endsAt = Date.now() + input.soakMinutes * 60_000;
+    let checks = 0;
+    let allClean = true;
+    let last = '';
+    do {
+      const wait = Math.min(input.soakCheckMinutes * 60_000, endsAt - Date.now());
+      if (wait > 0 && (await condition(interrupted, wait))) break;
+      const verdict = await reconcileOf([input.to.name, input.from], false, s);
+      checks++;
+      allClean &&= verdict.clean;
+      last = verdict.summary;
+      s.clean = allClean;
+      s.note = `${checks} check(s), ${allClean ? 'all clean' : 'not all clean'}; last: ${last}`;
+      await record();
+    } while (Date.now() < endsAt && !interrupted());
+    return s.note ?? 'no check ran';
+  };
+
+  try {
+    for (const step of migrationSteps) {
+      if (stepState(step).status === 'done') continue; // carried across continue-as-new
+      if (interrupted()) break;
+      if (step !== 'shadow' && !(await gate(step))) break;
+      await run(step);
+      if (workflowInfo().continueAsNewSuggested && !interrupted()) {
+        await continueAsNew<typeof migrateTarget>({ ...input, state });
+      }
+    }
+    if (state.requested === 'rollback') {
+      state.roles = await setMigrationTargets({
+        migrationId: state.id,
+        entityName: input.entityName,
+        op: 'rollback',
+        from: input.from,
+        to: input.to,
+      });
+      state.status = 'rolled_back';
+    } else if (state.requested === 'abort') {
+      state.status = 'aborted';
+    } else {
+      state.status = 'completed';
+      state.step = 'done';
+    }
+  } catch (error) {
+    state.status = 'failed';
+    state.error = causeOf(error);
+  }
+  for (const s of state.steps) if (s.status === 'running' || s.status === 'waiting') s.status = 'pending';
+  state.waitingFor = null;
+  state.requested = null;
+  await record({ type: 'migration.ended', payload: { status: state.status, step: state.step, error: state.error } });
+  if (state.status === 'failed') throw ApplicationFailure.nonRetryable(state.error ?? 'failed', 'MigrationFailed');
+  return state;
+}
+
+const causeOf = (error: unknown): string => {
+  let e: unknown = error;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+};
+
+const summaryOf = (outcome: ReconcileOutcome): string =>
+  outcome.targets
+    .map(
+      (t) =>
+        `${t.target} ${t.clean ? 'clean' : `missing ${t.missing}, extra ${t.extra}, different ${t.different}, orphans ${t.orphans}${t.unverifiedSegments.length > 0 ? `, ${t.unverifiedSegments.length} segment(s) unverified` : ''}`}`,
+    )
+    .join('; ');
