@@ -4,7 +4,9 @@ import { getEntity } from '../db/entities.ts';
 import { insertEventSql } from '../db/events.ts';
 import { jsonb } from '../db/jsonb.ts';
 import {
+  addSegmentProgress,
   clearSourceRecords,
+  countAllSourceRecords,
   countSourceRecords,
   dropSourceRecords,
   heldNotInSource,
@@ -143,6 +145,9 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     const targetCount = [...held.values()].reduce((n, s) => n + s.count, 0);
     const segments = Math.max(source.size, held.size);
     let differ = differingSegments(source, held);
+    // The segments that agree are verified now; the differing ones once read (below).
+    await addSegmentProgress(pool, uid, { total: segments, checked: segments - differ.length });
+    const pending = differ.length;
     // Bisect: differing segments too large to read are split into 256 finer ones, inside both databases.
     while (
       differ.length > 0 &&
@@ -188,6 +193,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       diff.different.push(...part.different);
       diff.matching += part.matching;
     }
+    await addSegmentProgress(pool, uid, { checked: pending });
     return { diff, targetCount, unverified, segments, error: lastError };
   }
 
@@ -217,6 +223,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     const lookUp = async (batch: KeyedRecord[]) => {
       const label = `keys ${batch[0]!.bkHash}..${batch.at(-1)!.bkHash}`;
       const found = await check(batch, label);
+      await addSegmentProgress(pool, uid, { checked: 1 });
       if (!found) return;
       const part = diffKeys(
         batch,
@@ -228,8 +235,10 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     };
     let looked = 0;
     const sampledKeys = new Set<string>();
+    const batches = (n: number) => Math.ceil(n / LOOKUP_BATCH);
     if (sample !== undefined) {
       const sampled = await sampleSourceRecords(pool, uid, sample);
+      await addSegmentProgress(pool, uid, { total: batches(sampled.length) });
       for (const r of sampled) sampledKeys.add(r.bkHash);
       for (let i = 0; i < sampled.length; i += LOOKUP_BATCH) {
         await lookUp(sampled.slice(i, i + LOOKUP_BATCH));
@@ -238,6 +247,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       }
       looked = sampled.length;
     } else {
+      await addSegmentProgress(pool, uid, { total: batches(await countAllSourceRecords(pool, uid)) });
       let after: string | null = null;
       for (;;) {
         const batch = await sourceRecordsAfter(pool, uid, after, LOOKUP_BATCH);
@@ -454,7 +464,6 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
           type: t.type,
           method: t.type === 'postgres' ? 'segments' : input.sample ? 'sample' : 'lookup',
         }));
-      await updateReport(pool, input.reportUid, { progress: { segmentsTotal: targets.length } });
       return { targets, live: entity.mode === 'live', finished: null };
     },
 
@@ -499,11 +508,6 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
 
     async reconcileTarget(input: ReconcileTargetInput): Promise<ReconcileTargetReport> {
       const report = await compareTarget(input);
-      await pool.query(
-        `UPDATE reconcile_reports SET progress = progress || jsonb_build_object('segmentsChecked',
-           coalesce((progress->>'segmentsChecked')::int, 0) + 1) WHERE uid = $1::uuid`,
-        [input.reportUid],
-      );
       return report;
     },
 

@@ -315,6 +315,15 @@ export async function clearSourceRecords(db: Queryable, uid: string): Promise<vo
   await db.query('DELETE FROM reconcile_source_records WHERE report_uid = $1::uuid', [uid]);
 }
 
+/** Every record of the work table, unsyncable ones included (what a lookup target's batches read). */
+export async function countAllSourceRecords(db: Queryable, uid: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM reconcile_source_records WHERE report_uid = $1::uuid',
+    [uid],
+  );
+  return Number(rows[0]!.n);
+}
+
 export async function countSourceRecords(db: Queryable, uid: string): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(*) AS n FROM reconcile_source_records WHERE report_uid = $1::uuid AND data_hash <> '${UNSYNCABLE}'`,
@@ -499,6 +508,21 @@ export async function holdForDelete(
     ],
   );
   return rowCount ?? 0;
+}
+
+/** Adds to the progress's segment counts (segments, or lookup batches, of every target). */
+export async function addSegmentProgress(
+  db: Queryable,
+  uid: string,
+  add: { total?: number; checked?: number },
+): Promise<void> {
+  await db.query(
+    `UPDATE reconcile_reports SET progress = progress || jsonb_build_object(
+       'segmentsTotal', coalesce((progress->>'segmentsTotal')::int, 0) + $2::int,
+       'segmentsChecked', coalesce((progress->>'segmentsChecked')::int, 0) + $3::int)
+     WHERE uid = $1::uuid`,
+    [uid, Math.trunc(add.total ?? 0), Math.trunc(add.checked ?? 0)],
+  );
 }
 
 /** Replaces one target's entry in the report's targets (or appends it). */

@@ -58,12 +58,9 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
     const source = await reconcileSource(input);
     progress.sourceRows = source.rows;
     progress.phase = 'targets';
-    progress.segmentsTotal = opened.targets.length;
+    // Segment counts live in the report row (the activities add to them as they go); the query says the phase.
     const reports: ReconcileTargetReport[] = [];
-    for (const target of opened.targets) {
-      reports.push(await reconcileTarget({ ...input, target: target.name }));
-      progress.segmentsChecked += 1;
-    }
+    for (const target of opened.targets) reports.push(await reconcileTarget({ ...input, target: target.name }));
     if (input.repair && reports.some((r) => !r.clean)) {
       progress.phase = 'repair';
       const plans: RepairPlan[] = [];

@@ -152,6 +152,8 @@ describe('reconcile', () => {
     });
     expect(targetOf(report, 'planning')).toMatchObject({ method: 'lookup', targetCount: 298, clean: true });
     expect(report.durationMs).toBeGreaterThan(0);
+    // 16 segments on PostgreSQL (298 records: prefix length 1) and one lookup batch on ScheduleHub, all checked.
+    expect(report.progress).toEqual({ phase: 'done', sourceRows: 300, segmentsChecked: 17, segmentsTotal: 17 });
     const events = await h.prisma.syncEvent.findMany({ where: { entityName: items, type: 'reconcile.completed' } });
     expect(events.length).toBeGreaterThanOrEqual(1);
     // The work table is emptied when the report ends.
