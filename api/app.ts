@@ -11,6 +11,7 @@ import { entityRoutes } from './routes/entities.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { migrationRoutes } from './routes/migrations.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
 import { monitoringHealthRoutes } from './routes/monitoring-health.ts';
 import { reconcileRoutes } from './routes/reconcile.ts';
@@ -60,6 +61,7 @@ export function createApp(deps: ApiDeps) {
     backgroundRoutes(deps),
     scheduleRoutes(deps),
     reconcileRoutes(deps),
+    migrationRoutes(deps),
     connectionRoutes(deps),
     monitoringRoutes(deps),
     monitoringHealthRoutes(deps),

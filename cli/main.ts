@@ -6,6 +6,7 @@ import { registerConnections } from './commands/connections.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { registerEntities } from './commands/entities.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerMigrate } from './commands/migrate.ts';
 import { registerReconcile } from './commands/reconcile.ts';
 import { registerSchedule } from './commands/schedule.ts';
 import { registerSync } from './commands/sync.ts';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerSchedule(program, api);
   registerDlq(program, api);
   registerReconcile(program, api);
+  registerMigrate(program, api);
   registerTrace(program, api);
   registerKeys(program);
   return program;

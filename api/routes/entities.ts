@@ -4,6 +4,7 @@ import { unknownEntity } from '../../control/errors.ts';
 import { deleteSchedules } from '../../control/schedules.ts';
 import { backfillTarget } from '../../control/syncs.ts';
 import { deleteEntity, entityExists, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
+import { activeMigrationOf } from '../../db/migrations.ts';
 import { entityTargetState, type LastRetry } from '../../db/target-state.ts';
 import type { EntityConfig } from '../../pipeline/entity-config.ts';
 import { normalizationLayers } from '../../pipeline/errors.ts';
@@ -17,6 +18,7 @@ import { patchEntityConfig } from '../merge-patch.ts';
 import { access } from '../roles.ts';
 import { entityParamSchema, errorResponses, jsonContent } from '../schemas/common.ts';
 import { entityConfigBody, entityConfigRef } from '../schemas/entity-config-doc.ts';
+import { migrationViewSchema, targetRoleSchema } from '../schemas/migration.ts';
 import { syncIsRunning } from '../sync-running.ts';
 import { entityView } from '../views.ts';
 
@@ -32,6 +34,25 @@ const entitySchema = z
     updatedAt: z.string(),
   })
   .openapi('Entity', { description: 'A configured entity; inline connector secrets are shown as ***.' });
+
+/** GET /entities/{name}: the entity, its targets' roles and the store migration under way (issue 14). */
+const entityDetailSchema = entitySchema
+  .extend({
+    primary: z.string().nullable().openapi({
+      example: 'main',
+      description: "The target applications read from (role primary); it changes at a migration's cutover",
+    }),
+    roles: z.record(z.string(), targetRoleSchema).openapi({
+      example: { main: 'primary', main_v2: 'shadow' },
+      description: "Each target's role: primary, secondary, or shadow (written by a migration, not to be read yet)",
+    }),
+    migration: migrationViewSchema.nullable().openapi({
+      description: 'The migration of the entity that is running (GET /migrations/{id}); null when none runs',
+    }),
+  })
+  .openapi('EntityDetail', {
+    description: "A configured entity with its targets' roles and the store migration under way, if any.",
+  });
 
 const MAX_PREVIEW_ROWS = 100;
 const previewRequestSchema = z
@@ -303,14 +324,26 @@ export function entityRoutes(deps: ApiDeps) {
       path: '/entities/{name}',
       ...access('read'),
       tags,
-      summary: 'Get an entity',
+      summary: "Get an entity, its targets' roles and the store migration under way",
       request: { params: entityParamSchema },
       responses: {
-        200: { description: 'The entity', content: jsonContent(entitySchema) },
+        200: { description: 'The entity', content: jsonContent(entityDetailSchema) },
         ...errorResponses(400, 404, 503),
       },
     }),
-    async (c) => c.json(entityView(await existing(deps, c.req.valid('param').name)), 200),
+    async (c) => {
+      const entity = await existing(deps, c.req.valid('param').name);
+      const { targets } = entity.config;
+      return c.json(
+        {
+          ...entityView(entity),
+          primary: targets.find((t) => t.role === 'primary')?.name ?? null,
+          roles: Object.fromEntries(targets.map((t) => [t.name, t.role])),
+          migration: await activeMigrationOf(deps.prisma, entity.name),
+        },
+        200,
+      );
+    },
   );
 
   app.openapi(
