@@ -96,12 +96,14 @@ async function runReconcile(ctx: Context, label: string): Promise<ReconcileRun> 
     { entity: ctx.entity },
   );
   let error: string | null = null;
+  const trace = process.env.BENCH_RECONCILE_TRACE === '1' ? traceStatements(ctx.pool) : null;
   try {
     await ctx.client.workflow.getHandle(workflowId).result();
   } catch (e) {
     error = (e as Error).message;
   }
   const wallMs = performance.now() - started;
+  if (trace) for (const line of await trace.stop()) ctx.log(`    ${line}`);
   const report = await getReconcileReport({ prisma: ctx.prisma }, reportUid);
   const times = await activityTimes(ctx.client, workflowId).catch(() => new Map<string, number>());
   const sourceMs = times.get('reconcileSource') ?? null;
@@ -139,6 +141,36 @@ async function runReconcile(ctx: Context, label: string): Promise<ReconcileRun> 
       `${run.status}${run.clean ? ', clean' : ''}${run.error ? `: ${run.error}` : ''}`,
   );
   return run;
+}
+
+/**
+ * BENCH_RECONCILE_TRACE=1: where a reconcile's database time goes. Samples pg_stat_activity every 250 ms and
+ * reports the statements seen running longest (their text shortened), the slowest first.
+ */
+function traceStatements(pool: pg.Pool) {
+  const seen = new Map<string, number>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await pool.query<{ query: string; ms: number }>(
+        `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query,
+                (extract(epoch FROM clock_timestamp() - query_start) * 1000)::float8 AS ms
+           FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND query NOT LIKE '%pg_stat_activity%'`,
+      );
+      for (const r of rows) seen.set(r.query, Math.max(seen.get(r.query) ?? 0, r.ms));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...seen.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([query, ms]) => `${(ms / 1000).toFixed(1).padStart(7)} s  ${query}`);
+    },
+  };
 }
 
 /** How many differences of each kind the bench writes into the target (100 in all). */
