@@ -22,7 +22,8 @@
  *
  * Environment: BENCH_ROWS (or the first argument), BENCH_PAGE_SIZE, BENCH_SKIP=<comma list of
  * resync,reconcile,incremental,incremental-unchanged,dlt,split,schedulehub,two-workers>, BENCH_SCHEDULEHUB_ROWS (a
- * prefix of the table for the ScheduleHub run; default all rows), BENCH_LATEST=0.
+ * prefix of the table for the ScheduleHub run; default all rows), BENCH_LATEST=0, BENCH_RECONCILE_TRACE=1 (the
+ * statements each reconcile ran longest).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
