@@ -140,6 +140,11 @@ export const entityConfigSchema = z
       .optional(),
     /** How long a batch waits for its children's parents before it ends with them still pending. */
     childWaitSeconds: z.number().min(0).max(86_400).default(10),
+    /**
+     * Promotion from dry run to live needs a clean reconcile of every target, finished after the configuration's
+     * last change (a target already filled by another system: prove parity before SyncFlow writes to it).
+     */
+    promoteRequiresCleanReconcile: z.boolean().default(false),
   })
   .strict()
   .superRefine(checkReferences);

@@ -1,9 +1,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { stopBackgroundForDeletion } from '../../control/background.ts';
 import { unknownEntity } from '../../control/errors.ts';
+import { promoteEntity } from '../../control/promotion.ts';
 import { deleteSchedules } from '../../control/schedules.ts';
 import { backfillTarget } from '../../control/syncs.ts';
-import { deleteEntity, entityExists, getEntity, listEntities, saveEntity, setEntityMode } from '../../db/entities.ts';
+import { deleteEntity, entityExists, getEntity, listEntities, saveEntity } from '../../db/entities.ts';
 import { activeMigrationOf } from '../../db/migrations.ts';
 import { entityTargetState, type LastRetry } from '../../db/target-state.ts';
 import type { EntityConfig } from '../../pipeline/entity-config.ts';
@@ -518,17 +519,17 @@ export function entityRoutes(deps: ApiDeps) {
       ...access('configure'),
       tags,
       summary: 'Promote an entity from dry-run to live (its syncs then write to the targets)',
+      description:
+        'With `promoteRequiresCleanReconcile` in its configuration, only on a clean reconcile of every target finished after the configuration last changed; otherwise 409 `parity_not_proven`, naming the counts that were not zero.',
       request: { params: entityParamSchema },
       responses: {
         200: { description: 'The entity, now live', content: jsonContent(entitySchema) },
-        ...errorResponses(400, 404, 503),
+        ...errorResponses(400, 404, 409, 503),
       },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
-      const promoted = await setEntityMode(deps.prisma, name, 'live');
-      if (!promoted) throw unknownEntity(name);
-      return c.json(entityView(promoted), 200);
+      return c.json(entityView(await promoteEntity(deps, name)), 200);
     },
   );
 

@@ -67,7 +67,7 @@ describe('migration runbook: the targets each step leaves', () => {
   it('each step applied twice gives the same targets (a retried activity)', () => {
     const original = [main];
     for (const op of ['shadow', 'cutover', 'retire'] as const) {
-      let current = original;
+      let current: TargetConfig[] = original;
       if (op !== 'shadow') current = targetsAfter('shadow', current, original, 'main', hub);
       if (op === 'retire') current = targetsAfter('cutover', current, original, 'main', hub);
       const once = targetsAfter(op, current, original, 'main', hub);
