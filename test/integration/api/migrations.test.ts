@@ -23,6 +23,8 @@ describe('migrations API', () => {
   const name = `items_${schema.slice(4)}`;
   /** Synced once; migrated and rolled back. */
   const back = `${name}_back`;
+  /** Synced once, delete policy none (an extra record is only reported): its verify is not clean, cutover forced. */
+  const forced = `${name}_forced`;
   const started: string[] = [];
 
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
@@ -86,19 +88,20 @@ describe('migrations API', () => {
       }),
     );
     await registerEntity(h, itemEntity(back, schema));
-    await h.prisma.entity.updateMany({ where: { name: { in: [name, back] } }, data: { mode: 'live' } });
+    await registerEntity(h, itemEntity(forced, schema, { deletePolicy: 'none' }));
+    await h.prisma.entity.updateMany({ where: { name: { in: [name, back, forced] } }, data: { mode: 'live' } });
     await h.startWorker();
     app = createApp({ prisma: h.prisma, temporal: h.client, taskQueue: h.taskQueue, secrets: h.secrets });
     for (const role of ['admin', 'operator', 'viewer'] as const) {
       keys[role] = (await createApiKey(h.prisma, `migrations-${role}`, role)).key;
     }
-    for (const entity of [name, back]) {
+    for (const entity of [name, back, forced]) {
       const [run] = await runSync(h, [entity], 'full', true);
       expect(run!.summary).toMatchObject({ status: 'completed', inserted: 40, failed: 0 });
     }
   });
   afterAll(async () => {
-    await terminateAll(h.client, [...started, ...[name, back].flatMap((e) => [`sync-${e}`, `migrate-${e}`])]);
+    await terminateAll(h.client, [...started, ...[name, back, forced].flatMap((e) => [`sync-${e}`, `migrate-${e}`])]);
     await pool?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await pool?.end();
     await h?.close();
@@ -318,5 +321,53 @@ describe('migrations API', () => {
     const list = await call('GET', `/migrations?entity=${back}`, { key: keys.viewer });
     expect(list.body.items).toHaveLength(1);
     expect(list.body.items[0]).toMatchObject({ id, status: 'rolled_back' });
+  });
+
+  it('refuses a cutover whose verify is not clean unless forced, records the force, then rolls back before retire', async () => {
+    const answer = await post({ entity: forced, from: 'main', to: toTarget(forced), soakMinutes: 0 });
+    expect(answer.status, answer.text).toBe(202);
+    started.push(answer.body.workflowId);
+    const { id } = answer.body;
+    await until(id, (m) => m.waitingFor?.step === 'backfill', 'a wait at backfill');
+    expect((await call('POST', `/migrations/${id}/approve`, { body: { step: 'backfill' } })).status).toBe(200);
+    await until(id, (m) => m.waitingFor?.step === 'verify', 'a wait at verify');
+    // A record only `next` holds: the repair may not delete it (delete policy none), so no verify round is clean.
+    await pool.query(
+      `INSERT INTO ${schema}.${forced}_next (erp_key_hash, erp_data_hash, erp_ref_str, part_no, plant)
+       VALUES (md5('extra-1'), md5('x') || md5('y'), 'part_no=X-1|plant=DE01', 'X-1', 'DE01')`,
+    );
+    expect((await call('POST', `/migrations/${id}/approve`, { body: { step: 'verify' } })).status).toBe(200);
+    const gated = await until(id, (m) => m.waitingFor?.step === 'cutover', 'a wait at cutover');
+    expect(gated.waitingFor).toEqual({ step: 'cutover', reason: 'clean_reconcile' });
+    const verify = gated.steps.find((s: { step: string }) => s.step === 'verify');
+    expect(verify).toMatchObject({ status: 'done', clean: false, forced: false });
+    expect(verify.reconcileUids.length).toBeGreaterThanOrEqual(1);
+    const report = await call('GET', `/reconcile/${verify.reconcileUids.at(-1)}`, { key: keys.viewer });
+    expect(report.body.targets[0]).toMatchObject({ target: 'next', extra: 1, clean: false });
+
+    const refused = await call('POST', `/migrations/${id}/approve`, { body: { step: 'cutover' } });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'migration_refused' });
+    expect(refused.body.error.message).toMatch(/not clean.*force/);
+    const force = await call('POST', `/migrations/${id}/approve`, { body: { step: 'cutover', force: true } });
+    expect(force.status, force.text).toBe(200);
+    const cut = await until(
+      id,
+      (m) => m.steps.find((s: { step: string }) => s.step === 'cutover').status === 'done',
+      'the cutover',
+    );
+    expect(cut.steps.find((s: { step: string }) => s.step === 'cutover')).toMatchObject({ forced: true });
+    expect(cut.roles).toEqual({ main: 'secondary', next: 'primary' });
+    const entity = await call('GET', `/entities/${forced}`, { key: keys.viewer });
+    expect(entity.body).toMatchObject({ primary: 'next', roles: { main: 'secondary', next: 'primary' } });
+
+    // Rollback after the cutover, before retire: main primary again, next gone.
+    const rolled = await call('POST', `/migrations/${id}/rollback`);
+    expect(rolled.status, rolled.text).toBe(200);
+    const ended = await until(id, (m) => m.status !== 'running', 'the rollback');
+    expect(ended).toMatchObject({ status: 'rolled_back', roles: { main: 'primary' } });
+    const after = await call('GET', `/entities/${forced}`, { key: keys.viewer });
+    expect(after.body).toMatchObject({ primary: 'main', roles: { main: 'primary' }, migration: null });
+    expect(after.body.config.targets.map((t: { name: string }) => t.name)).toEqual(['main']);
   });
 });
