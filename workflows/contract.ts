@@ -221,6 +221,9 @@ export const RECONCILE_WORKFLOW = 'reconcile';
 /** One workflow per report: `reconcile-<reportUid>`. */
 export const reconcileWorkflowId = (reportUid: string) => `reconcile-${reportUid}`;
 export const RECONCILE_PROGRESS_QUERY = 'reconcileProgress';
+/** A target left with unverified segments is compared again this many times, this long apart (ReconcileInput). */
+export const DEFAULT_RESUME_ATTEMPTS = 2;
+export const DEFAULT_RESUME_DELAY_SECONDS = 60;
 /** The reconcile's live progress (the same object it writes to the report row). */
 export const reconcileProgressQuery = defineQuery<ReconcileProgress>(RECONCILE_PROGRESS_QUERY);
 

@@ -8,6 +8,7 @@ import {
   ParentClosePolicy,
   proxyActivities,
   setHandler,
+  sleep,
   uuid4,
 } from '@temporalio/workflow';
 import type { ReconcileActivities, RepairPlan } from '../activities/contract.ts';
@@ -17,7 +18,12 @@ import type {
   ReconcileProgress,
   ReconcileTargetReport,
 } from '../pipeline/reconcile/types.ts';
-import { reconcileProgressQuery, syncWorkflowId } from './contract.ts';
+import {
+  DEFAULT_RESUME_ATTEMPTS,
+  DEFAULT_RESUME_DELAY_SECONDS,
+  reconcileProgressQuery,
+  syncWorkflowId,
+} from './contract.ts';
 import { SyncBatchId, SyncEntity, SyncPaused, SyncType } from './search-attributes.ts';
 import { syncEntity } from './sync-entity.ts';
 
@@ -61,6 +67,16 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
     // Segment counts live in the report row (the activities add to them as they go); the query says the phase.
     const reports: ReconcileTargetReport[] = [];
     for (const target of opened.targets) reports.push(await reconcileTarget({ ...input, target: target.name }));
+    // A target that was down: compared again once it may be back (the source records are still there).
+    const attempts = input.resumeAttempts ?? DEFAULT_RESUME_ATTEMPTS;
+    for (let attempt = 0; attempt < attempts && reports.some((r) => r.unverifiedSegments.length > 0); attempt++) {
+      await sleep((input.resumeDelaySeconds ?? DEFAULT_RESUME_DELAY_SECONDS) * 1000);
+      for (let i = 0; i < reports.length; i++) {
+        if (reports[i]!.unverifiedSegments.length > 0) {
+          reports[i] = await reconcileTarget({ ...input, target: reports[i]!.target });
+        }
+      }
+    }
     if (input.repair && reports.some((r) => !r.clean)) {
       progress.phase = 'repair';
       const plans: RepairPlan[] = [];

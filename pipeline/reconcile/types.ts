@@ -116,6 +116,13 @@ export interface ReconcileInput {
   repair?: boolean;
   /** Lookup targets only: check a random sample of this many keys instead of every key. */
   sample?: number;
+  /**
+   * A target left with unverified segments (down mid-reconcile) is compared again after `resumeDelaySeconds`,
+   * up to `resumeAttempts` times (defaults in workflows/contract.ts: 2 attempts, 60 s apart); the report says
+   * what stayed unverified.
+   */
+  resumeAttempts?: number;
+  resumeDelaySeconds?: number;
 }
 
 /** workflows/reconcile.ts's result. */

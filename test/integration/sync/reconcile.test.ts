@@ -6,6 +6,7 @@ import { ControlError } from '../../../control/errors.ts';
 import { getReconcileReport, listReconcileReports, startReconcile } from '../../../control/reconciles.ts';
 import type { ReconcileReportView, ReconcileTargetReport } from '../../../pipeline/reconcile/types.ts';
 import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
+import { RECONCILE_WORKFLOW, reconcileWorkflowId } from '../../../workflows/contract.ts';
 import { createHarness, type Harness, LOCAL_CONNECTION } from '../../support/harness.ts';
 import { createItemSource, itemEntity, itemRows, registerEntity, runSync } from '../../support/sync-fixtures.ts';
 
@@ -268,13 +269,50 @@ describe('reconcile', () => {
   it('a target that is down leaves its segments unverified and the report not clean', async () => {
     await pool.query(`ALTER TABLE ${main} RENAME TO ${items}_gone`);
     try {
-      const report = await reconcile({ targets: ['main'] });
+      // Compared again once a second later, still down: what stays unverified is reported.
+      const reportUid = randomUUID();
+      await h.client.workflow.execute(RECONCILE_WORKFLOW, {
+        taskQueue: h.taskQueue,
+        workflowId: reconcileWorkflowId(reportUid),
+        args: [{ reportUid, entityName: items, targets: ['main'], resumeAttempts: 1, resumeDelaySeconds: 1 }],
+      });
+      const report = await getReconcileReport(deps(), reportUid);
       const t = targetOf(report, 'main');
       expect(t.unverifiedSegments.length).toBeGreaterThan(0);
+      expect(t.note).toContain('not verified');
       expect(t.clean).toBe(false);
       expect(report.clean).toBe(false);
     } finally {
       await pool.query(`ALTER TABLE ${schema}.${items}_gone RENAME TO ${items}_main`);
     }
+  }, 60_000);
+
+  it('started by a parent (no report row yet), a reconcile resumes a target that comes back', async () => {
+    await pool.query(`ALTER TABLE ${main} RENAME TO ${items}_gone`);
+    const reportUid = randomUUID();
+    const handle = await h.client.workflow.start(RECONCILE_WORKFLOW, {
+      taskQueue: h.taskQueue,
+      workflowId: reconcileWorkflowId(reportUid),
+      args: [{ reportUid, entityName: items, targets: ['main'], resumeAttempts: 3, resumeDelaySeconds: 2 }],
+    });
+    try {
+      // The first comparison finds the target down …
+      for (let i = 0; i < 100; i++) {
+        const row = await getReconcileReport(deps(), reportUid).catch(() => null);
+        if (row?.targets[0]?.unverifiedSegments.length) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect((await getReconcileReport(deps(), reportUid)).targets[0]!.clean).toBe(false);
+    } finally {
+      // … then it is back, and the next attempt verifies it.
+      await pool.query(`ALTER TABLE ${schema}.${items}_gone RENAME TO ${items}_main`);
+    }
+    const outcome = await handle.result();
+    // Verified now: only the parent the orphans test deleted by hand is missing.
+    expect(outcome).toMatchObject({
+      reportUid,
+      targets: [{ target: 'main', unverifiedSegments: [], missing: 1, extra: 0, different: 0 }],
+    });
+    expect(await getReconcileReport(deps(), reportUid)).toMatchObject({ status: 'completed', entityName: items });
   }, 60_000);
 });
