@@ -24,6 +24,7 @@ import {
   MIGRATE_WORKFLOW,
   type MigrateTargetInput,
   migrateWorkflowId,
+  migrationStateQuery,
   rollbackMigrationUpdate,
 } from '../workflows/contract.ts';
 import { ControlError, unknownEntity } from './errors.ts';
@@ -166,7 +167,20 @@ const requireMigration = async (deps: ControlDeps, id: string): Promise<Migratio
   return found;
 };
 
-export const getMigration = requireMigration;
+/**
+ * One migration: while it runs, the workflow's own state (its `migrationState` query: an approval just taken
+ * shows at once); the recorded row when it has ended or the workflow does not answer.
+ */
+export async function getMigration(deps: ControlDeps, id: string): Promise<MigrationView> {
+  const recorded = await requireMigration(deps, id);
+  if (recorded.status !== 'running') return recorded;
+  try {
+    const live = await deps.temporal.workflow.getHandle(recorded.workflowId).query(migrationStateQuery);
+    return live.id === recorded.id ? live : recorded;
+  } catch {
+    return recorded;
+  }
+}
 
 export async function listMigrations(deps: ControlDeps, filter: { entity?: string } = {}) {
   return { items: await readMigrations(deps.prisma, filter) };

@@ -17,13 +17,14 @@ import { connectionConfigSchema } from '../connectors/connections.ts';
 import { createPool } from '../connectors/postgres/pool.ts';
 import { createSecretBox, newSecretKey } from '../connectors/secret-box.ts';
 import { setBackground, startBackground } from '../control/background.ts';
+import { approveMigration, getMigration, startMigration } from '../control/migrations.ts';
 import { startReconcile } from '../control/reconciles.ts';
 import { startReplay } from '../control/replays.ts';
 import { deleteSchedules, setSchedule, triggerSchedule } from '../control/schedules.ts';
 import { type ControlDeps, startSync } from '../control/syncs.ts';
 import { waitForSync } from '../control/wait.ts';
 import { saveConnection } from '../db/connections.ts';
-import { saveEntity } from '../db/entities.ts';
+import { saveEntity, setEntityMode } from '../db/entities.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { startInfrastructure } from '../infra/index.ts';
 import { clockTimeAt } from '../pipeline/background/window.ts';
@@ -306,6 +307,27 @@ try {
   const reconcile = await startReconcile(deps, { entity: 'items', repair: true });
   log(`  reconcile: ${JSON.stringify(await client.workflow.getHandle(reconcile.workflowId).result())}`);
   await record('reconcile', { workflowId: reconcile.workflowId });
+
+  // 11. A store migration of items from its table to another, approved step by step (each approval an Update):
+  //     shadow, the backfill's full sync (a scheduledSync child), verify's reconcile with repair, cutover, one
+  //     soak reconcile of both, retire.
+  await setEntityMode(prisma, 'items', 'live');
+  const migration = await startMigration(deps, {
+    entity: 'items',
+    from: 'main',
+    to: { type: 'postgres', name: 'moved', connection: 'local', schema: SCHEMA, table: 'items_moved' },
+    soakMinutes: 0,
+  });
+  for (;;) {
+    const view = await getMigration(deps, migration.id);
+    if (view.status !== 'running') {
+      log(`  migration: ${view.status} ${view.steps.map((st) => `${st.step}:${st.status}`).join(' ')}`);
+      break;
+    }
+    if (view.waitingFor) await approveMigration(deps, migration.id, { step: view.waitingFor.step });
+    else await new Promise((r) => setTimeout(r, 200));
+  }
+  await record('migrate-target', { workflowId: migration.workflowId });
 
   log(`\nwritten to ${OUT.pathname}:\n${written.map((w) => `  ${w}`).join('\n')}`);
 } finally {

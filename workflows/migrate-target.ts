@@ -68,6 +68,7 @@ export async function migrateTarget(input: MigrateTargetInput): Promise<Migratio
     approveMigrationUpdate,
     ({ step, force }) => {
       approvals.set(step as MigrationStep, force === true);
+      state.waitingFor = null; // the answer shows the approval taken
       return state;
     },
     {

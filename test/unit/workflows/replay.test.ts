@@ -37,6 +37,7 @@ describe('recorded workflow histories replay against the current workflow code',
         'scheduledSync',
         'replayDeadLetters',
         'reconcile',
+        'migrateTarget',
       ]),
     );
   });
