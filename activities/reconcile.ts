@@ -5,6 +5,7 @@ import { insertEventSql } from '../db/events.ts';
 import { jsonb } from '../db/jsonb.ts';
 import {
   addSegmentProgress,
+  analyzeSourceRecords,
   clearSourceRecords,
   countAllSourceRecords,
   countSourceRecords,
@@ -497,6 +498,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
           if (state.sourceDone) break;
         }
       }
+      await analyzeSourceRecords(pool);
       const summary = {
         rows: state.sourceRows,
         records: await countSourceRecords(pool, uid),
