@@ -10,6 +10,25 @@ interface EntityView {
   enabled: boolean;
   configVersion: number;
   config: { source: { type: string }; targets: Array<{ name: string; type: string }>; description?: string };
+  /** GET /entities/:name only: the running store migration (api/schemas/migration.ts), null when none. */
+  migration?: {
+    id: string;
+    from: string;
+    to: string;
+    step: string;
+    waitingFor: { step: string; reason: string } | null;
+    requested: string | null;
+  } | null;
+}
+
+/** The line `entities show` prints on a running migration: where it is and what it waits for. */
+export function migrationLine(m: NonNullable<EntityView['migration']>): string {
+  const waits = m.requested
+    ? `, ${m.requested} requested`
+    : m.waitingFor
+      ? `, waiting for ${m.waitingFor.reason === 'approval' ? 'approval of' : 'a clean reconcile (or a forced approval) before'} ${m.waitingFor.step}`
+      : '';
+  return `Migration ${m.id}: ${m.from} → ${m.to}, step ${m.step}${waits} (syncflow migrate status ${m.id})`;
 }
 
 /** The API's answer (GET /entities/:name/targets): db/target-state.ts's figures, dates as ISO strings. */
@@ -175,6 +194,7 @@ export function registerEntities(program: Command, api: () => ApiClient) {
       print(JSON.stringify(entity, null, 2));
       print();
       print(targetsText({ entity: entity.name, targets, lastRetry }));
+      if (entity.migration) print(migrationLine(entity.migration));
     });
 
   entities
