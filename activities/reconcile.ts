@@ -134,15 +134,21 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
   async function compareSegments(uid: string, target: Target, sourceCount: number) {
     let length = prefixLengthFor(sourceCount);
     const unverified: string[] = [];
-    let source = await sourceSegmentChecksums(pool, uid, length);
+    // Both sides' checksums at once: two scans in two databases (or two backends of one), each on its own core.
+    const [sourceSide, targetSide] = await Promise.allSettled([
+      sourceSegmentChecksums(pool, uid, length),
+      target.segmentChecksums!({ prefixLength: length, signal: signal() }),
+    ]);
+    if (sourceSide.status === 'rejected') throw sourceSide.reason;
+    let source = sourceSide.value;
     let held: Map<string, SegmentSummary>;
-    try {
-      held = await target.segmentChecksums!({ prefixLength: length, signal: signal() });
-    } catch (error) {
+    if (targetSide.status === 'rejected') {
+      const error = targetSide.reason;
       if (signal().aborted) throw error;
       // The target is down: nothing of it was verified.
       return { diff: null, targetCount: 0, unverified: [...source.keys()].sort(), segments: source.size, error };
     }
+    held = targetSide.value;
     const targetCount = [...held.values()].reduce((n, s) => n + s.count, 0);
     const segments = Math.max(source.size, held.size);
     let differ = differingSegments(source, held);
