@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { LastRetry, TargetState } from '../../db/target-state.ts';
+import type { MigrationState } from '../../pipeline/migration/runbook.ts';
 import { type ApiClient, CliError } from '../api-client.ts';
 import { readJsonFile, readNamedDocuments } from '../json-file.ts';
 import { count, print, table } from '../output.ts';
@@ -11,14 +12,7 @@ interface EntityView {
   configVersion: number;
   config: { source: { type: string }; targets: Array<{ name: string; type: string }>; description?: string };
   /** GET /entities/:name only: the running store migration (api/schemas/migration.ts), null when none. */
-  migration?: {
-    id: string;
-    from: string;
-    to: string;
-    step: string;
-    waitingFor: { step: string; reason: string } | null;
-    requested: string | null;
-  } | null;
+  migration?: Pick<MigrationState, 'id' | 'from' | 'to' | 'step' | 'waitingFor' | 'requested'> | null;
 }
 
 /** The line `entities show` prints on a running migration: where it is and what it waits for. */

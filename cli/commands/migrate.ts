@@ -1,39 +1,11 @@
 import type { Command } from 'commander';
+import type { MigrationState } from '../../pipeline/migration/runbook.ts';
 import { type ApiClient, CliError } from '../api-client.ts';
 import { readJsonFile } from '../json-file.ts';
 import { type Cell, print, table } from '../output.ts';
 
-/** The API's answer (GET /migrations/:id): control/migrations.ts's MigrationView, as JSON. */
-interface MigrationStepView {
-  step: string;
-  status: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  reconcileUids: string[];
-  clean: boolean | null;
-  forced: boolean;
-  note: string | null;
-}
-
-export interface MigrationView {
-  id: string;
-  entityName: string;
-  workflowId: string;
-  from: string;
-  to: string;
-  status: string;
-  step: string;
-  waitingFor: { step: string; reason: 'approval' | 'clean_reconcile' } | null;
-  autoApprove: boolean;
-  soakMinutes: number;
-  soakCheckMinutes: number;
-  steps: MigrationStepView[];
-  roles: Record<string, string>;
-  requested: 'rollback' | 'abort' | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+/** The API's answer (GET /migrations/:id): the runbook's state as JSON (dates as ISO strings already). */
+export type MigrationView = MigrationState;
 
 interface Started {
   id: string;
