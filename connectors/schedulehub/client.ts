@@ -15,6 +15,32 @@ import {
   type StoredWireRecord,
 } from './protocol.ts';
 
+/**
+ * The query string of one lookup stays within this many characters of bk_hashes: 500 hashes of 32 hex characters
+ * (MAX_LOOKUP) make a 16.5 KB URL, which HTTP servers refuse (Node's default header limit is 16 KiB: 431). 8 KB is
+ * what servers and proxies commonly accept.
+ */
+export const MAX_LOOKUP_QUERY_CHARS = 8000;
+
+/** bk_hashes in consecutive chunks of at most MAX_LOOKUP, each joined by commas within MAX_LOOKUP_QUERY_CHARS. */
+export function lookupChunks(bkHashes: readonly string[]): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let chars = 0;
+  for (const hash of bkHashes) {
+    const cost = hash.length + (chunk.length > 0 ? 1 : 0);
+    if (chunk.length > 0 && (chunk.length === MAX_LOOKUP || chars + cost > MAX_LOOKUP_QUERY_CHARS)) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+    chars += hash.length + (chunk.length > 0 ? 1 : 0);
+    chunk.push(hash);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 export interface SchedulehubClientOptions {
   baseUrl: string;
   credentials: Credentials;
@@ -62,11 +88,10 @@ export class SchedulehubClient {
     return response.ok ? response.body : null;
   }
 
-  /** Any number of bk_hashes, looked up in chunks the server accepts. */
+  /** Any number of bk_hashes, looked up in chunks the server accepts (in count and in URL length). */
   async getManyByBkHash(resource: string, bkHashes: string[]): Promise<StoredWireRecord[]> {
     const found: StoredWireRecord[] = [];
-    for (let i = 0; i < bkHashes.length; i += MAX_LOOKUP) {
-      const chunk = bkHashes.slice(i, i + MAX_LOOKUP);
+    for (const chunk of lookupChunks(bkHashes)) {
       const page = await this.http.request({
         operation: `get ${resource} records`,
         method: 'GET',
