@@ -133,6 +133,7 @@ export async function migrateTarget(input: MigrateTargetInput): Promise<Migratio
     const met = checked === null || checked.clean === true;
     if (!(input.autoApprove && met)) {
       s.status = 'waiting';
+      state.step = step;
       state.waitingFor = { step, reason: met ? 'approval' : 'clean_reconcile' };
       await record();
       await condition(() => approvals.has(step) || interrupted());
@@ -193,7 +194,8 @@ export async function migrateTarget(input: MigrateTargetInput): Promise<Migratio
       });
       if (result.skipped !== true) {
         const summary = result as BatchSummary;
-        return `full sync ${summary.batchUid} ${summary.status}: ${summary.inserted} inserted, ${summary.updated} updated`;
+        // The batch's counts follow the primary (which already held everything); verify checks what `to` holds.
+        return `full sync ${summary.batchUid} ${summary.status} (its counts follow the primary: ${summary.inserted} inserted, ${summary.updated} updated there)`;
       }
       // A sync (or background load) of the entity is running: try again when it may have ended.
       stepState('backfill').note =

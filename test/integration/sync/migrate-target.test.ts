@@ -107,6 +107,7 @@ describe('migrateTarget', () => {
   it('step by step with writes in between, rolled back at cutover: the targets as before, no write lost', async () => {
     const started = await startMigration(deps(), { entity: items, from: 'main', to: hub, soakMinutes: 0 });
     let view = await waitingFor(started.id, 'backfill');
+    expect(view.step).toBe('backfill'); // the step it waits at (it said shadow, the step done, before)
     expect(view.roles).toEqual({ main: 'primary', hub: 'shadow' });
     expect(await targetsNow()).toEqual(['hub:shadow', 'main:primary']);
     await expect(
