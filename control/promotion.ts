@@ -1,5 +1,5 @@
 import { getEntity, type StoredEntity, setEntityMode } from '../db/entities.ts';
-import { listReports } from '../db/reconcile.ts';
+import { newestCompletedReport } from '../db/reconcile.ts';
 import { parityRefusal } from '../pipeline/reconcile/parity.ts';
 import { ControlError, unknownEntity } from './errors.ts';
 import type { ControlDeps } from './syncs.ts';
@@ -13,8 +13,7 @@ export async function promoteEntity(deps: Pick<ControlDeps, 'prisma'>, name: str
   const entity = await getEntity(deps.prisma, name);
   if (!entity) throw unknownEntity(name);
   if (entity.mode !== 'live' && entity.config.promoteRequiresCleanReconcile) {
-    const { rows } = await listReports(deps.prisma, { entity: name, limit: 20 });
-    const newest = rows.find((r) => r.status === 'completed' && (r.targets.length > 0 || r.clean !== null)) ?? null;
+    const newest = await newestCompletedReport(deps.prisma, name);
     const refusal = parityRefusal(newest, entity.updatedAt);
     if (refusal) {
       throw new ControlError(409, 'parity_not_proven', `"${name}" stays in dry run: ${refusal}.`, {

@@ -171,6 +171,15 @@ export async function listReports(
   return { rows: rows.slice(0, options.limit).map(reportView), hasMore: rows.length > options.limit };
 }
 
+/** The entity's newest completed report (the parity gate of a promotion), or null. */
+export async function newestCompletedReport(prisma: Prisma, entityName: string): Promise<ReconcileReportView | null> {
+  const row = await prisma.reconcileReport.findFirst({
+    where: { entityName, status: 'completed' },
+    orderBy: [{ startedAt: 'desc' }, { uid: 'desc' }],
+  });
+  return row ? reportView(row) : null;
+}
+
 /** Running reports of an entity (a running reconcile refuses a second). */
 export async function runningReports(prisma: Prisma, entityName: string) {
   return prisma.reconcileReport.findMany({

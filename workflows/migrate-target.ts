@@ -17,6 +17,7 @@ import {
   type MigrationState,
   type MigrationStep,
   migrationSteps,
+  parityGateOf,
   rollbackRefusal,
   type StepState,
 } from '../pipeline/migration/runbook.ts';
@@ -129,7 +130,7 @@ export async function migrateTarget(input: MigrateTargetInput): Promise<Migratio
   /** Waits until `step` may run: an approval (or auto-approval on a met gate). False when interrupted. */
   const gate = async (step: MigrationStep): Promise<boolean> => {
     const s = stepState(step);
-    const checked = step === 'cutover' ? stepState('verify') : step === 'retire' ? stepState('soak') : null;
+    const checked = parityGateOf(state, step);
     const met = checked === null || checked.clean === true;
     if (!(input.autoApprove && met)) {
       s.status = 'waiting';

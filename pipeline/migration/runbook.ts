@@ -66,8 +66,14 @@ export const initialSteps = (): StepState[] =>
     note: null,
   }));
 
-/** Steps after which the next one needs a clean reconcile of the target(s) it checked (unless forced). */
+/** Steps that need a clean reconcile of an earlier step (unless forced): cutover the verify's, retire the soak's. */
 const gatedOnParity: Partial<Record<MigrationStep, MigrationStep>> = { cutover: 'verify', retire: 'soak' };
+
+/** The step whose reconcile gates `step`, with its state; null when `step` has no parity gate. */
+export function parityGateOf(state: Pick<MigrationState, 'steps'>, step: MigrationStep): StepState | null {
+  const checked = gatedOnParity[step];
+  return checked ? (state.steps.find((s) => s.step === checked) ?? null) : null;
+}
 
 /** Why `approve(step, force)` cannot be taken now; null when it can. */
 export function approvalRefusal(state: MigrationState, step: string, force: boolean): string | null {
@@ -78,10 +84,9 @@ export function approvalRefusal(state: MigrationState, step: string, force: bool
     const now = state.waitingFor ? `it waits for "${state.waitingFor.step}"` : `step "${state.step}" is running`;
     return `step "${step}" is not the one awaiting approval: ${now}`;
   }
-  const checked = gatedOnParity[step as MigrationStep];
-  const gate = checked ? state.steps.find((s) => s.step === checked) : undefined;
+  const gate = parityGateOf(state, step as MigrationStep);
   if (gate && gate.clean !== true && !force) {
-    return `the last reconcile of step "${checked}" is not clean${gate.note ? ` (${gate.note})` : ''}: approve "${step}" with force to go ahead anyway`;
+    return `the last reconcile of step "${gate.step}" is not clean${gate.note ? ` (${gate.note})` : ''}: approve "${step}" with force to go ahead anyway`;
   }
   return null;
 }
