@@ -14,6 +14,11 @@ import {
 import { createSecretBox, type SecretBox } from '../../connectors/secret-box.ts';
 import { saveConnection } from '../../db/connections.ts';
 import { createPrisma, type Prisma } from '../../db/prisma.ts';
+import {
+  type SchedulehubSandbox,
+  type SchedulehubSandboxOptions,
+  startSchedulehubSandbox,
+} from '../../sandbox/index.ts';
 
 import { installWorkerRuntime } from '../../worker/runtime.ts';
 
@@ -58,6 +63,30 @@ export async function saveTestConnections(prisma: Prisma, secrets: SecretBox, da
     saveConnection(prisma, { name, config: connectionConfigSchema.parse(config) }, secrets);
   await save(LOCAL_CONNECTION, { type: 'postgres', url: { value: databaseUrl }, maxConnections: 8 });
   await save(TMP_CONNECTION, { type: 'files', root: realpathSync(tmpdir()) });
+}
+
+/**
+ * Starts a ScheduleHub sandbox over the run's database, its records in `options.schema` (quiet unless
+ * `options.log` is given; other sandbox options, such as `faults`, passed on), and saves `connection` to it
+ * with the sandbox's credentials. The caller stops the sandbox; if the save fails, it is stopped here.
+ */
+export async function startSchedulehubTarget(
+  h: Harness,
+  connection: string,
+  options: Omit<SchedulehubSandboxOptions, 'databaseUrl'> & { schema: string },
+): Promise<SchedulehubSandbox> {
+  const sandbox = await startSchedulehubSandbox({ log: () => {}, ...options, databaseUrl: h.databaseUrl });
+  try {
+    await h.saveConnection(connection, {
+      type: 'schedulehub',
+      baseUrl: sandbox.url,
+      auth: { username: { value: sandbox.credentials.username }, password: { value: sandbox.credentials.password } },
+    });
+  } catch (error) {
+    await sandbox.stop();
+    throw error;
+  }
+  return sandbox;
 }
 
 export async function createHarness(name: string): Promise<Harness> {

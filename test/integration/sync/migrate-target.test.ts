@@ -11,8 +11,8 @@ import {
   startMigration,
 } from '../../../control/migrations.ts';
 import { getEntity, setEntityMode } from '../../../db/entities.ts';
-import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
-import { createHarness, type Harness } from '../../support/harness.ts';
+import type { SchedulehubSandbox } from '../../../sandbox/index.ts';
+import { createHarness, type Harness, startSchedulehubTarget } from '../../support/harness.ts';
 import {
   createItemSource,
   insertItems,
@@ -63,12 +63,7 @@ describe('migrateTarget', () => {
   beforeAll(async () => {
     h = await createHarness('migrate-target');
     pool = createPool(h.databaseUrl);
-    sandbox = await startSchedulehubSandbox({ databaseUrl: h.databaseUrl, schema: `sh_${id}`, log: () => {} });
-    await h.saveConnection(connection, {
-      type: 'schedulehub',
-      baseUrl: sandbox.url,
-      auth: { username: { value: sandbox.credentials.username }, password: { value: sandbox.credentials.password } },
-    });
+    sandbox = await startSchedulehubTarget(h, connection, { schema: `sh_${id}` });
     await createItemSource(pool, schema, itemRows(200));
     await registerEntity(h, itemEntity(items, schema));
     await setEntityMode(h.prisma, items, 'live');

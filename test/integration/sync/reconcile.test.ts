@@ -5,9 +5,9 @@ import { createPool } from '../../../connectors/postgres/pool.ts';
 import { ControlError } from '../../../control/errors.ts';
 import { getReconcileReport, listReconcileReports, startReconcile } from '../../../control/reconciles.ts';
 import type { ReconcileReportView, ReconcileTargetReport } from '../../../pipeline/reconcile/types.ts';
-import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
+import type { SchedulehubSandbox } from '../../../sandbox/index.ts';
 import { RECONCILE_WORKFLOW, reconcileWorkflowId } from '../../../workflows/contract.ts';
-import { createHarness, type Harness, LOCAL_CONNECTION } from '../../support/harness.ts';
+import { createHarness, type Harness, LOCAL_CONNECTION, startSchedulehubTarget } from '../../support/harness.ts';
 import { createItemSource, itemEntity, itemRows, registerEntity, runSync } from '../../support/sync-fixtures.ts';
 
 /**
@@ -66,12 +66,7 @@ describe('reconcile', () => {
   beforeAll(async () => {
     h = await createHarness('reconcile');
     pool = createPool(h.databaseUrl);
-    sandbox = await startSchedulehubSandbox({ databaseUrl: h.databaseUrl, schema: `sh_${id}`, log: () => {} });
-    await h.saveConnection(connection, {
-      type: 'schedulehub',
-      baseUrl: sandbox.url,
-      auth: { username: { value: sandbox.credentials.username }, password: { value: sandbox.credentials.password } },
-    });
+    sandbox = await startSchedulehubTarget(h, connection, { schema: `sh_${id}` });
     await createItemSource(pool, schema, itemRows(300));
     // Two rows that fail VALIDATE (no due date): unsyncable, never missing.
     await pool.query(`UPDATE ${schema}.items SET due = NULL WHERE part_no IN ('p-000298', 'p-000299')`);

@@ -7,8 +7,8 @@ import { createApp } from '../../../api/app.ts';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { startSync } from '../../../control/syncs.ts';
 import { createApiKey } from '../../../db/api-keys.ts';
-import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
-import { createHarness, type Harness } from '../../support/harness.ts';
+import type { SchedulehubSandbox } from '../../../sandbox/index.ts';
+import { createHarness, type Harness, startSchedulehubTarget } from '../../support/harness.ts';
 import {
   balanced,
   createItemSource,
@@ -48,12 +48,7 @@ describe('a target answering 429 with Retry-After: 40', () => {
   beforeAll(async () => {
     h = await createHarness('retry-after');
     pool = createPool(h.databaseUrl);
-    sandbox = await startSchedulehubSandbox({ databaseUrl: h.databaseUrl, schema: `sh_${id}`, log: () => {} });
-    await h.saveConnection(connection, {
-      type: 'schedulehub',
-      baseUrl: sandbox.url,
-      auth: { username: { value: sandbox.credentials.username }, password: { value: sandbox.credentials.password } },
-    });
+    sandbox = await startSchedulehubTarget(h, connection, { schema: `sh_${id}` });
     await createItemSource(pool, schema, itemRows(ROWS));
     await registerEntity(
       h,

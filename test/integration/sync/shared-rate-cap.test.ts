@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharedRateLimits } from '../../../activities/shared-rate-limits.ts';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { startSync } from '../../../control/syncs.ts';
-import { type SchedulehubSandbox, startSchedulehubSandbox } from '../../../sandbox/index.ts';
-import { createHarness, type Harness } from '../../support/harness.ts';
+import type { SchedulehubSandbox } from '../../../sandbox/index.ts';
+import { createHarness, type Harness, startSchedulehubTarget } from '../../support/harness.ts';
 import { excessOverCap, observedRate } from '../../support/request-rate.ts';
 import { createItemSource, itemEntity, itemRows, registerEntity, waitForBatch } from '../../support/sync-fixtures.ts';
 
@@ -24,12 +24,7 @@ describe('rpmCap shared by every worker', () => {
   beforeAll(async () => {
     h = await createHarness('ratecap');
     pool = createPool(h.databaseUrl);
-    sandbox = await startSchedulehubSandbox({ databaseUrl: h.databaseUrl, schema: `sh_${id}`, log: () => {} });
-    await h.saveConnection(connection, {
-      type: 'schedulehub',
-      baseUrl: sandbox.url,
-      auth: { username: { value: sandbox.credentials.username }, password: { value: sandbox.credentials.password } },
-    });
+    sandbox = await startSchedulehubTarget(h, connection, { schema: `sh_${id}` });
   });
   afterAll(async () => {
     await sandbox?.stop();
