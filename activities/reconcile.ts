@@ -2,31 +2,34 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Target } from '../connectors/types.ts';
 import { getEntity } from '../db/entities.ts';
 import { insertEventSql } from '../db/events.ts';
-import { jsonb } from '../db/jsonb.ts';
 import {
-  addSegmentProgress,
   analyzeSourceRecords,
   clearSourceRecords,
   countAllSourceRecords,
+  countDifferences,
   countSourceRecords,
-  dropSourceRecords,
-  heldNotInSource,
-  holdForDelete,
-  markForResend,
+  differencesAfter,
+  dropWorkRows,
+  holdDifferencesForDelete,
+  keepDifferences,
+  keepSourceSegments,
+  keptSourceSegments,
+  markDifferencesForResend,
   openReport,
   readReport,
   readSourceState,
   type SourceReadState,
   type SourceRecord,
+  type StoreAgainstSource,
   sampleSourceRecords,
   saveTargetReport,
   setReportStatus,
-  sourceNotHeld,
+  setSegmentProgress,
   sourceParents,
   sourceRecordsAfter,
-  sourceRecordsOf,
   sourceSegmentChecksums,
   sourceSegmentRows,
+  storeAgainstSource,
   storeSourcePage,
   updateReport,
 } from '../db/reconcile.ts';
@@ -64,8 +67,13 @@ import type { WorkerContext } from './deps.ts';
 import type { EntityRuntime } from './entity-runtime.ts';
 import { connectorCall } from './failures.ts';
 
-/** Records read key by key at most per step; differing segments holding more are segmented further first. */
-const MAX_ROWS_PER_READ = 20_000;
+/**
+ * Records read key by key at most per step; differing segments holding more are segmented further first. A read
+ * and a finer checksum each scan both tables (segments are prefixes, not index ranges), so a bisection round only
+ * pays when it spares reading many more rows than this: 100 scattered differences in 1M records (about 24,000
+ * records in their segments) are read at once.
+ */
+const MAX_ROWS_PER_READ = 50_000;
 /** Keys looked up per call on a lookup target (the connector splits them under its own limit and rate cap). */
 const LOOKUP_BATCH = 500;
 
@@ -99,13 +107,6 @@ export function normalizedRecords(rt: EntityRuntime, rows: readonly Record<strin
   return { records, unsyncable: failed.length };
 }
 
-/** The full difference keys of a target, kept for planRepair (in the report's progress, not shown). */
-interface KeptDiff {
-  missing: KeyedRecord[];
-  different: KeyedRecord[];
-  extra: KeyedRecord[];
-}
-
 export function createReconcileActivities(ctx: WorkerContext): ReconcileActivities {
   const { pool } = ctx;
   const runtime = (name: string) => ctx.runtimes.get(name);
@@ -131,12 +132,12 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
   });
 
   /** Segments: checksums on both sides, bisected where they differ, then the differing segments key by key. */
-  async function compareSegments(uid: string, target: Target, sourceCount: number) {
+  async function compareSegments(uid: string, targetName: string, target: Target, sourceCount: number) {
     let length = prefixLengthFor(sourceCount);
     const unverified: string[] = [];
     // Both sides' checksums at once: two scans in two databases (or two backends of one), each on its own core.
     const [sourceSide, targetSide] = await Promise.allSettled([
-      sourceSegmentChecksums(pool, uid, length),
+      keptSourceSegments(pool, uid, length),
       target.segmentChecksums!({ prefixLength: length, signal: signal() }),
     ]);
     if (sourceSide.status === 'rejected') throw sourceSide.reason;
@@ -153,8 +154,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     const segments = Math.max(source.size, held.size);
     let differ = differingSegments(source, held);
     // The segments that agree are verified now; the differing ones once read (below).
-    await addSegmentProgress(pool, uid, { total: segments, checked: segments - differ.length });
-    const pending = differ.length;
+    await setSegmentProgress(pool, uid, targetName, { total: segments, checked: segments - differ.length });
     // Bisect: differing segments too large to read are split into 256 finer ones, inside both databases.
     while (
       differ.length > 0 &&
@@ -200,13 +200,14 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       diff.different.push(...part.different);
       diff.matching += part.matching;
     }
-    await addSegmentProgress(pool, uid, { checked: pending });
+    await setSegmentProgress(pool, uid, targetName, { total: segments, checked: segments });
     return { diff, targetCount, unverified, segments, error: lastError };
   }
 
   /** Lookups by bk_hash: every source key (or a sample), then the keys only the identity store names. */
   async function compareLookups(
     uid: string,
+    targetName: string,
     target: Target,
     sample: number | undefined,
     extraCandidates: KeyedRecord[],
@@ -215,6 +216,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     const unverified: string[] = [];
     const unverifiedKeys = new Set<string>();
     let lastError: unknown = null;
+    const batchCount = { total: 0, checked: 0 };
     const check = async (batch: KeyedRecord[], label: string) => {
       try {
         const found = await connectorCall(() => target.fetchByBkHash(batch.map((r) => r.bkHash)));
@@ -230,7 +232,8 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     const lookUp = async (batch: KeyedRecord[]) => {
       const label = `keys ${batch[0]!.bkHash}..${batch.at(-1)!.bkHash}`;
       const found = await check(batch, label);
-      await addSegmentProgress(pool, uid, { checked: 1 });
+      batchCount.checked++;
+      await setSegmentProgress(pool, uid, targetName, batchCount);
       if (!found) return;
       const part = diffKeys(
         batch,
@@ -245,7 +248,8 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     const batches = (n: number) => Math.ceil(n / LOOKUP_BATCH);
     if (sample !== undefined) {
       const sampled = await sampleSourceRecords(pool, uid, sample);
-      await addSegmentProgress(pool, uid, { total: batches(sampled.length) });
+      batchCount.total = batches(sampled.length);
+      await setSegmentProgress(pool, uid, targetName, batchCount);
       for (const r of sampled) sampledKeys.add(r.bkHash);
       for (let i = 0; i < sampled.length; i += LOOKUP_BATCH) {
         await lookUp(sampled.slice(i, i + LOOKUP_BATCH));
@@ -254,7 +258,8 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       }
       looked = sampled.length;
     } else {
-      await addSegmentProgress(pool, uid, { total: batches(await countAllSourceRecords(pool, uid)) });
+      batchCount.total = batches(await countAllSourceRecords(pool, uid));
+      await setSegmentProgress(pool, uid, targetName, batchCount);
       let after: string | null = null;
       for (;;) {
         const batch = await sourceRecordsAfter(pool, uid, after, LOOKUP_BATCH);
@@ -340,9 +345,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       );
     }
     const target = rt.target(input.target);
-    const sourceCount = await countSourceRecords(pool, uid);
-    const storeExtras = await heldNotInSource(pool, uid, input.entityName, input.target);
-    const notHeld = await sourceNotHeld(pool, uid, input.entityName, input.target);
+    const sourceCount = (await reportOrFail(uid)).source.records;
     const segments = typeof target.segmentChecksums === 'function' && typeof target.segmentRows === 'function';
     let diff: KeyDiff;
     let unverified: string[];
@@ -353,8 +356,15 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     let checked: (bkHash: string) => boolean;
     let failure: unknown = null;
     const method: ReconcileTargetReport['method'] = segments ? 'segments' : input.sample ? 'sample' : 'lookup';
+    let store: StoreAgainstSource;
     if (segments) {
-      const result = await compareSegments(uid, target, sourceCount);
+      // The identity store's check runs in SyncFlow's database while the target scans its table.
+      const [result, storeSide] = await Promise.all([
+        compareSegments(uid, input.target, target, sourceCount),
+        storeAgainstSource(pool, uid, input.entityName, input.target),
+      ]);
+      store = storeSide;
+      const storeExtras = store.heldNotInSource;
       unverified = result.unverified;
       failure = result.error;
       targetCount = result.targetCount;
@@ -368,7 +378,8 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       const storeExtraKeys = new Set(storeExtras.map((r) => r.bkHash));
       identityMismatch += diff.extra.filter((r) => !storeExtraKeys.has(r.bkHash)).length;
     } else {
-      const result = await compareLookups(uid, target, input.sample, storeExtras);
+      store = await storeAgainstSource(pool, uid, input.entityName, input.target);
+      const result = await compareLookups(uid, input.target, target, input.sample, store.heldNotInSource);
       unverified = result.unverified;
       failure = result.error;
       diff = result.diff;
@@ -389,6 +400,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     }
     // The store says the target does not hold it, and the target does.
     const missingKeys = new Set(diff.missing.map((r) => r.bkHash));
+    const notHeld = store.sourceNotHeld;
     for (const bk of notHeld) if (checked(bk) && !missingKeys.has(bk)) identityMismatch++;
     // The store says the target holds it, and the target lacks it.
     for (const bk of missingKeys) if (!notHeld.has(bk)) identityMismatch++;
@@ -421,27 +433,10 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     report.clean = isClean(report);
     await saveTargetReport(pool, uid, report);
     if (input.repair) {
-      const kept: KeptDiff = { missing: diff.missing, different: diff.different, extra: diff.extra };
-      await keepDiff(uid, input.target, kept);
+      await keepDifferences(pool, uid, input.target, diff);
     }
     return report;
   }
-
-  const keepDiff = (uid: string, target: string, kept: KeptDiff) =>
-    pool.query(
-      `UPDATE reconcile_reports SET progress = jsonb_set(progress, '{repairKeys}',
-         coalesce(progress->'repairKeys', '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb))
-       WHERE uid = $1::uuid`,
-      [uid, target, jsonb(kept)],
-    );
-
-  const keptDiff = async (uid: string, target: string): Promise<KeptDiff | null> => {
-    const { rows } = await pool.query<{ kept: KeptDiff | null }>(
-      `SELECT progress->'repairKeys'->$2 AS kept FROM reconcile_reports WHERE uid = $1::uuid`,
-      [uid, target],
-    );
-    return rows[0]?.kept ?? null;
-  };
 
   return {
     async openReconcile(input: ReconcileInput): Promise<OpenedReconcile> {
@@ -510,6 +505,8 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
         records: await countSourceRecords(pool, uid),
         unsyncable: state.unsyncable,
       };
+      // The source's side of every target's first segment comparison, computed once.
+      await keepSourceSegments(pool, uid, prefixLengthFor(summary.records));
       await updateReport(pool, uid, { source: summary, progress: { phase: 'targets', sourceRows: state.sourceRows } });
       return summary;
     },
@@ -521,20 +518,17 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
 
     async planRepair(input: ReconcileTargetInput): Promise<RepairPlan> {
       const rt = await runtime(input.entityName);
-      await updateReport(pool, input.reportUid, { progress: { phase: 'repair' } });
-      const kept = (await keptDiff(input.reportUid, input.target)) ?? { missing: [], different: [], extra: [] };
-      const resend = [
-        ...kept.missing.map((r) => ({ bkHash: r.bkHash, kind: 'missing' as const })),
-        ...kept.different.map((r) => ({ bkHash: r.bkHash, kind: 'different' as const })),
-      ];
-      await markForResend(pool, input.entityName, input.target, resend);
+      const uid = input.reportUid;
+      await updateReport(pool, uid, { progress: { phase: 'repair' } });
+      const kept = await countDifferences(pool, uid, input.target);
+      await markDifferencesForResend(pool, uid, input.entityName, input.target);
       const deletes = rt.config.deletePolicy !== 'none';
-      if (deletes) await holdForDelete(pool, input.entityName, input.target, kept.extra);
+      if (deletes) await holdDifferencesForDelete(pool, uid, input.entityName, input.target);
       return {
         target: input.target,
-        resent: resend.length,
-        deleted: deletes ? kept.extra.length : 0,
-        reportedOnly: deletes ? 0 : kept.extra.length,
+        resent: kept.missing + kept.different,
+        deleted: deletes ? kept.extra : 0,
+        reportedOnly: deletes ? 0 : kept.extra,
       };
     },
 
@@ -542,22 +536,24 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       const uid = input.reportUid;
       const rt = await runtime(input.entityName);
       await updateReport(pool, uid, { progress: { phase: 'verify' } });
-      const kept = (await keptDiff(uid, input.target)) ?? { missing: [], different: [], extra: [] };
       const target = rt.target(input.target);
-      const resent = [...kept.missing, ...kept.different].map((r) => r.bkHash);
-      const deleted = input.plan.deleted > 0 ? kept.extra.map((r) => r.bkHash) : [];
-      const expected = new Map((await sourceRecordsOf(pool, uid, resent)).map((r) => [r.bkHash, r.dataHash]));
+      // Re-sent keys should now hold the source's data hash; deleted extras should be gone.
+      const kinds =
+        input.plan.deleted > 0 ? (['missing', 'different', 'extra'] as const) : (['missing', 'different'] as const);
       let verified = 0;
-      const keys = [...resent, ...deleted];
-      for (let i = 0; i < keys.length; i += LOOKUP_BATCH) {
-        const batch = keys.slice(i, i + LOOKUP_BATCH);
-        const found = await connectorCall(() => target.fetchByBkHash(batch));
+      let looked = 0;
+      let after: string | null = null;
+      for (;;) {
+        const batch = await differencesAfter(pool, uid, input.target, kinds, after, LOOKUP_BATCH);
+        if (batch.length === 0) break;
+        const found = await connectorCall(() => target.fetchByBkHash(batch.map((k) => k.bkHash)));
         const live = new Map(found.filter((r) => r.deletedAt === null).map((r) => [r.bkHash, r.dataHash]));
-        for (const bk of batch) {
-          const wanted = expected.get(bk);
-          if (wanted !== undefined ? live.get(bk) === wanted : !live.has(bk)) verified++;
+        for (const key of batch) {
+          if (key.expected !== null ? live.get(key.bkHash) === key.expected : !live.has(key.bkHash)) verified++;
         }
-        beat({ phase: 'verify', looked: i + batch.length });
+        looked += batch.length;
+        after = batch.at(-1)!.bkHash;
+        beat({ phase: 'verify', looked });
       }
       const report = (await reportOrFail(uid)).targets.find((t) => t.target === input.target);
       if (!report) throw new Error(`reconcile report ${uid} has no target ${input.target}`);
@@ -566,7 +562,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
         deleted: input.plan.deleted,
         reportedOnly: input.plan.reportedOnly,
         verified,
-        stillDifferent: keys.length - verified,
+        stillDifferent: looked - verified,
       };
       if (input.syncError) report.note = `repair: ${input.syncError}`;
       await saveTargetReport(pool, uid, report);
@@ -577,12 +573,9 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
       const report = await reportOrFail(input.reportUid);
       if (report.status === 'running') {
         const clean = input.status === 'completed' ? allClean(report.targets) && report.targets.length > 0 : null;
-        await pool.query(`UPDATE reconcile_reports SET progress = progress - 'repairKeys' WHERE uid = $1::uuid`, [
-          input.reportUid,
-        ]);
         await updateReport(pool, input.reportUid, { clean, progress: { phase: 'done' } });
         await setReportStatus(pool, input.reportUid, input.status, input.error ?? null);
-        await dropSourceRecords(pool, input.reportUid);
+        await dropWorkRows(pool, input.reportUid);
         const final = await reportOrFail(input.reportUid);
         await insertEventSql(
           pool,

@@ -1,5 +1,12 @@
 import type pg from 'pg';
-import { type SegmentQuery, segmentChecksumsOf, segmentRowsOf } from '../connectors/postgres/segments.ts';
+import {
+  recordChecksumSql,
+  type SegmentQuery,
+  segmentChecksumsOf,
+  segmentChecksumsSql,
+  segmentRowsOf,
+} from '../connectors/postgres/segments.ts';
+import type { SegmentSummary } from '../pipeline/reconcile/compare.ts';
 import { type KeyedRecord, UNSYNCABLE } from '../pipeline/reconcile/compare.ts';
 import {
   emptyProgress,
@@ -12,6 +19,7 @@ import {
 } from '../pipeline/reconcile/types.ts';
 import { jsonb } from './jsonb.ts';
 import type { Prisma } from './prisma.ts';
+import { inTransaction } from './transaction.ts';
 
 /**
  * Reconcile reports (reconcile_reports) and the normalized source of a running reconcile
@@ -290,16 +298,15 @@ export async function storeSourcePage(
   const last = new Map<string, SourceRecord>();
   for (const record of records) last.set(record.bkHash, record);
   const page = [...last.values()];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     if (page.length > 0) {
       await client.query(
-        `INSERT INTO reconcile_source_records (report_uid, bk_hash, data_hash, ref_str, parent_hashes)
-         SELECT $1::uuid, r.bk_hash, r.data_hash, r.ref_str, r.parents
+        `INSERT INTO reconcile_source_records (report_uid, bk_hash, data_hash, ref_str, parent_hashes, checksum)
+         SELECT $1::uuid, r.bk_hash, r.data_hash, r.ref_str, r.parents, ${recordChecksumSql('r.bk_hash', 'r.data_hash')}
            FROM jsonb_to_recordset($2::jsonb) AS r(bk_hash text, data_hash text, ref_str text, parents text[])
          ON CONFLICT (report_uid, bk_hash) DO UPDATE
-           SET data_hash = EXCLUDED.data_hash, ref_str = EXCLUDED.ref_str, parent_hashes = EXCLUDED.parent_hashes`,
+           SET data_hash = EXCLUDED.data_hash, ref_str = EXCLUDED.ref_str, parent_hashes = EXCLUDED.parent_hashes,
+               checksum = EXCLUDED.checksum`,
         [
           uid,
           jsonb(page.map((r) => ({ bk_hash: r.bkHash, data_hash: r.dataHash, ref_str: r.refStr, parents: r.parents }))),
@@ -310,13 +317,7 @@ export async function storeSourcePage(
       uid,
       jsonb(state),
     ]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The source read starts over (a first attempt): any records of an earlier, unrecorded attempt go. */
@@ -346,13 +347,48 @@ const sourceSegments = (uid: string): SegmentQuery => ({
   keyColumn: 'bk_hash',
   dataColumn: 'data_hash',
   refColumn: 'ref_str',
+  checksumColumn: 'checksum',
   where: ['report_uid = $1::uuid'],
   params: [uid],
 });
 
-/** The source side's segment checksums: the very expression the PostgreSQL target computes. */
+/** The source side's segment checksums: the very expression the PostgreSQL target computes, stored per record. */
 export function sourceSegmentChecksums(db: Queryable, uid: string, prefixLength: number, within?: readonly string[]) {
   return segmentChecksumsOf(db, sourceSegments(uid), prefixLength, within);
+}
+
+/**
+ * The source's segment checksums at a comparison's first prefix length, kept (reconcile_source_segments): computed
+ * once when the source read ends, so each target's comparison starts from them instead of scanning the work table.
+ */
+export async function keepSourceSegments(db: Queryable, uid: string, prefixLength: number): Promise<void> {
+  const { text, params } = segmentChecksumsSql(sourceSegments(uid), prefixLength);
+  await db.query('DELETE FROM reconcile_source_segments WHERE report_uid = $1::uuid', [uid]);
+  await db.query(
+    `INSERT INTO reconcile_source_segments (report_uid, prefix, count, checksum)
+     SELECT $1::uuid, c.prefix, c.n, c.checksum FROM (${text}) AS c`,
+    params,
+  );
+}
+
+/** The kept segment checksums of that length; none kept (a reconcile from before they were): computed and kept. */
+export async function keptSourceSegments(
+  db: Queryable,
+  uid: string,
+  prefixLength: number,
+): Promise<Map<string, SegmentSummary>> {
+  const read = async () => {
+    const { rows } = await db.query<{ prefix: string; count: number; checksum: string }>(
+      `SELECT prefix, count, checksum FROM reconcile_source_segments
+        WHERE report_uid = $1::uuid AND length(prefix) = $2::int`,
+      [uid, Math.trunc(prefixLength)],
+    );
+    return new Map(rows.map((r) => [r.prefix, { count: r.count, checksum: r.checksum }]));
+  };
+  const kept = await read();
+  if (kept.size > 0 || (await countAllSourceRecords(db, uid)) === 0) return kept;
+  await keepSourceSegments(db, uid, prefixLength);
+  return read();
 }
 
 export function sourceSegmentRows(db: Queryable, uid: string, prefixes: readonly string[]) {
@@ -385,17 +421,6 @@ export async function sampleSourceRecords(db: Queryable, uid: string, size: numb
   return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
 }
 
-/** The source records of `bkHashes` (what a repaired key should now hold on the target). */
-export async function sourceRecordsOf(db: Queryable, uid: string, bkHashes: readonly string[]): Promise<KeyedRecord[]> {
-  if (bkHashes.length === 0) return [];
-  const { rows } = await db.query<{ bk_hash: string; data_hash: string; ref_str: string | null }>(
-    `SELECT bk_hash, data_hash, ref_str FROM reconcile_source_records
-      WHERE report_uid = $1::uuid AND bk_hash = ANY($2::text[])`,
-    [uid, [...bkHashes]],
-  );
-  return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
-}
-
 /** Source records of a child entity with their parents (`<entity>:<bk_hash>`). */
 export async function sourceParents(
   db: Queryable,
@@ -418,8 +443,11 @@ export async function analyzeSourceRecords(db: Queryable): Promise<void> {
   await db.query('ANALYZE reconcile_source_records');
 }
 
-export async function dropSourceRecords(db: Queryable, uid: string): Promise<void> {
+/** A finished reconcile keeps its report only: its source records, segment checksums and difference keys go. */
+export async function dropWorkRows(db: Queryable, uid: string): Promise<void> {
   await clearSourceRecords(db, uid);
+  await db.query('DELETE FROM reconcile_source_segments WHERE report_uid = $1::uuid', [uid]);
+  await db.query('DELETE FROM reconcile_differences WHERE report_uid = $1::uuid', [uid]);
 }
 
 // ---- The identity store against the source (read-only) ----
@@ -428,46 +456,112 @@ const STREAM = '(SELECT id FROM identity_streams WHERE entity_name = $2 AND targ
 /** What the store calls held by the target: synced and not deleted. */
 const STORE_HOLDS = `ir.sync_status = 'synced' AND ir.deleted_at IS NULL`;
 
-/** Keys the store says the target holds that the normalized source lacks. */
-export async function heldNotInSource(
-  db: Queryable,
-  uid: string,
-  entityName: string,
-  targetName: string,
-): Promise<KeyedRecord[]> {
-  const { rows } = await db.query<{ bk_hash: string; data_hash: string; ref_str: string | null }>(
-    `SELECT encode(ir.bk_hash, 'hex') AS bk_hash, encode(ir.data_hash, 'hex') AS data_hash, ir.ref_str
-       FROM identity_records ir
-      WHERE ir.stream_id = ${STREAM} AND ${STORE_HOLDS}
-        AND NOT EXISTS (SELECT 1 FROM reconcile_source_records s
-                         WHERE s.report_uid = $1::uuid AND s.bk_hash = encode(ir.bk_hash, 'hex'))
-      ORDER BY ir.bk_hash`,
-    [uid, entityName, targetName],
-  );
-  return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
+/** The identity store against the normalized source, for one target. */
+export interface StoreAgainstSource {
+  /** Keys the store says the target holds that the normalized source lacks. */
+  heldNotInSource: KeyedRecord[];
+  /** Source keys (unsyncable ones aside) the store does not call held by the target (never synced, failed, deleted). */
+  sourceNotHeld: Set<string>;
 }
 
-/** Source keys the store does not call held by the target (never synced, failed, deleted). */
-export async function sourceNotHeld(
+/**
+ * Both sides of the identity-store check in one pass: a full join of the work table and the stream's held
+ * records, keeping the keys on one side only (a hash join over both, each read once).
+ */
+export async function storeAgainstSource(
   db: Queryable,
   uid: string,
   entityName: string,
   targetName: string,
-): Promise<Set<string>> {
-  const { rows } = await db.query<{ bk_hash: string }>(
-    `SELECT s.bk_hash FROM reconcile_source_records s
-      WHERE s.report_uid = $1::uuid AND s.data_hash <> '${UNSYNCABLE}'
-        AND NOT EXISTS (SELECT 1 FROM identity_records ir
-                         WHERE ir.stream_id = ${STREAM} AND ir.bk_hash = decode(s.bk_hash, 'hex') AND ${STORE_HOLDS})`,
+): Promise<StoreAgainstSource> {
+  const { rows } = await db.query<{
+    source_key: string | null;
+    source_data: string | null;
+    store_key: string | null;
+    store_data: string | null;
+    store_ref: string | null;
+  }>(
+    `SELECT s.bk_hash AS source_key, s.data_hash AS source_data,
+            h.bk_hash AS store_key, h.data_hash AS store_data, h.ref_str AS store_ref
+       FROM (SELECT bk_hash, data_hash FROM reconcile_source_records WHERE report_uid = $1::uuid) s
+       FULL JOIN (SELECT encode(ir.bk_hash, 'hex') AS bk_hash, encode(ir.data_hash, 'hex') AS data_hash, ir.ref_str
+                    FROM identity_records ir WHERE ir.stream_id = ${STREAM} AND ${STORE_HOLDS}) h
+         ON h.bk_hash = s.bk_hash
+      WHERE s.bk_hash IS NULL OR (h.bk_hash IS NULL AND s.data_hash <> '${UNSYNCABLE}')`,
     [uid, entityName, targetName],
   );
-  return new Set(rows.map((r) => r.bk_hash));
+  const heldNotInSource: KeyedRecord[] = [];
+  const sourceNotHeld = new Set<string>();
+  for (const r of rows) {
+    if (r.source_key === null)
+      heldNotInSource.push({ bkHash: r.store_key!, dataHash: r.store_data, refStr: r.store_ref });
+    else sourceNotHeld.add(r.source_key);
+  }
+  heldNotInSource.sort((a, b) => (a.bkHash < b.bkHash ? -1 : a.bkHash > b.bkHash ? 1 : 0));
+  return { heldNotInSource, sourceNotHeld };
 }
 
 // ---- Repair: queue differences for the normal write path ----
 
-const hexBytes = (hashes: readonly string[]) => hashes.map((h) => Buffer.from(h, 'hex'));
-const isHash = (text: string | null): text is string => !!text && /^(?:[0-9a-f]{2})+$/.test(text);
+/** The differences of one target, every key (reconcile_differences): what its repair works from. */
+export interface TargetDifferences {
+  missing: readonly KeyedRecord[];
+  different: readonly KeyedRecord[];
+  extra: readonly KeyedRecord[];
+}
+
+export type DifferenceKind = keyof TargetDifferences;
+
+/** Rows per INSERT when the differences are kept (a wiped target has as many as the source has records). */
+const DIFFERENCES_PER_INSERT = 50_000;
+
+/** Keeps a target's differences (replacing what an earlier attempt kept), in one transaction. */
+export async function keepDifferences(
+  pool: pg.Pool,
+  uid: string,
+  target: string,
+  differences: TargetDifferences,
+): Promise<void> {
+  const rows = (['missing', 'different', 'extra'] as const).flatMap((kind) =>
+    differences[kind].map((r) => ({ ...r, kind })),
+  );
+  await inTransaction(pool, async (client) => {
+    await client.query('DELETE FROM reconcile_differences WHERE report_uid = $1::uuid AND target = $2', [uid, target]);
+    for (let i = 0; i < rows.length; i += DIFFERENCES_PER_INSERT) {
+      const part = rows.slice(i, i + DIFFERENCES_PER_INSERT);
+      await client.query(
+        `INSERT INTO reconcile_differences (report_uid, target, bk_hash, kind, data_hash, ref_str)
+         SELECT $1::uuid, $2, t.bk_hash, t.kind, t.data_hash, t.ref_str
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS t(bk_hash, kind, data_hash, ref_str)`,
+        [
+          uid,
+          target,
+          part.map((r) => r.bkHash),
+          part.map((r) => r.kind),
+          part.map((r) => r.dataHash),
+          part.map((r) => r.refStr),
+        ],
+      );
+    }
+  });
+}
+
+/** How many differences of each kind a target has kept. */
+export async function countDifferences(
+  db: Queryable,
+  uid: string,
+  target: string,
+): Promise<Record<DifferenceKind, number>> {
+  const { rows } = await db.query<{ kind: DifferenceKind; n: number }>(
+    `SELECT kind, count(*)::int AS n FROM reconcile_differences WHERE report_uid = $1::uuid AND target = $2 GROUP BY 1`,
+    [uid, target],
+  );
+  const counts = { missing: 0, different: 0, extra: 0 };
+  for (const r of rows) counts[r.kind] = r.n;
+  return counts;
+}
+
+const IS_HASH = `'^([0-9a-f]{2})+$'`;
 
 /**
  * Missing and different keys: their identity rows say `failed` (sync_error `reconcile: <kind>`) with no source
@@ -475,20 +569,21 @@ const isHash = (text: string | null): text is string => !!text && /^(?:[0-9a-f]{
  * target holds, sends them again (INSERT; the target upserts a row it already holds). Keys the store has no row
  * for are sent anyway. Returns how many rows were marked.
  */
-export async function markForResend(
+export async function markDifferencesForResend(
   db: Queryable,
+  uid: string,
   entityName: string,
-  targetName: string,
-  keys: ReadonlyArray<{ bkHash: string; kind: 'missing' | 'different' }>,
+  target: string,
 ): Promise<number> {
-  if (keys.length === 0) return 0;
   const { rowCount } = await db.query(
     `UPDATE identity_records ir
-        SET sync_status = 'failed', sync_error = 'reconcile: ' || t.kind, source_hash = NULL
-       FROM unnest($3::bytea[], $4::text[]) AS t(bk_hash, kind)
-      WHERE ir.stream_id = (SELECT id FROM identity_streams WHERE entity_name = $1 AND target_name = $2)
-        AND ir.bk_hash = t.bk_hash`,
-    [entityName, targetName, hexBytes(keys.map((k) => k.bkHash)), keys.map((k) => k.kind)],
+        SET sync_status = 'failed', sync_error = 'reconcile: ' || d.kind, source_hash = NULL
+       FROM reconcile_differences d
+      WHERE d.report_uid = $1::uuid AND d.target = $3 AND d.kind IN ('missing', 'different')
+        AND d.bk_hash ~ ${IS_HASH}
+        AND ir.stream_id = (SELECT id FROM identity_streams WHERE entity_name = $2 AND target_name = $3)
+        AND ir.bk_hash = decode(d.bk_hash, 'hex')`,
+    [uid, entityName, target],
   );
   return rowCount ?? 0;
 }
@@ -496,50 +591,82 @@ export async function markForResend(
 /**
  * Extra keys under a hard or soft delete policy: the store holds them as synced and not deleted, so the next
  * full sync, not seeing them in the source, deletes them from the target (its delete pass, each target its own
- * candidates).
+ * candidates). Returns how many identity rows now hold them.
  */
-export async function holdForDelete(
+export async function holdDifferencesForDelete(
   db: Queryable,
+  uid: string,
   entityName: string,
-  targetName: string,
-  keys: readonly KeyedRecord[],
+  target: string,
 ): Promise<number> {
-  const usable = keys.filter((k) => isHash(k.bkHash));
-  if (usable.length === 0) return 0;
   await db.query('INSERT INTO identity_streams (entity_name, target_name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
     entityName,
-    targetName,
+    target,
   ]);
   const { rowCount } = await db.query(
     `INSERT INTO identity_records (stream_id, bk_hash, data_hash, ref_str, sync_status, sync_error, synced_at)
-     SELECT (SELECT id FROM identity_streams WHERE entity_name = $1 AND target_name = $2), t.bk_hash, t.data_hash,
-            t.ref_str, 'synced', NULL, now()
-       FROM unnest($3::bytea[], $4::bytea[], $5::text[]) AS t(bk_hash, data_hash, ref_str)
+     SELECT (SELECT id FROM identity_streams WHERE entity_name = $2 AND target_name = $3), decode(d.bk_hash, 'hex'),
+            CASE WHEN d.data_hash ~ ${IS_HASH} THEN decode(d.data_hash, 'hex') ELSE decode(repeat('00', 32), 'hex') END,
+            d.ref_str, 'synced', NULL, now()
+       FROM reconcile_differences d
+      WHERE d.report_uid = $1::uuid AND d.target = $3 AND d.kind = 'extra' AND d.bk_hash ~ ${IS_HASH}
      ON CONFLICT (stream_id, bk_hash) DO UPDATE
        SET sync_status = 'synced', sync_error = NULL, deleted_at = NULL`,
-    [
-      entityName,
-      targetName,
-      hexBytes(usable.map((k) => k.bkHash)),
-      usable.map((k) => (isHash(k.dataHash) ? Buffer.from(k.dataHash, 'hex') : Buffer.alloc(32))),
-      usable.map((k) => k.refStr),
-    ],
+    [uid, entityName, target],
   );
   return rowCount ?? 0;
 }
 
-/** Adds to the progress's segment counts (segments, or lookup batches, of every target). */
-export async function addSegmentProgress(
+/** A repaired key to re-read: what the target should now hold of it (the source's data hash), or null: nothing. */
+export interface RepairedKey {
+  bkHash: string;
+  expected: string | null;
+}
+
+/** The differences of `kinds` after `after` in bk_hash order, with the source's data hash of each. */
+export async function differencesAfter(
   db: Queryable,
   uid: string,
-  add: { total?: number; checked?: number },
+  target: string,
+  kinds: readonly DifferenceKind[],
+  after: string | null,
+  limit: number,
+): Promise<RepairedKey[]> {
+  const { rows } = await db.query<{ bk_hash: string; expected: string | null }>(
+    `SELECT d.bk_hash, s.data_hash AS expected
+       FROM reconcile_differences d
+       LEFT JOIN reconcile_source_records s ON s.report_uid = d.report_uid AND s.bk_hash = d.bk_hash
+      WHERE d.report_uid = $1::uuid AND d.target = $2 AND d.kind = ANY($3::text[])
+        AND ($4::text IS NULL OR d.bk_hash > $4)
+      ORDER BY d.bk_hash LIMIT ${Math.trunc(limit)}`,
+    [uid, target, [...kinds], after],
+  );
+  return rows.map((r) => ({ bkHash: r.bk_hash, expected: r.expected }));
+}
+
+/**
+ * One target's segment counts (segments, or lookup batches): set, not added, so a comparison that is retried
+ * (an activity attempt, a target compared again after it was down) counts its segments once. The progress's
+ * segmentsTotal / segmentsChecked are the sums over the targets.
+ */
+export async function setSegmentProgress(
+  db: Queryable,
+  uid: string,
+  target: string,
+  counts: { total: number; checked: number },
 ): Promise<void> {
   await db.query(
-    `UPDATE reconcile_reports SET progress = progress || jsonb_build_object(
-       'segmentsTotal', coalesce((progress->>'segmentsTotal')::int, 0) + $2::int,
-       'segmentsChecked', coalesce((progress->>'segmentsChecked')::int, 0) + $3::int)
-     WHERE uid = $1::uuid`,
-    [uid, Math.trunc(add.total ?? 0), Math.trunc(add.checked ?? 0)],
+    `WITH next AS (
+       SELECT coalesce(progress->'segments', '{}'::jsonb)
+                || jsonb_build_object($2::text, jsonb_build_object('total', $3::int, 'checked', $4::int)) AS segments
+         FROM reconcile_reports WHERE uid = $1::uuid)
+     UPDATE reconcile_reports SET progress = progress || jsonb_build_object(
+       'segments', next.segments,
+       'segmentsTotal', (SELECT coalesce(sum((v->>'total')::int), 0) FROM jsonb_each(next.segments) AS e(k, v)),
+       'segmentsChecked', (SELECT coalesce(sum((v->>'checked')::int), 0) FROM jsonb_each(next.segments) AS e(k, v)))
+       FROM next
+      WHERE uid = $1::uuid`,
+    [uid, target, Math.trunc(counts.total), Math.trunc(counts.checked)],
   );
 }
 

@@ -19,9 +19,40 @@ export interface SegmentQuery {
   keyColumn: string;
   dataColumn: string;
   refColumn: string;
+  /**
+   * A column holding each record's term already (recordChecksumSql of its key and data, computed as it was
+   * stored): the checksum is then a sum of it, not an md5 per record at comparison time.
+   */
+  checksumColumn?: string;
   /** More conditions, e.g. `erp_deleted_at IS NULL` (parameters after the ones below). */
   where: string[];
   params: unknown[];
+}
+
+/**
+ * The segment checksum query: segments of `prefixLength` hex digits, only within `within` (prefixes, all of one
+ * shorter length) when given. Columns prefix, n (count) and checksum (decimal text).
+ */
+export function segmentChecksumsSql(
+  query: SegmentQuery,
+  prefixLength: number,
+  within?: readonly string[],
+): { text: string; params: unknown[] } {
+  const length = Math.trunc(prefixLength);
+  const params = [...query.params];
+  const where = [...query.where];
+  if (within?.length) {
+    params.push([...within]);
+    where.push(`substr(${query.keyColumn}, 1, ${within[0]!.length}) = ANY($${params.length}::text[])`);
+  }
+  return {
+    text: `SELECT substr(${query.keyColumn}, 1, ${length}) AS prefix, count(*) AS n,
+            sum(${query.checksumColumn ?? recordChecksumSql(query.keyColumn, query.dataColumn)})::text AS checksum
+       FROM ${query.from}
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      GROUP BY 1`,
+    params,
+  };
 }
 
 /** Segments of `prefixLength` hex digits, only within `within` (prefixes, all of one shorter length) when given. */
@@ -31,21 +62,8 @@ export async function segmentChecksumsOf(
   prefixLength: number,
   within?: readonly string[],
 ): Promise<Map<string, SegmentSummary>> {
-  const length = Math.trunc(prefixLength);
-  const params = [...query.params];
-  const where = [...query.where];
-  if (within?.length) {
-    params.push([...within]);
-    where.push(`substr(${query.keyColumn}, 1, ${within[0]!.length}) = ANY($${params.length}::text[])`);
-  }
-  const { rows } = await db.query<{ prefix: string; n: string; checksum: string }>(
-    `SELECT substr(${query.keyColumn}, 1, ${length}) AS prefix, count(*) AS n,
-            sum(${recordChecksumSql(query.keyColumn, query.dataColumn)})::text AS checksum
-       FROM ${query.from}
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      GROUP BY 1`,
-    params,
-  );
+  const { text, params } = segmentChecksumsSql(query, prefixLength, within);
+  const { rows } = await db.query<{ prefix: string; n: string; checksum: string }>(text, params);
   return new Map(rows.map((r) => [r.prefix, { count: Number(r.n), checksum: r.checksum }]));
 }
 

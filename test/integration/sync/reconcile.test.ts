@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
 import { ControlError } from '../../../control/errors.ts';
 import { getReconcileReport, listReconcileReports, startReconcile } from '../../../control/reconciles.ts';
+import { setSegmentProgress } from '../../../db/reconcile.ts';
 import type { ReconcileReportView, ReconcileTargetReport } from '../../../pipeline/reconcile/types.ts';
 import type { SchedulehubSandbox } from '../../../sandbox/index.ts';
 import { RECONCILE_WORKFLOW, reconcileWorkflowId } from '../../../workflows/contract.ts';
@@ -225,10 +226,25 @@ describe('reconcile', () => {
         stillDifferent: 0,
       });
     }
+    // A finished report keeps no work rows: source records, kept segment checksums and difference keys go.
+    for (const table of ['reconcile_source_records', 'reconcile_source_segments', 'reconcile_differences']) {
+      const left = await pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE report_uid = $1`, [repaired.uid]);
+      expect(left.rows[0].n, table).toBe(0);
+    }
     const again = await reconcile({});
     expect(again.clean).toBe(true);
     expect(again.targets.every((t) => t.clean)).toBe(true);
   }, 180_000);
+
+  it('a comparison retried counts its segments once (set per target, not added)', async () => {
+    const report = await reconcile({ targets: ['main'] });
+    // As an attempt and its retry both record their counts, then a second target's.
+    await setSegmentProgress(pool, report.uid, 'main', { total: 17, checked: 5 });
+    await setSegmentProgress(pool, report.uid, 'main', { total: 17, checked: 17 });
+    await setSegmentProgress(pool, report.uid, 'planning', { total: 1, checked: 1 });
+    const stored = await getReconcileReport(deps(), report.uid);
+    expect(stored.progress).toMatchObject({ segmentsChecked: 18, segmentsTotal: 18 });
+  }, 60_000);
 
   it('a target record whose source row no longer validates is unsyncable, not extra', async () => {
     await pool.query(`UPDATE ${schema}.items SET due = NULL WHERE part_no = 'p-000100'`);
@@ -310,4 +326,18 @@ describe('reconcile', () => {
     });
     expect(await getReconcileReport(deps(), reportUid)).toMatchObject({ status: 'completed', entityName: items });
   }, 60_000);
+  it('a wiped target: every record missing, and the repair restores them all', async () => {
+    const before = await pool.query(`SELECT count(*)::int AS n FROM ${main}`);
+    await pool.query(`DELETE FROM ${main}`);
+    const repaired = await reconcile({ targets: ['main'], repair: true });
+    const t = targetOf(repaired, 'main');
+    // 298 source records (two rows are unsyncable); the parent the orphans test deleted is among them.
+    expect(t).toMatchObject({ missing: 298, extra: 0, different: 0, targetCount: 0 });
+    expect(t.firstKeys.missing.length).toBeLessThan(298);
+    expect(t.repaired).toEqual({ resent: 298, deleted: 0, reportedOnly: 0, verified: 298, stillDifferent: 0 });
+    const after = await pool.query(`SELECT count(*)::int AS n FROM ${main}`);
+    expect(after.rows[0].n).toBe(298);
+    expect(before.rows[0].n).toBe(297);
+    expect((await reconcile({ targets: ['main'] })).clean).toBe(true);
+  }, 120_000);
 });
