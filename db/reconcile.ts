@@ -464,9 +464,13 @@ export interface StoreAgainstSource {
   sourceNotHeld: Set<string>;
 }
 
+/** A 60-bit integer from a hex key's first 15 digits (keys are hashes: their bits are already spread). */
+const keyTermSql = (hexKey: string) => `('x' || substr(${hexKey}, 1, 15))::bit(60)::bigint`;
+
 /**
- * Both sides of the identity-store check in one pass: a full join of the work table and the stream's held
- * records, keeping the keys on one side only (a hash join over both, each read once).
+ * Both sides of the identity-store check. First the two key sets are compared by count and sum of key terms (one
+ * aggregate over each, no join): when they agree, as they do for a target in step, no key is on one side only.
+ * Otherwise a full join of the work table and the stream's held records keeps the keys on one side only.
  */
 export async function storeAgainstSource(
   db: Queryable,
@@ -474,6 +478,23 @@ export async function storeAgainstSource(
   entityName: string,
   targetName: string,
 ): Promise<StoreAgainstSource> {
+  const sums = await db.query<{
+    source_n: string;
+    source_sum: string | null;
+    store_n: string;
+    store_sum: string | null;
+  }>(
+    `SELECT s.n AS source_n, s.total AS source_sum, h.n AS store_n, h.total AS store_sum
+       FROM (SELECT count(*) AS n, sum(${keyTermSql('bk_hash')})::text AS total
+               FROM reconcile_source_records WHERE report_uid = $1::uuid AND data_hash <> '${UNSYNCABLE}') s,
+            (SELECT count(*) AS n, sum(${keyTermSql("encode(substr(ir.bk_hash, 1, 8), 'hex')")})::text AS total
+               FROM identity_records ir WHERE ir.stream_id = ${STREAM} AND ${STORE_HOLDS}) h`,
+    [uid, entityName, targetName],
+  );
+  const agg = sums.rows[0]!;
+  if (agg.source_n === agg.store_n && agg.source_sum === agg.store_sum) {
+    return { heldNotInSource: [], sourceNotHeld: new Set() };
+  }
   const { rows } = await db.query<{
     source_key: string | null;
     source_data: string | null;
