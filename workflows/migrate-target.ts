@@ -1,9 +1,12 @@
 import {
   ApplicationFailure,
+  allHandlersFinished,
   ChildWorkflowFailure,
+  ContinueAsNew,
   condition,
   continueAsNew,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   uuid4,
@@ -19,6 +22,7 @@ import {
   migrationSteps,
   parityGateOf,
   rollbackRefusal,
+  type SoakProgress,
   type StepState,
 } from '../pipeline/migration/runbook.ts';
 import type { ReconcileOutcome } from '../pipeline/reconcile/types.ts';
@@ -42,6 +46,22 @@ const { setMigrationTargets, recordMigration } = proxyActivities<MigrationActivi
 const VERIFY_ROUNDS = 3;
 /** A backfill that finds a sync of the entity running tries again after this long. */
 const BUSY_RETRY_MS = 60_000;
+/**
+ * A soak continues as new after this many checks in one run (about 15 history events a check, a child
+ * reconcile among them), or sooner when Temporal suggests it: a multi-week soak keeps each run's history small.
+ */
+export const SOAK_CHECKS_PER_RUN = 100;
+/**
+ * patched() id of the resumable continue-as-new: the soak's progress kept in the state, a continue-as-new between
+ * checks, and a continue-as-new (at a step boundary too) that ends the run instead of failing the migration (the
+ * catch below took it for an error). A run started before it (replayed: no marker) behaves as it did.
+ */
+const CONTINUE_AS_NEW_PATCH = 'migrate-target-resumable-continue-as-new';
+
+export interface MigrateTargetRunInput extends MigrateTargetInput {
+  /** Soak checks per run before a continue-as-new (default SOAK_CHECKS_PER_RUN); tests set a small one. */
+  soakChecksPerRun?: number;
+}
 
 /**
  * A store migration as a durable runbook (workflow id `migrate-<entity>`, pipeline/migration/runbook.ts has the
@@ -51,9 +71,11 @@ const BUSY_RETRY_MS = 60_000;
  * `force`, which the state records. A rollback (any step before retire) restores the targets the entity had
  * when the migration started; an abort ends it with the targets as they are. Both wait for the running step's
  * work (a sync, a reconcile) to end. The state is recorded in `migrations` at each transition (the API) and
- * answered by the `migrationState` query.
+ * answered by the `migrationState` query. The run continues as new at a step boundary, and in the middle of a
+ * long soak between two checks (SOAK_CHECKS_PER_RUN): the soak's end and checks are in the state, and a step
+ * carried over `running` resumes without its gate (passed in the earlier run).
  */
-export async function migrateTarget(input: MigrateTargetInput): Promise<MigrationState> {
+export async function migrateTarget(input: MigrateTargetRunInput): Promise<MigrationState> {
   const state = input.state;
   const approvals = new Map<MigrationStep, boolean>();
   const interrupted = () => state.requested !== null;
@@ -147,8 +169,9 @@ export async function migrateTarget(input: MigrateTargetInput): Promise<Migratio
 
   const run = async (step: MigrationStep): Promise<void> => {
     const s = stepState(step);
+    const resumed = s.status === 'running'; // continued as new in the middle of the step: it started before
     s.status = 'running';
-    s.startedAt = now();
+    if (!resumed) s.startedAt = now();
     state.step = step;
     await record();
     switch (step) {
@@ -207,22 +230,40 @@ export async function migrateTarget(input: MigrateTargetInput): Promise<Migratio
     return 'interrupted before the backfill ran';
   };
 
-  /** Reconciles both stores every soakCheckMinutes for soakMinutes (at least once); clean when every check was. */
+  /**
+   * Reconciles both stores every soakCheckMinutes for soakMinutes (at least once); clean when every check was.
+   * Its progress is in the step's state (`soak`): after SOAK_CHECKS_PER_RUN checks in this run (or when Temporal
+   * suggests it) the run continues as new between two checks, and the next run goes on with the same end.
+   */
   const soak = async (s: StepState): Promise<string> => {
-    const endsAt = Date.now() + input.soakMinutes * 60_000;
-    let checks = 0;
-    let allClean = true;
-    let last = '';
+    const resumable = patched(CONTINUE_AS_NEW_PATCH);
+    const progress: SoakProgress = s.soak ?? {
+      endsAt: new Date(Date.now() + input.soakMinutes * 60_000).toISOString(),
+      checks: 0,
+      allClean: true,
+      last: null,
+    };
+    if (resumable) s.soak = progress;
+    const endsAt = Date.parse(progress.endsAt);
+    const checksPerRun = input.soakChecksPerRun ?? SOAK_CHECKS_PER_RUN;
+    let checksThisRun = 0;
     do {
       const wait = Math.min(input.soakCheckMinutes * 60_000, endsAt - Date.now());
       if (wait > 0 && (await condition(interrupted, wait))) break;
       const verdict = await reconcileOf([input.to.name, input.from], false, s);
-      checks++;
-      allClean &&= verdict.clean;
-      last = verdict.summary;
-      s.clean = allClean;
-      s.note = `${checks} check(s), ${allClean ? 'all clean' : 'not all clean'}; last: ${last}`;
+      progress.checks++;
+      progress.allClean &&= verdict.clean;
+      progress.last = verdict.summary;
+      s.clean = progress.allClean;
+      s.note = `${progress.checks} check(s), ${progress.allClean ? 'all clean' : 'not all clean'}; last: ${progress.last}`;
       await record();
+      checksThisRun++;
+      const more = Date.now() < endsAt && !interrupted();
+      if (resumable && more && (checksThisRun >= checksPerRun || workflowInfo().continueAsNewSuggested)) {
+        // As at a step boundary: never with a rollback or abort to carry out; no Update handler left running.
+        await condition(allHandlersFinished);
+        if (!interrupted()) await continueAsNew<typeof migrateTarget>({ ...input, state });
+      }
     } while (Date.now() < endsAt && !interrupted());
     return s.note ?? 'no check ran';
   };
@@ -231,7 +272,8 @@ export async function migrateTarget(input: MigrateTargetInput): Promise<Migratio
     for (const step of migrationSteps) {
       if (stepState(step).status === 'done') continue; // carried across continue-as-new
       if (interrupted()) break;
-      if (step !== 'shadow' && !(await gate(step))) break;
+      // A step carried over `running` (continued as new in its middle) passed its gate in an earlier run.
+      if (step !== 'shadow' && stepState(step).status !== 'running' && !(await gate(step))) break;
       await run(step);
       if (workflowInfo().continueAsNewSuggested && !interrupted()) {
         await continueAsNew<typeof migrateTarget>({ ...input, state });
@@ -253,6 +295,7 @@ export async function migrateTarget(input: MigrateTargetInput): Promise<Migratio
       state.step = 'done';
     }
   } catch (error) {
+    if (error instanceof ContinueAsNew && patched(CONTINUE_AS_NEW_PATCH)) throw error; // the next run goes on
     state.status = 'failed';
     state.error = causeOf(error);
   }

@@ -29,6 +29,23 @@ export interface StepState {
   /** Approved with `force` although its gate (a clean reconcile) was not met. */
   forced: boolean;
   note: string | null;
+  /**
+   * The soak's progress (the soak step only, from its start): carried across continue-as-new, so a long soak
+   * resumes where it was. Absent before the soak starts, and in a run started before it was kept.
+   */
+  soak?: SoakProgress;
+}
+
+/** Where a soak stands: its end, set once from workflow time when it starts, and its checks so far. */
+export interface SoakProgress {
+  /** When the soak ends (ISO, workflow time): its start plus `soakMinutes`; never moved by a continue-as-new. */
+  endsAt: string;
+  /** The soak reconciles run so far (all runs). */
+  checks: number;
+  /** Every check so far was clean (true before the first). */
+  allClean: boolean;
+  /** The last check's summary; null before the first. */
+  last: string | null;
 }
 
 export interface MigrationState {
