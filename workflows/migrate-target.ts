@@ -51,6 +51,9 @@ const BUSY_RETRY_MS = 60_000;
  * reconcile among them), or sooner when Temporal suggests it: a multi-week soak keeps each run's history small.
  */
 export const SOAK_CHECKS_PER_RUN = 100;
+
+/** The reconcile uids a step keeps in the migration's state (the newest). */
+export const RECONCILE_UIDS_KEPT = 100;
 /**
  * patched() id of the resumable continue-as-new: the soak's progress kept in the state, a continue-as-new between
  * checks, and a continue-as-new (at a step boundary too) that ends the run instead of failing the migration (the
@@ -135,7 +138,9 @@ export async function migrateTarget(input: MigrateTargetRunInput): Promise<Migra
     step: StepState,
   ): Promise<{ clean: boolean; summary: string }> => {
     const reportUid = uuid4();
-    step.reconcileUids.push(reportUid);
+    // The newest RECONCILE_UIDS_KEPT only: a soak of weeks would carry every uid in each state it records and in
+    // each continue-as-new input (GET /reconcile?entity= lists them all).
+    step.reconcileUids = [...step.reconcileUids, reportUid].slice(-RECONCILE_UIDS_KEPT);
     await record();
     try {
       const outcome: ReconcileOutcome = await executeChild(reconcile, {

@@ -12,14 +12,24 @@ const stepViewSchema = z
     status: z.enum(['pending', 'running', 'waiting', 'done', 'skipped']).openapi({ example: 'waiting' }),
     startedAt: z.string().nullable().openapi({ example: '2026-12-02T03:12:04.000Z' }),
     finishedAt: z.string().nullable().openapi({ example: null }),
-    reconcileUids: z
-      .array(z.string())
-      .openapi({ example: [EXAMPLE_ID], description: 'The reconciles this step ran (GET /reconcile/{uid})' }),
+    reconcileUids: z.array(z.string()).openapi({
+      example: [EXAMPLE_ID],
+      description: 'The reconciles this step ran, the newest 100 (GET /reconcile/{uid}; all: GET /reconcile?entity=)',
+    }),
     clean: z.boolean().nullable().openapi({ example: true, description: "The step's last reconcile was clean" }),
     forced: z
       .boolean()
       .openapi({ example: false, description: 'Approved with force although its reconcile was not clean' }),
     note: z.string().nullable().openapi({ example: null }),
+    soak: z
+      .object({
+        endsAt: z.string().openapi({ example: '2026-12-09T03:12:04.000Z', description: 'When the soak ends' }),
+        checks: z.number().int().openapi({ example: 12, description: 'Soak reconciles run so far' }),
+        allClean: z.boolean().openapi({ example: true }),
+        last: z.string().nullable().openapi({ example: 'warehouse_v2 clean; schedulehub clean' }),
+      })
+      .optional()
+      .openapi({ description: 'The soak step only, once it started: where it stands' }),
   })
   .openapi('MigrationStep');
 
