@@ -13,6 +13,7 @@ import {
   postponeChild,
   waitingChildren,
 } from '../db/pending-children.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { childRetryDelayMs } from '../pipeline/resolve/parents.ts';
 import { applyToTargets, markingSent, type TargetOutcome, targetDeadLetter } from './apply-to-targets.ts';
 import type { ChildActivities, ReleaseInput, ReleaseReport } from './contract.ts';
@@ -149,9 +150,7 @@ async function releaseChunk(
     });
   }
 
-  const client = await ctx.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(ctx.pool, async (client) => {
     for (const row of missing) {
       const attempts = row.retry_count + (input.countAttempt ? 1 : 0);
       const parent = row.parent_ref_str ?? row.parent_entity;
@@ -219,16 +218,10 @@ async function releaseChunk(
         })),
       });
     }
-    await client.query('COMMIT');
-    report.released += released.length;
-    report.deadLettered += dead.filter((d) => d.kind === 'parent_missing').length;
-    report.refused += dead.filter((d) => d.kind === 'refused').length;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
+  report.released += released.length;
+  report.deadLettered += dead.filter((d) => d.kind === 'parent_missing').length;
+  report.refused += dead.filter((d) => d.kind === 'refused').length;
 }
 
 /** Moves each child from `pending` to its bucket on the batch that read it: one update per batch and bucket. */

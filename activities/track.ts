@@ -21,6 +21,7 @@ import { jsonb } from '../db/jsonb.ts';
 import { addWaitingChildren, supersedeWaitingChildren } from '../db/pending-children.ts';
 import { addReplayPreview, addReplayTally, type ReplayOutcome, recordReplayOutcomes } from '../db/replay.ts';
 import { advanceWatermark as saveWatermark } from '../db/sync-state.ts';
+import { inTransaction } from '../db/transaction.ts';
 import type { RecordCounts } from '../pipeline/accounting.ts';
 import type { Decision } from '../pipeline/delta/delta.ts';
 import { writeOrder } from '../pipeline/ingest/plan.ts';
@@ -237,13 +238,9 @@ export async function trackPage(
   });
   const advanceWatermark = ref.syncType === 'incremental' && !ref.dryRun ? state.lastRowversion : null;
 
-  const client = await ctx.pool.connect();
-  try {
-    await client.query('BEGIN');
-    if (!(await claimPageCounts(client, ref.batchUid, ref.page, counts, advanceWatermark))) {
-      await client.query('ROLLBACK');
-      return counts; // tracked before this retry
-    }
+  return inTransaction(ctx.pool, async (client) => {
+    // Tracked before this retry: the claim wrote nothing, and the transaction holds nothing else.
+    if (!(await claimPageCounts(client, ref.batchUid, ref.page, counts, advanceWatermark))) return counts;
     // Seen keys feed the deletes after a full sync (nothing reads them with delete policy none), and a dry run's
     // keys tell a later dry run of child entities which parents would be there.
     const keepSeen = ref.dryRun || (ref.syncType === 'full' && rt.config.deletePolicy !== 'none');
@@ -360,12 +357,6 @@ export async function trackPage(
       worker: ctx.pageQueue,
       ...counts,
     });
-    await client.query('COMMIT');
     return counts;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
