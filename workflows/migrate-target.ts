@@ -8,6 +8,7 @@ import {
   executeChild,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   uuid4,
   workflowInfo,
@@ -19,6 +20,7 @@ import {
   approvalRefusal,
   type MigrationState,
   type MigrationStep,
+  migrationDetails,
   migrationSteps,
   parityGateOf,
   rollbackRefusal,
@@ -86,6 +88,8 @@ export async function migrateTarget(input: MigrateTargetRunInput): Promise<Migra
   const now = () => new Date(Date.now()).toISOString();
   const record = async (event?: Parameters<typeof recordMigration>[0]['event']) => {
     state.updatedAt = now();
+    // The Web UI's current details (answered by a query: no command, nothing to replay).
+    setCurrentDetails(migrationDetails(state));
     await recordMigration({ state, ...(event ? { event } : {}) });
   };
 

@@ -7,6 +7,7 @@ import {
   isCancellation,
   ParentClosePolicy,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   uuid4,
@@ -56,6 +57,18 @@ const alreadyStarted = (error: unknown) =>
 export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome> {
   const progress: ReconcileProgress = { phase: 'source', sourceRows: 0, segmentsChecked: 0, segmentsTotal: 0 };
   setHandler(reconcileProgressQuery, () => progress);
+  // The Web UI's current details (answered by a query: no command): the phase, the source, each target's verdict.
+  const shown: ReconcileTargetReport[] = [];
+  let sourceLine = 'reading and normalizing the source';
+  const show = () =>
+    setCurrentDetails(
+      [
+        `**reconcile of ${input.entityName}**: ${progress.phase}${input.repair ? ' (with repair)' : ''}`,
+        `source: ${sourceLine}`,
+        ...shown.map((r) => `- ${r.target}: ${verdictOf(r)}`),
+      ].join('\n'),
+    );
+  show();
   const opened = await openReconcile(input);
   if (opened.finished) return opened.finished;
   const finish = (status: 'completed' | 'failed' | 'cancelled', error: string | null = null) =>
@@ -64,9 +77,15 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
     const source = await reconcileSource(input);
     progress.sourceRows = source.rows;
     progress.phase = 'targets';
+    sourceLine = `${source.rows} rows read, ${source.records} records, ${source.unsyncable} unsyncable`;
+    show();
     // Segment counts live in the report row (the activities add to them as they go); the query says the phase.
     const reports: ReconcileTargetReport[] = [];
-    for (const target of opened.targets) reports.push(await reconcileTarget({ ...input, target: target.name }));
+    for (const target of opened.targets) {
+      reports.push(await reconcileTarget({ ...input, target: target.name }));
+      shown.splice(0, shown.length, ...reports);
+      show();
+    }
     // A target that was down: compared again once it may be back (the source records are still there).
     const attempts = input.resumeAttempts ?? DEFAULT_RESUME_ATTEMPTS;
     for (let attempt = 0; attempt < attempts && reports.some((r) => r.unverifiedSegments.length > 0); attempt++) {
@@ -74,11 +93,14 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
       for (let i = 0; i < reports.length; i++) {
         if (reports[i]!.unverifiedSegments.length > 0) {
           reports[i] = await reconcileTarget({ ...input, target: reports[i]!.target });
+          shown.splice(0, shown.length, ...reports);
+          show();
         }
       }
     }
     if (input.repair && reports.some((r) => !r.clean)) {
       progress.phase = 'repair';
+      show();
       const plans: RepairPlan[] = [];
       for (const report of reports)
         if (!report.clean) plans.push(await planRepair({ ...input, target: report.target }));
@@ -86,9 +108,11 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
       // A repair is an explicit request to write (as `execute: true`), whatever the entity's mode.
       if (plans.some((p) => p.resent + p.deleted > 0)) syncError = await runRepairSync(input);
       progress.phase = 'verify';
+      show();
       for (const plan of plans) await verifyRepair({ ...input, target: plan.target, plan, syncError });
     }
     progress.phase = 'done';
+    show();
     return await finish('completed');
   } catch (error) {
     if (isCancellation(error)) {
@@ -123,3 +147,10 @@ async function runRepairSync(input: ReconcileInput): Promise<string | null> {
     throw error;
   }
 }
+
+/** One target's verdict, as the current details show it. */
+const verdictOf = (r: ReconcileTargetReport): string =>
+  r.clean
+    ? `clean (${r.targetCount} records)`
+    : `missing ${r.missing}, extra ${r.extra}, different ${r.different}, orphans ${r.orphans}, identity mismatches ${r.identityMismatch}` +
+      (r.unverifiedSegments.length > 0 ? `, ${r.unverifiedSegments.length} segment(s) unverified` : '');

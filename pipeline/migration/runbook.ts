@@ -126,6 +126,38 @@ export const abortRefusal = (state: MigrationState): string | null =>
       ? `a ${state.requested} is already under way`
       : null;
 
+/** A markdown cell: one line, no column breaks. */
+const cell = (text: string | null | undefined) => (text ?? '').replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+
+/**
+ * The runbook as the Temporal Web UI shows it (the workflow's current details, markdown): where it stands, each
+ * step's status, verdict and note, and the roles it set.
+ */
+export function migrationDetails(state: MigrationState): string {
+  const where =
+    state.status !== 'running'
+      ? state.status
+      : state.waitingFor
+        ? `waiting at ${state.waitingFor.step} for ${state.waitingFor.reason === 'approval' ? 'an approval' : 'a clean reconcile or an approval with force'}`
+        : `running ${state.step}`;
+  const lines = [
+    `**${cell(state.entityName)}: ${cell(state.from)} → ${cell(state.to)}**, ${where}${state.requested ? ` (${state.requested} requested)` : ''}`,
+    '',
+    '| step | status | reconciles | clean | note |',
+    '| --- | --- | ---: | --- | --- |',
+    ...state.steps.map(
+      (s) =>
+        `| ${s.step} | ${s.status}${s.forced ? ' (forced)' : ''} | ${s.soak?.checks ?? s.reconcileUids.length} | ${s.clean === null ? '' : s.clean ? 'yes' : 'no'} | ${cell(s.note)} |`,
+    ),
+    '',
+    `roles: ${Object.entries(state.roles)
+      .map(([name, role]) => `${cell(name)} ${role ?? 'primary'}`)
+      .join(', ')}`,
+  ];
+  if (state.error) lines.push('', `error: ${cell(state.error)}`);
+  return lines.join('\n');
+}
+
 export class MigrationConfigError extends Error {
   override readonly name = 'MigrationConfigError';
 }

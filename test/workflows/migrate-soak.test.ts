@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationActivities, SetMigrationTargetsInput } from '../../activities/migration.ts';
 import type { TargetConfig } from '../../pipeline/connector-config.ts';
@@ -319,6 +320,11 @@ describe('a long soak', () => {
       }
       const result = handle.result();
       await within(gate.reached, 'the 25th soak check');
+      // The Web UI's current details say where the runbook stands, in the third run as in the first.
+      const details = (await handle.query(workflowMetadataQuery)).currentDetails ?? '';
+      expect(details.split('\n')[0]).toMatch(/running soak$/);
+      expect(details).toMatch(/\| soak \| running \| 24 \|/);
+      expect(details).toMatch(/\| cutover \| done \|/);
       const accepted = await handle.executeUpdate(rollbackMigrationUpdate);
       expect(accepted.requested).toBe('rollback');
       gate.open();

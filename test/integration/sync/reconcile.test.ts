@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../../connectors/postgres/pool.ts';
@@ -155,6 +156,14 @@ describe('reconcile', () => {
     expect(events.length).toBeGreaterThanOrEqual(1);
     // The work table is emptied when the report ends.
     expect(await h.prisma.reconcileSourceRecord.count({ where: { reportUid: report.uid } })).toBe(0);
+    // The Temporal Web UI's current details: the phase, the source and each target's verdict.
+    const metadata = await h.client.workflow.getHandle(reconcileWorkflowId(report.uid)).query(workflowMetadataQuery);
+    expect(metadata.currentDetails?.split('\n')).toEqual([
+      `**reconcile of ${items}**: done`,
+      'source: 300 rows read, 298 records, 2 unsyncable',
+      '- main: clean (298 records)',
+      '- planning: clean (298 records)',
+    ]);
   }, 60_000);
 
   it('reports injected differences with exact counts and keys, then a repair converges and the next reconcile is clean', async () => {

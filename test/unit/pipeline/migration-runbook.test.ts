@@ -5,6 +5,7 @@ import {
   approvalRefusal,
   initialSteps,
   type MigrationState,
+  migrationDetails,
   rollbackRefusal,
   targetsAfter,
 } from '../../../pipeline/migration/runbook.ts';
@@ -117,5 +118,28 @@ describe('migration runbook: what may be asked when', () => {
     expect(abortRefusal(state())).toBeNull();
     expect(abortRefusal(state({ status: 'rolled_back' }))).toMatch(/ended \(rolled_back\)/);
     expect(approvalRefusal(state({ requested: 'abort' }), 'backfill', false)).toMatch(/abort is under way/);
+  });
+});
+
+describe('migration runbook: what the Temporal Web UI shows', () => {
+  it('names where the runbook stands, each step with its checks, verdict and note, and the roles', () => {
+    let s = withStep(state(), 'shadow', { status: 'done' });
+    s = withStep(s, 'verify', { status: 'done', reconcileUids: ['a', 'b'], clean: true, note: 'round 2: hub | clean' });
+    s = withStep(s, 'soak', {
+      status: 'running',
+      clean: false,
+      soak: { endsAt: '2026-12-09T00:00:00.000Z', checks: 7, allClean: false, last: 'hub missing 1' },
+    });
+    const details = migrationDetails({ ...s, step: 'soak', waitingFor: null });
+    expect(details.split('\n')[0]).toBe('**items: main → hub**, running soak');
+    expect(details).toContain('| shadow | done | 0 |  |  |');
+    // A note's own `|` cannot break the table.
+    expect(details).toContain('| verify | done | 2 | yes | round 2: hub \\| clean |');
+    expect(details).toContain('| soak | running | 7 | no |');
+    expect(details).toContain('roles: main primary, hub shadow');
+    expect(migrationDetails(state()).split('\n')[0]).toBe('**items: main → hub**, waiting at backfill for an approval');
+    const ended = migrationDetails(state({ status: 'failed', error: 'boom' }));
+    expect(ended.split('\n')[0]).toBe('**items: main → hub**, failed');
+    expect(ended).toContain('error: boom');
   });
 });
