@@ -67,22 +67,71 @@ export async function segmentChecksumsOf(
   return new Map(rows.map((r) => [r.prefix, { count: Number(r.n), checksum: r.checksum }]));
 }
 
-/** The records of the segments `prefixes` (all of one length). */
+/**
+ * Whether the key column compares bytewise (collation C or POSIX, its own or the database's): then the keys with a
+ * prefix are exactly a range of its btree index, [prefix, the prefix with its last character incremented).
+ */
+export async function keyRangesUsable(db: Queryable, query: Pick<SegmentQuery, 'from' | 'keyColumn'>) {
+  const { rows } = await db.query<{ collation: string | null; provider: string | null }>(
+    `SELECT coalesce(nullif(co.collname, 'default'), d.datcollate) AS collation,
+            CASE WHEN co.collname IS NULL OR co.collname = 'default' THEN to_jsonb(d)->>'datlocprovider' END AS provider
+       FROM pg_attribute a
+       LEFT JOIN pg_collation co ON co.oid = a.attcollation
+       JOIN pg_database d ON d.datname = current_database()
+      WHERE a.attrelid = $1::regclass AND a.attname = $2`,
+    [query.from, query.keyColumn],
+  );
+  const row = rows[0];
+  return !!row && (row.provider === null || row.provider === 'c') && ['C', 'POSIX'].includes(row.collation ?? '');
+}
+
+/** The smallest string above every string that starts with `prefix` (bytewise), or null when there is none. */
+export function prefixUpperBound(prefix: string): string | null {
+  const chars = [...prefix];
+  const last = chars.pop()?.codePointAt(0);
+  if (last === undefined || last >= 0x10ffff || (last >= 0xd7ff && last < 0xe000)) return null;
+  return chars.join('') + String.fromCodePoint(last + 1);
+}
+
+/**
+ * The records of the segments `prefixes`. Where the key column compares bytewise each segment is read as a range
+ * of the key's index (a few differing segments of a large table cost their rows, not a scan of the table);
+ * otherwise by one scan comparing prefixes. Either way exactly the records whose key starts with a prefix.
+ */
 export async function segmentRowsOf(
   db: Queryable,
   query: SegmentQuery,
   prefixes: readonly string[],
 ): Promise<KeyedRecord[]> {
   if (prefixes.length === 0) return [];
-  const params = [...query.params, [...prefixes]];
-  const where = [
-    ...query.where,
-    `substr(${query.keyColumn}, 1, ${prefixes[0]!.length}) = ANY($${params.length}::text[])`,
-  ];
-  const { rows } = await db.query<{ bk_hash: string; data_hash: string | null; ref_str: string | null }>(
-    `SELECT ${query.keyColumn} AS bk_hash, ${query.dataColumn} AS data_hash, ${query.refColumn} AS ref_str
-       FROM ${query.from} WHERE ${where.join(' AND ')}`,
-    params,
-  );
+  const uppers = prefixes.map(prefixUpperBound);
+  const ranges = uppers.every((u) => u !== null) && (await keyRangesUsable(db, query));
+  const params = [...query.params];
+  let sql: string;
+  if (ranges) {
+    params.push([...prefixes], uppers);
+    const lo = `$${params.length - 1}::text[]`;
+    const hi = `$${params.length}::text[]`;
+    sql = `SELECT t.bk_hash, t.data_hash, t.ref_str
+             FROM unnest(${lo}, ${hi}) AS r(lo, hi)
+             CROSS JOIN LATERAL (
+               SELECT ${query.keyColumn} AS bk_hash, ${query.dataColumn} AS data_hash, ${query.refColumn} AS ref_str
+                 FROM ${query.from}
+                WHERE ${[
+                  ...query.where,
+                  `${query.keyColumn} >= r.lo`,
+                  `${query.keyColumn} < r.hi`,
+                  `substr(${query.keyColumn}, 1, length(r.lo)) = r.lo`,
+                ].join(' AND ')}) t`;
+  } else {
+    params.push([...prefixes]);
+    const where = [
+      ...query.where,
+      `substr(${query.keyColumn}, 1, ${prefixes[0]!.length}) = ANY($${params.length}::text[])`,
+    ];
+    sql = `SELECT ${query.keyColumn} AS bk_hash, ${query.dataColumn} AS data_hash, ${query.refColumn} AS ref_str
+             FROM ${query.from} WHERE ${where.join(' AND ')}`;
+  }
+  const { rows } = await db.query<{ bk_hash: string; data_hash: string | null; ref_str: string | null }>(sql, params);
   return rows.map((r) => ({ bkHash: r.bk_hash, dataHash: r.data_hash, refStr: r.ref_str }));
 }
