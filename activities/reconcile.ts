@@ -68,10 +68,10 @@ import type { EntityRuntime } from './entity-runtime.ts';
 import { connectorCall } from './failures.ts';
 
 /**
- * Records read key by key at most per step; differing segments holding more are segmented further first. A read
- * and a finer checksum each scan both tables (segments are prefixes, not index ranges), so a bisection round only
- * pays when it spares reading many more rows than this: 100 scattered differences in 1M records (about 24,000
- * records in their segments) are read at once.
+ * Records read key by key at most per step; differing segments holding more are segmented further first. A finer
+ * checksum scans both tables (it groups by prefix), while a read costs its rows (an index range where the key
+ * compares bytewise), so a bisection round only pays when it spares reading many more rows than this: 100
+ * scattered differences in 1M records (about 24,000 records in their segments) are read at once.
  */
 const MAX_ROWS_PER_READ = 50_000;
 /** Keys looked up per call on a lookup target (the connector splits them under its own limit and rate cap). */
