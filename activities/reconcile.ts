@@ -42,10 +42,10 @@ import {
   isClean,
   type KeyDiff,
   type KeyedRecord,
-  MAX_PREFIX_LENGTH,
+  MAX_ROWS_PER_READ,
   prefixLengthFor,
-  rowsIn,
   type SegmentSummary,
+  shouldBisect,
   UNSYNCABLE,
 } from '../pipeline/reconcile/compare.ts';
 import { sampleConfidence } from '../pipeline/reconcile/confidence.ts';
@@ -67,13 +67,6 @@ import type { WorkerContext } from './deps.ts';
 import type { EntityRuntime } from './entity-runtime.ts';
 import { connectorCall } from './failures.ts';
 
-/**
- * Records read key by key at most per step; differing segments holding more are segmented further first. A finer
- * checksum scans both tables (it groups by prefix), while a read costs its rows (an index range where the key
- * compares bytewise), so a bisection round only pays when it spares reading many more rows than this: 100
- * scattered differences in 1M records (about 24,000 records in their segments) are read at once.
- */
-const MAX_ROWS_PER_READ = 50_000;
 /** Keys looked up per call on a lookup target (the connector splits them under its own limit and rate cap). */
 const LOOKUP_BATCH = 500;
 
@@ -156,11 +149,7 @@ export function createReconcileActivities(ctx: WorkerContext): ReconcileActiviti
     // The segments that agree are verified now; the differing ones once read (below).
     await setSegmentProgress(pool, uid, targetName, { total: segments, checked: segments - differ.length });
     // Bisect: differing segments too large to read are split into 256 finer ones, inside both databases.
-    while (
-      differ.length > 0 &&
-      rowsIn(differ, source) + rowsIn(differ, held) > MAX_ROWS_PER_READ &&
-      length + 2 <= MAX_PREFIX_LENGTH
-    ) {
+    while (shouldBisect(differ, source, held, length)) {
       length += 2;
       beat({ phase: 'bisect', prefixLength: length, segments: differ.length });
       source = await sourceSegmentChecksums(pool, uid, length, differ);

@@ -9,6 +9,7 @@ import {
   prefixLengthFor,
   rowsIn,
   type SegmentSummary,
+  shouldBisect,
   UNSYNCABLE,
 } from '../../../pipeline/reconcile/compare.ts';
 import { sampleConfidence, upperBound95 } from '../../../pipeline/reconcile/confidence.ts';
@@ -76,6 +77,36 @@ describe('reconcile: segment comparison', () => {
     expect(isClean({ ...zero, unverifiedSegments: ['a'] })).toBe(false);
     expect(allClean([{ clean: true }, { clean: false }])).toBe(false);
     expect(allClean([{ clean: true }])).toBe(true);
+  });
+});
+
+describe('reconcile: when to bisect differing segments before reading them', () => {
+  // 16 segments of 10,000 records each on both sides.
+  const sides = (override: Record<string, number> = {}) => {
+    const make = (counts: Record<string, number>) =>
+      new Map(Object.entries(counts).map(([p, n]) => [p, { count: n, checksum: String(n) }]));
+    const base = Object.fromEntries([...'0123456789abcdef'].map((p) => [p, 10_000]));
+    return { source: make(base), target: make({ ...base, ...override }) };
+  };
+  it('a few large differing segments are split; small ones are read as they are', () => {
+    const { source, target } = sides({ '3': 9_999, a: 10_001 });
+    expect(shouldBisect(['3', 'a'], source, target, 1, 30_000)).toBe(true);
+    expect(shouldBisect(['3', 'a'], source, target, 1, 50_000)).toBe(false);
+    expect(shouldBisect([], source, target, 1, 10)).toBe(false);
+  });
+  it('not past the longest prefix', () => {
+    const { source, target } = sides({ '3': 9_999 });
+    expect(shouldBisect(['3'], source, target, 7, 10)).toBe(false);
+    expect(shouldBisect(['3'], source, target, 6, 10)).toBe(true);
+  });
+  it('not when most segments differ (a wiped target): finer ones would differ just the same', () => {
+    const wiped = sides();
+    wiped.target.clear();
+    const all = [...wiped.source.keys()];
+    expect(shouldBisect(all, wiped.source, wiped.target, 1, 50_000)).toBe(false);
+    const { source, target } = sides();
+    expect(shouldBisect(all.slice(0, 8), source, target, 1, 50_000)).toBe(true);
+    expect(shouldBisect(all.slice(0, 9), source, target, 1, 50_000)).toBe(false);
   });
 });
 
