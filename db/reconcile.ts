@@ -6,8 +6,7 @@ import {
   segmentChecksumsSql,
   segmentRowsOf,
 } from '../connectors/postgres/segments.ts';
-import type { SegmentSummary } from '../pipeline/reconcile/compare.ts';
-import { type KeyedRecord, UNSYNCABLE } from '../pipeline/reconcile/compare.ts';
+import { type KeyedRecord, type SegmentSummary, UNSYNCABLE } from '../pipeline/reconcile/compare.ts';
 import {
   emptyProgress,
   emptySourceSummary,
@@ -65,14 +64,27 @@ interface PrismaReportRow {
 
 const asObject = (value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? value : {});
 
-/** The progress as the API shows it (the row also keeps the source read's resume state). */
-function progressView(stored: Partial<ReconcileProgress>): ReconcileProgress {
+/** One target's segment counts as stored (setSegmentProgress). */
+interface TargetSegmentCounts {
+  total: number;
+  checked: number;
+}
+
+/**
+ * The progress as the API shows it (the row also keeps the source read's resume state): the segment counts are
+ * the sums of the targets' (`segments`); a report from before they were kept per target has the sums only.
+ */
+function progressView(
+  stored: Partial<ReconcileProgress> & { segments?: Record<string, TargetSegmentCounts> },
+): ReconcileProgress {
   const empty = emptyProgress();
+  const perTarget = stored.segments ? Object.values(stored.segments) : null;
+  const sum = (key: keyof TargetSegmentCounts) => perTarget?.reduce((n, t) => n + t[key], 0);
   return {
     phase: stored.phase ?? empty.phase,
     sourceRows: stored.sourceRows ?? 0,
-    segmentsChecked: stored.segmentsChecked ?? 0,
-    segmentsTotal: stored.segmentsTotal ?? 0,
+    segmentsChecked: sum('checked') ?? stored.segmentsChecked ?? 0,
+    segmentsTotal: sum('total') ?? stored.segmentsTotal ?? 0,
   };
 }
 
@@ -602,8 +614,7 @@ export async function markDifferencesForResend(
        FROM reconcile_differences d
       WHERE d.report_uid = $1::uuid AND d.target = $3 AND d.kind IN ('missing', 'different')
         AND d.bk_hash ~ ${IS_HASH}
-        AND ir.stream_id = (SELECT id FROM identity_streams WHERE entity_name = $2 AND target_name = $3)
-        AND ir.bk_hash = decode(d.bk_hash, 'hex')`,
+        AND ir.stream_id = ${STREAM} AND ir.bk_hash = decode(d.bk_hash, 'hex')`,
     [uid, entityName, target],
   );
   return rowCount ?? 0;
@@ -626,7 +637,7 @@ export async function holdDifferencesForDelete(
   ]);
   const { rowCount } = await db.query(
     `INSERT INTO identity_records (stream_id, bk_hash, data_hash, ref_str, sync_status, sync_error, synced_at)
-     SELECT (SELECT id FROM identity_streams WHERE entity_name = $2 AND target_name = $3), decode(d.bk_hash, 'hex'),
+     SELECT ${STREAM}, decode(d.bk_hash, 'hex'),
             CASE WHEN d.data_hash ~ ${IS_HASH} THEN decode(d.data_hash, 'hex') ELSE decode(repeat('00', 32), 'hex') END,
             d.ref_str, 'synced', NULL, now()
        FROM reconcile_differences d
@@ -667,26 +678,20 @@ export async function differencesAfter(
 
 /**
  * One target's segment counts (segments, or lookup batches): set, not added, so a comparison that is retried
- * (an activity attempt, a target compared again after it was down) counts its segments once. The progress's
- * segmentsTotal / segmentsChecked are the sums over the targets.
+ * (an activity attempt, a target compared again after it was down) counts its segments once. The report's
+ * progress shows their sums over the targets (progressView).
  */
 export async function setSegmentProgress(
   db: Queryable,
   uid: string,
   target: string,
-  counts: { total: number; checked: number },
+  counts: TargetSegmentCounts,
 ): Promise<void> {
   await db.query(
-    `WITH next AS (
-       SELECT coalesce(progress->'segments', '{}'::jsonb)
-                || jsonb_build_object($2::text, jsonb_build_object('total', $3::int, 'checked', $4::int)) AS segments
-         FROM reconcile_reports WHERE uid = $1::uuid)
-     UPDATE reconcile_reports SET progress = progress || jsonb_build_object(
-       'segments', next.segments,
-       'segmentsTotal', (SELECT coalesce(sum((v->>'total')::int), 0) FROM jsonb_each(next.segments) AS e(k, v)),
-       'segmentsChecked', (SELECT coalesce(sum((v->>'checked')::int), 0) FROM jsonb_each(next.segments) AS e(k, v)))
-       FROM next
-      WHERE uid = $1::uuid`,
+    `UPDATE reconcile_reports SET progress = jsonb_set(progress, '{segments}',
+       coalesce(progress->'segments', '{}'::jsonb)
+         || jsonb_build_object($2::text, jsonb_build_object('total', $3::int, 'checked', $4::int)))
+     WHERE uid = $1::uuid`,
     [uid, target, Math.trunc(counts.total), Math.trunc(counts.checked)],
   );
 }

@@ -58,14 +58,14 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
   const progress: ReconcileProgress = { phase: 'source', sourceRows: 0, segmentsChecked: 0, segmentsTotal: 0 };
   setHandler(reconcileProgressQuery, () => progress);
   // The Web UI's current details (answered by a query: no command): the phase, the source, each target's verdict.
-  const shown: ReconcileTargetReport[] = [];
+  const reports: ReconcileTargetReport[] = [];
   let sourceLine = 'reading and normalizing the source';
   const show = () =>
     setCurrentDetails(
       [
         `**reconcile of ${input.entityName}**: ${progress.phase}${input.repair ? ' (with repair)' : ''}`,
         `source: ${sourceLine}`,
-        ...shown.map((r) => `- ${r.target}: ${verdictOf(r)}`),
+        ...reports.map((r) => `- ${r.target}: ${verdictOf(r)}`),
       ].join('\n'),
     );
   show();
@@ -79,11 +79,9 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
     progress.phase = 'targets';
     sourceLine = `${source.rows} rows read, ${source.records} records, ${source.unsyncable} unsyncable`;
     show();
-    // Segment counts live in the report row (the activities add to them as they go); the query says the phase.
-    const reports: ReconcileTargetReport[] = [];
+    // Segment counts live in the report row (the activities set them as they go); the query says the phase.
     for (const target of opened.targets) {
       reports.push(await reconcileTarget({ ...input, target: target.name }));
-      shown.splice(0, shown.length, ...reports);
       show();
     }
     // A target that was down: compared again once it may be back (the source records are still there).
@@ -93,7 +91,6 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileOutcome
       for (let i = 0; i < reports.length; i++) {
         if (reports[i]!.unverifiedSegments.length > 0) {
           reports[i] = await reconcileTarget({ ...input, target: reports[i]!.target });
-          shown.splice(0, shown.length, ...reports);
           show();
         }
       }
