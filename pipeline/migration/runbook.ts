@@ -151,7 +151,7 @@ export function migrationDetails(state: MigrationState): string {
     ),
     '',
     `roles: ${Object.entries(state.roles)
-      .map(([name, role]) => `${cell(name)} ${role ?? 'primary'}`)
+      .map(([name, role]) => `${cell(name)} ${role}`)
       .join(', ')}`,
   ];
   if (state.error) lines.push('', `error: ${cell(state.error)}`);
